@@ -1,0 +1,48 @@
+"""Parameter paths, counts and muParam LR multipliers: what the model says about its own weights."""
+
+import haiku as hk
+import jax
+import numpy as np
+
+from model.config import ModelConfig
+
+EMBEDDING_PATHS = ("embed/embeddings", "head/w")
+
+
+def path_of(module_name: str, param_name: str) -> str:
+  """'decoder/~/block_0/~/mlp/~/dense_in', 'w' -> 'block_0/mlp/dense_in/w' (the metric names)."""
+  module = module_name.replace("/~/", "/").removeprefix("decoder").lstrip("/")
+  return f"{module}/{param_name}" if module else param_name
+
+
+def named_leaves(tree: hk.Params) -> dict[str, jax.Array]:
+  """Flattens a Haiku-structured tree (params, grads, updates) into {path: leaf}."""
+  return {path_of(m, n): v for m, params in tree.items() for n, v in params.items()}
+
+
+def map_named(fn, tree: hk.Params) -> hk.Params:
+  """Maps fn(path, leaf) over a Haiku-structured tree, keeping its structure."""
+  return {m: {n: fn(path_of(m, n), v) for n, v in params.items()} for m, params in tree.items()}
+
+
+def count_params(params: hk.Params) -> tuple[int, int]:
+  """(all, non-embedding) counts; the paper excludes the embedding and the head (Kaplan et al.)."""
+  sizes = {p: int(np.prod(v.shape)) for p, v in named_leaves(params).items()}
+  total = sum(sizes.values())
+  return total, total - sum(sizes.get(p, 0) for p in EMBEDDING_PATHS)
+
+
+def mup_lr_multipliers(cfg: ModelConfig, params: hk.Params) -> hk.Params:
+  """Per-parameter LR multipliers of muParam (Section 3.2.4): base_fan_in / fan_in for every
+  linear layer's kernel (attention q/k/v/out, MLP, head), 1 for embeddings and LayerNorm scales.
+
+  All variants ('simple', 'intermediate', 'full') share this rule; they differ in init and
+  attention scale, which live in the model. Without muParam every multiplier is 1.
+  """
+
+  def multiplier(path: str, leaf) -> float:
+    if cfg.mup == "none" or not path.endswith("/w"):
+      return 1.0
+    return cfg.mup_base_fan_in / leaf.shape[0]
+
+  return map_named(multiplier, params)

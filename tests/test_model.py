@@ -1,0 +1,213 @@
+"""Model tests: shapes, causality, rotary, qk-LN variants, characteristics, init and muParam."""
+
+import math
+
+import chex
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from model.config import ModelConfig
+from model.params import count_params, mup_lr_multipliers, named_leaves
+from model.rotary import apply_rotary
+from model.transformer import Attention, Block, Decoder, Dense, Mlp
+
+B, L, V = 2, 12, 50
+
+
+def make_cfg(**overrides) -> ModelConfig:
+  fields = dict(vocab_size=V, d_model=32, num_layers=2, num_heads=2)
+  fields.update(overrides)
+  return ModelConfig(**fields)
+
+
+def init_apply(cfg: ModelConfig, inputs_BL, seed: int = 0, **kwargs):
+  model = hk.without_apply_rng(hk.transform(lambda x, **kw: Decoder(cfg)(x, **kw)))
+  params = model.init(jax.random.PRNGKey(seed), inputs_BL, **kwargs)
+  return params, model.apply(params, inputs_BL, **kwargs)
+
+
+def tokens(seed: int = 0):
+  return jax.random.randint(jax.random.PRNGKey(seed), (B, L), 0, V)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_module_shapes_and_dtypes(dtype):
+  cfg = make_cfg(compute_dtype=dtype)
+  jdtype = jnp.dtype(dtype)
+  x_BLD = jnp.ones((B, L, cfg.d_model), jdtype)
+  pos_BL = jnp.broadcast_to(jnp.arange(L), (B, L))
+  mask_BLM = jnp.broadcast_to(jnp.tril(jnp.ones((L, L), bool)), (B, L, L))
+  for module_fn, expected_shape in [
+      (lambda: Dense(7)(x_BLD), (B, L, 7)),
+      (lambda: Mlp(cfg)(x_BLD), (B, L, cfg.d_model)),
+      (lambda: Attention(cfg)(x_BLD, pos_BL, mask_BLM)[0], (B, L, cfg.d_model)),
+      (lambda: Block(cfg, name="block_0")(x_BLD, pos_BL, mask_BLM)[0], (B, L, cfg.d_model)),
+  ]:
+    f = hk.transform(module_fn)
+    params = f.init(jax.random.PRNGKey(0))
+    out = f.apply(params, None)
+    chex.assert_shape(out, expected_shape)
+    chex.assert_type(out, jdtype)
+    for leaf in jax.tree.leaves(params):
+      chex.assert_type(leaf, jnp.float32)  # parameters stay float32 whatever the compute dtype
+  params, (logits_BLV, metrics) = init_apply(cfg, tokens())
+  chex.assert_shape(logits_BLV, (B, L, V))
+  chex.assert_type(logits_BLV, jnp.float32)
+  chex.assert_tree_all_finite(metrics)
+  for i in range(cfg.num_layers):
+    for key in ("attn/max_logit", "attn/q_rms", "attn/k_rms", "attn/qk_cosine", "block/out_rms"):
+      chex.assert_shape(metrics[f"{key}/block_{i}"], ())
+
+
+def test_param_paths_and_counts():
+  cfg = make_cfg(num_layers=3, d_model=64, num_heads=1)
+  params, _ = init_apply(cfg, tokens())
+  shapes = {k: v.shape for k, v in named_leaves(params).items()}
+  assert shapes["embed/embeddings"] == (V, 64)
+  assert shapes["head/w"] == (64, V)
+  assert shapes["block_2/mlp/dense_in/w"] == (64, 256)
+  assert shapes["block_0/attn/query_norm/scale"] == (64,)
+  total, non_embedding = count_params(params)
+  assert total == sum(int(np.prod(s)) for s in shapes.values())
+  # 12 L d^2 plus the LayerNorm scales (2 per block, q/k norms, final).
+  assert non_embedding == 12 * 3 * 64**2 + 3 * (2 * 64 + 2 * 64) + 64
+
+
+def test_causality_future_tokens_never_change_earlier_logits():
+  cfg = make_cfg()
+  x = tokens()
+  params, (logits, _) = init_apply(cfg, x)
+  model = hk.without_apply_rng(hk.transform(lambda t: Decoder(cfg)(t)))
+  t = 7
+  changed = x.at[:, t:].set((x[:, t:] + 1) % V)
+  logits_changed, _ = model.apply(params, changed)
+  np.testing.assert_allclose(logits[:, :t], logits_changed[:, :t], atol=1e-5)
+  assert not np.allclose(logits[:, t:], logits_changed[:, t:], atol=1e-3)
+
+
+def test_segment_ids_block_attention_across_documents():
+  cfg = make_cfg()
+  x = tokens()
+  seg = jnp.array([[1] * 5 + [2] * 7] * B)
+  pos = jnp.concatenate([jnp.arange(5), jnp.arange(7)])[None].repeat(B, 0)
+  params, (logits, _) = init_apply(cfg, x, positions_BL=pos, segment_ids_BL=seg)
+  model = hk.without_apply_rng(hk.transform(lambda t, **kw: Decoder(cfg)(t, **kw)))
+  other_first_doc = x.at[:, :5].set((x[:, :5] + 3) % V)
+  logits2, _ = model.apply(params, other_first_doc, positions_BL=pos, segment_ids_BL=seg)
+  np.testing.assert_allclose(logits[:, 5:], logits2[:, 5:], atol=1e-5)  # doc 2 never sees doc 1
+
+
+def test_rotary_depends_only_on_relative_position():
+  q = jax.random.normal(jax.random.PRNGKey(1), (1, 1, 1, 8))
+  k = jax.random.normal(jax.random.PRNGKey(2), (1, 1, 1, 8))
+
+  def dot(m, n):
+    rq = apply_rotary(q, jnp.array([[m]]))
+    rk = apply_rotary(k, jnp.array([[n]]))
+    return float(jnp.sum(rq * rk))
+
+  np.testing.assert_allclose(dot(3, 1), dot(10, 8), rtol=1e-5)
+  np.testing.assert_allclose(dot(0, 0), float(jnp.sum(q * k)), rtol=1e-5)
+  assert abs(dot(3, 1) - dot(3, 2)) > 1e-3
+  np.testing.assert_allclose(jnp.linalg.norm(apply_rotary(q, jnp.array([[5]]))), jnp.linalg.norm(q), rtol=1e-5)
+
+
+@pytest.mark.parametrize("variant,shape", [("per_head", (16,)), ("full", (32,)), ("none", None)])
+def test_qk_layernorm_parameter_shapes(variant, shape):
+  cfg = make_cfg(qk_layernorm=variant)  # 2 heads of 16
+  params, (_, metrics) = init_apply(cfg, tokens())
+  leaves = named_leaves(params)
+  if shape is None:
+    assert not any("query_norm" in p or "key_norm" in p for p in leaves)
+  else:
+    assert leaves["block_0/attn/query_norm/scale"].shape == shape
+    assert leaves["block_1/attn/key_norm/scale"].shape == shape
+  if variant != "none":  # LayerNorm with unit scale: per-vector RMS 1
+    np.testing.assert_allclose(metrics["attn/q_rms/block_0"], 1.0, atol=1e-3)
+
+
+def _reference_logits(params, x) -> np.ndarray:
+  """Block-0 attention logits in float64 numpy, from the parameters alone."""
+  p = {k: np.asarray(v, np.float64) for k, v in named_leaves(params).items()}
+  h = p["embed/embeddings"][np.asarray(x)]
+  h = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + 1e-6) * p["block_0/attn_norm/scale"]
+  pos = jnp.broadcast_to(jnp.arange(L), (B, L))
+  q, k = [np.asarray(apply_rotary(jnp.asarray((h @ p[f"block_0/attn/{n}/w"]).reshape(B, L, 2, 16),
+                                              jnp.float32), pos), np.float64) for n in ("query", "key")]
+  return np.einsum("blhk,bmhk->bhlm", q, k) / 4.0
+
+
+def test_max_attention_logit_matches_numpy_reference():
+  cfg = make_cfg(num_layers=1, num_heads=2, qk_layernorm="none")
+  causal = np.tril(np.ones((L, L), bool))
+  masked_max_differs = False
+  for seed in range(5):
+    x = tokens(seed)
+    params, (_, metrics) = init_apply(cfg, x, seed=seed)
+    logits = _reference_logits(params, x)
+    np.testing.assert_allclose(metrics["attn/max_logit/block_0"], logits[..., causal].max(), rtol=1e-4)
+    masked_max_differs |= logits.max() > logits[..., causal].max() + 1e-3
+  assert masked_max_differs  # some seed has its largest logit at a masked (future) position
+
+
+def test_kappa_sets_query_and_key_rms():
+  cfg = make_cfg(kappa=100.0)
+  _, (_, metrics) = init_apply(cfg, tokens())
+  np.testing.assert_allclose(metrics["attn/q_rms/block_0"], 10.0, rtol=1e-3)
+  np.testing.assert_allclose(metrics["attn/k_rms/block_1"], 10.0, rtol=1e-3)
+
+
+def test_pointwise_attention_and_bigram_run():
+  _, (logits, metrics) = init_apply(make_cfg(attention="squared_relu"), tokens())
+  chex.assert_tree_all_finite((logits, metrics))
+  params, (logits, metrics) = init_apply(make_cfg(num_layers=0), tokens())
+  assert set(named_leaves(params)) == {"embed/embeddings", "final_norm/scale", "head/w"}
+  assert set(metrics) == {"logits/mean", "logits/log_z"}
+  chex.assert_shape(logits, (B, L, V))
+
+
+def test_initialisation_statistics():
+  cfg = make_cfg(d_model=256, num_heads=4, num_layers=1)
+  params, _ = init_apply(cfg, tokens())
+  leaves = named_leaves(params)
+  np.testing.assert_allclose(np.std(leaves["embed/embeddings"]), 1 / 16, rtol=0.05)
+  w = leaves["block_0/mlp/dense_in/w"]  # truncated normal, std 1/sqrt(fan_in) after truncation
+  np.testing.assert_allclose(np.std(w), 1 / 16, rtol=0.03)
+  assert np.abs(w).max() <= 2 / 16 * 1.14  # truncated at 2 std of the underlying normal
+  np.testing.assert_allclose(np.std(leaves["block_0/mlp/dense_out/w"]), 1 / 32, rtol=0.03)
+
+
+def test_mup_variants():
+  base = make_cfg(d_model=128, num_heads=2, mup_base_fan_in=32)
+  for variant in ("simple", "intermediate", "full"):
+    cfg = make_cfg(d_model=128, num_heads=2, mup_base_fan_in=32, mup=variant)
+    params, _ = init_apply(cfg, tokens())
+    mult = named_leaves(mup_lr_multipliers(cfg, params))
+    assert mult["block_0/mlp/dense_in/w"] == 32 / 128
+    assert mult["block_0/mlp/dense_out/w"] == 32 / 512
+    assert mult["head/w"] == 32 / 128
+    assert mult["embed/embeddings"] == 1.0 and mult["final_norm/scale"] == 1.0
+    head_std = np.std(named_leaves(params)["head/w"])
+    expected = math.sqrt(32 / 128) / math.sqrt(128) if variant != "simple" else 1 / math.sqrt(128)
+    np.testing.assert_allclose(head_std, expected, rtol=0.1)
+    query = named_leaves(params)["block_0/attn/query/w"]
+    assert (np.all(query == 0)) == (variant == "full")
+    assert cfg.logit_scale == (1 / 64 if variant == "full" else 1 / 8)
+  params, _ = init_apply(base, tokens())
+  assert set(jax.tree.leaves(mup_lr_multipliers(base, params))) == {1.0}
+
+
+@pytest.mark.parametrize("bad,message", [
+    (dict(num_heads=3), "num_heads=3 does not divide d_model=32"),
+    (dict(qk_layernorm="yes"), "qk_layernorm='yes'"),
+    (dict(mup="huge"), "mup='huge'"),
+    (dict(num_layers=-1), "num_layers=-1"),
+    (dict(kappa=-1.0), "kappa=-1.0"),
+])
+def test_bad_model_config_raises_one_line(bad, message):
+  with pytest.raises(ValueError) as info:
+    make_cfg(**bad)
+  assert message in str(info.value).splitlines()[0]  # gin appends its context on later lines

@@ -1,0 +1,63 @@
+"""Orbax checkpoints of the train state, with fallback past a corrupt newest checkpoint.
+
+The data position is the step itself (datasets are a pure function of the
+step), so the state is all a resumed run needs.
+"""
+
+import os
+import shutil
+import time
+
+import jax
+import orbax.checkpoint as ocp
+from absl import logging
+
+
+class Checkpointer:
+  """Saves every `every` steps (and when asked); restores the newest readable step."""
+
+  def __init__(self, directory: str, every: int, keep: int):
+    self.every = every
+    self.directory = directory
+    self.manager = ocp.CheckpointManager(
+        directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+
+  def maybe_save(self, step: int, state, force: bool = False) -> None:
+    if force or step % self.every == 0:
+      if step not in self.manager.all_steps():
+        self.manager.save(step, args=ocp.args.StandardSave(state))
+
+  def restore_latest(self, abstract_state):
+    """Restores the newest readable checkpoint, or returns None when there is none.
+
+    A checkpoint that fails to restore is moved aside to corrupt_checkpoints/
+    (nothing is deleted) and the previous one is tried; the fallback is logged.
+    """
+    steps = sorted(self.manager.all_steps(), reverse=True)
+    errors = []
+    for step in steps:
+      try:
+        state = self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+      except Exception as e:  # orbax raises many types for unreadable files
+        errors.append(f"step {step}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        self._move_aside(step)
+        logging.warning("checkpoint at step %d is unreadable (%s); falling back to the previous one",
+                        step, errors[-1])
+        print(f"checkpoint at step {step} is unreadable; falling back to the previous one", flush=True)
+        continue
+      return state
+    if errors:
+      raise ValueError(f"no readable checkpoint in {self.directory}: {'; '.join(errors)}")
+    return None
+
+  def _move_aside(self, step: int) -> None:
+    if jax.process_index() != 0:
+      return
+    aside = os.path.join(os.path.dirname(self.directory), "corrupt_checkpoints")
+    os.makedirs(aside, exist_ok=True)
+    shutil.move(os.path.join(self.directory, str(step)), os.path.join(aside, f"{step}.{int(time.time())}"))
+    self.manager.reload()
+
+  def close(self) -> None:
+    self.manager.wait_until_finished()
+    self.manager.close()

@@ -1,0 +1,71 @@
+"""Parses gin files and bindings into the run's config, rejecting what gin would silently accept.
+
+gin accepts any `name = value` as a new macro, so a typo such as `lrr=0.1`
+would be ignored; here a binding must name a macro the files define or a
+Configurable.parameter.
+"""
+
+import os
+import re
+
+import gin
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MACROS = ("lr", "steps", "warmup_steps", "batch_size", "seq_len", "d_model", "num_layers",
+          "num_heads", "seed")
+_BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\s*=(.*)$", re.S)
+
+
+def defined_macros() -> dict[str, object]:
+  """{macro: value} of every macro bound so far (gin stores `x = v` as `x/macro.value`)."""
+  config = gin.config._CONFIG  # gin has no public listing of macros
+  return {scope: params["value"] for (scope, selector), params in config.items()
+          if selector == "gin.macro" and "value" in params}
+
+
+def _one_line(e: BaseException) -> str:
+  text = " ".join(str(e).split())
+  return text if len(text) < 400 else text[:400] + "..."
+
+
+def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
+  """Parses files then bindings; returns run.json's object or raises ValueError (one line)."""
+  gin.clear_config()
+  gin.add_config_file_search_path(REPO_ROOT)
+  for path in gin_files:
+    if not (os.path.exists(path) or os.path.exists(os.path.join(REPO_ROOT, path))):
+      raise ValueError(f"gin file {path!r} not found: expected a path relative to the working "
+                       f"directory or to {REPO_ROOT}")
+  try:
+    gin.parse_config_files_and_bindings(gin_files, None, finalize_config=False)
+  except (ValueError, SyntaxError, OSError, TypeError) as e:
+    raise ValueError(f"bad gin file among {gin_files}: {_one_line(e)}") from e
+  macros = defined_macros()
+  for binding in gin_bindings:
+    match = _BINDING.match(binding)
+    if not match:
+      raise ValueError(f"gin binding {binding!r} is malformed: expected NAME=VALUE, "
+                       "e.g. lr=0.1 or ModelConfig.qk_layernorm='none'")
+    name = match.group(1)
+    if "." not in name and "/" not in name and name not in macros:
+      raise ValueError(f"unknown gin binding {name!r} in {binding!r}: expected one of the macros "
+                       f"{', '.join(sorted(macros))} or Configurable.parameter")
+    try:
+      gin.parse_config(binding)
+    except (ValueError, SyntaxError, TypeError, KeyError) as e:
+      raise ValueError(f"bad gin binding {binding!r}: {_one_line(e)}") from e
+  gin.finalize()
+  bindings = defined_macros()
+  missing = [m for m in MACROS if m not in bindings]
+  if missing:
+    raise ValueError(f"gin macros {', '.join(missing)} are not defined by {gin_files}: expected "
+                     "gin/base.gin (via gin/qkln.gin or gin/no_qkln.gin) among the gin files")
+  return {"gin_files": list(gin_files), "gin_bindings": list(gin_bindings), "bindings": bindings}
+
+
+def default_workdir(run_info: dict) -> str:
+  """runs/<gin file stems>[,<bindings>]: readable and distinct for distinct configs."""
+  stems = [os.path.splitext(os.path.basename(f))[0] for f in run_info["gin_files"]]
+  parts = ["+".join(stems) or "run"] + [b.replace(" ", "") for b in run_info["gin_bindings"]]
+  name = re.sub(r"[^\w.,=+-]", "_", ",".join(parts))
+  return os.path.join("runs", name)

@@ -1,0 +1,201 @@
+"""The training loop: set-up (validated, may fail with bad input) and the loop (a result, even diverged).
+
+Everything a later tool needs goes into the run directory (docs/run_directory.md).
+"""
+
+import dataclasses
+import math
+import time
+
+import gin
+import jax
+import numpy as np
+from absl import logging
+from clu import metric_writers
+
+from model.config import ModelConfig
+from model.params import count_params, mup_lr_multipliers
+from train import data as data_lib
+from train import sharding
+from train.checkpoint import Checkpointer
+from train.optimizer import AdamW, OptimizerConfig
+from train.rundir import FINISHED, RunDir
+from train.step import TrainState, make_eval_step, make_init, make_train_step, transformed_model
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Loop settings. A run diverges when its train loss is NaN/inf or above
+  divergence_threshold (default: init eval loss + divergence_margin, i.e. worse
+  than the untrained model by more than batch noise); checked at log steps."""
+
+  steps: int = gin.REQUIRED
+  batch_size: int = gin.REQUIRED
+  seq_len: int = gin.REQUIRED
+  seed: int = 0
+  z_loss_coef: float = 1e-4
+  log_every: int = 100
+  eval_every: int = 1000
+  num_eval_batches: int = 8
+  checkpoint_every: int = 1000
+  keep_checkpoints: int = 2
+  divergence_threshold: float | None = None
+  divergence_margin: float = 1.0
+
+  def __post_init__(self):
+    for name in ("steps", "batch_size", "seq_len", "log_every", "eval_every", "num_eval_batches",
+                 "checkpoint_every", "keep_checkpoints"):
+      value = getattr(self, name)
+      if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected a positive integer")
+    if not isinstance(self.seed, int):
+      raise ValueError(f"seed={self.seed!r}: expected an integer")
+    if not isinstance(self.z_loss_coef, (int, float)) or self.z_loss_coef < 0:
+      raise ValueError(f"TrainConfig.z_loss_coef={self.z_loss_coef!r}: expected a number >= 0")
+
+
+def _fmt_duration(seconds: float) -> str:
+  if not math.isfinite(seconds):
+    return "?"
+  minutes, secs = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Trainer:
+  """Builds everything in __init__ (bad input raises ValueError there); train() runs the loop."""
+
+  def __init__(self, workdir: str, run_info: dict):
+    self.run_dir = RunDir(workdir, writer=jax.process_index() == 0)
+    self.cfg = TrainConfig()
+    cfg = self.cfg
+    self.opt_cfg = OptimizerConfig(steps=cfg.steps)
+    self.previous_status = self.run_dir.status()
+    if self.previous_status.get("state") in FINISHED:
+      return
+
+    self.mesh = sharding.make_mesh()
+    sharding.check_batch_divisible(cfg.batch_size, self.mesh)
+    self.dataset = data_lib.make_dataset(batch_size=cfg.batch_size, seq_len=cfg.seq_len,
+                                         seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
+    self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
+    model = transformed_model(self.model_cfg)
+
+    init_fn = make_init(model, AdamW(self.opt_cfg), cfg.seq_len)
+    abstract = jax.eval_shape(init_fn, jax.random.PRNGKey(0))
+    multipliers = mup_lr_multipliers(self.model_cfg, abstract.params)
+    optimizer = AdamW(self.opt_cfg, multipliers)
+    self.state_shardings = sharding.fsdp_shardings(abstract, self.mesh)
+    self.batch_sharding = sharding.batch_sharding(self.mesh)
+    replicated = sharding.replicated(self.mesh)
+    self.init = jax.jit(make_init(model, optimizer, cfg.seq_len), out_shardings=self.state_shardings)
+    self.train_step = jax.jit(make_train_step(model, optimizer, cfg.z_loss_coef),
+                              in_shardings=(self.state_shardings, self.batch_sharding),
+                              out_shardings=(self.state_shardings, replicated))
+    self.eval_step = jax.jit(make_eval_step(model),
+                             in_shardings=(self.state_shardings.params, self.batch_sharding),
+                             out_shardings=(replicated, replicated))
+    self.num_params, self.num_nonembedding_params = count_params(abstract.params)
+
+    self.checkpointer = Checkpointer(self.run_dir.checkpoint_dir, cfg.checkpoint_every,
+                                     cfg.keep_checkpoints)
+    abstract_state = jax.tree.map(
+        lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), abstract, self.state_shardings)
+    self.state = self.checkpointer.restore_latest(abstract_state)
+    self.start_step = 0 if self.state is None else int(self.state.step)
+    if self.state is not None and self.previous_status.get("init_eval_loss") is None:
+      raise ValueError(f"{self.run_dir.file('status.json')} has no init_eval_loss although checkpoints "
+                       "exist: expected the status file of the run that wrote them")
+
+    self.run_dir.write_json("run.json", run_info)
+    self.run_dir.write_json("data.json", self.dataset.describe())
+    self.run_dir.write_text("config.gin", gin.operative_config_str())
+
+  def _global_batch(self, local: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+    return {k: jax.make_array_from_process_local_data(self.batch_sharding, v) for k, v in local.items()}
+
+  def _evaluate(self, params) -> float:
+    total, weight = 0.0, 0.0
+    for batch in self.eval_batches:
+      loss_sum, weight_sum = self.eval_step(params, batch)
+      total += float(loss_sum)
+      weight += float(weight_sum)
+    return total / weight
+
+  def train(self) -> str:
+    """Runs to the end (or to divergence); returns the final state."""
+    if self.previous_status.get("state") in FINISHED:
+      state = self.previous_status["state"]
+      print(f"{self.run_dir.path}: already {state}; nothing to do", flush=True)
+      return state
+    cfg, run_dir = self.cfg, self.run_dir
+    self.eval_batches = [self._global_batch(b) for b in self.dataset.eval_batches()]
+    writer = metric_writers.SummaryWriter(run_dir.path) if run_dir.writer else None
+    run_dir.truncate_metrics(self.start_step)
+    if self.state is None:
+      self.state = self.init(jax.random.PRNGKey(cfg.seed))
+      init_loss = self._evaluate(self.state.params)
+      run_dir.update_status(state="running", step=0, total_steps=cfg.steps, init_eval_loss=init_loss,
+                            final_eval_loss=None, last_train_loss=None, num_params=self.num_params,
+                            num_nonembedding_params=self.num_nonembedding_params, reason=None)
+      self._record(writer, 0, {"eval/loss": init_loss})
+    else:
+      init_loss = self.previous_status["init_eval_loss"]
+      run_dir.update_status(state="running", reason=None)
+      print(f"resuming {run_dir.path} from step {self.start_step}", flush=True)
+    threshold = (cfg.divergence_threshold if cfg.divergence_threshold is not None
+                 else init_loss + cfg.divergence_margin)
+
+    tokens_per_step = cfg.batch_size * cfg.seq_len
+    window_start, window_step = time.time(), self.start_step
+    batches = self.dataset.train_batches(self.start_step)
+    for step in range(self.start_step + 1, cfg.steps + 1):
+      self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)))
+      is_last = step == cfg.steps
+      if step % cfg.log_every and step % cfg.eval_every and not is_last:
+        self.checkpointer.maybe_save(step, self.state)
+        continue
+      record = {}
+      if step % cfg.log_every == 0 or is_last:
+        record = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        now = time.time()
+        steps_per_s = (step - window_step) / max(now - window_start, 1e-9)
+        record["perf/tokens_per_s"] = steps_per_s * tokens_per_step
+        window_start, window_step = now, step
+        loss = record["train/loss"]
+        print(f"step {step}/{cfg.steps} loss {loss:.4f} lr {record['lr']:.3e} "
+              f"tokens/s {record['perf/tokens_per_s']:.0f} "
+              f"eta {_fmt_duration((cfg.steps - step) / max(steps_per_s, 1e-9))}", flush=True)
+        if not math.isfinite(loss) or loss > threshold:
+          self._record(writer, step, record)
+          reason = (f"train loss {loss} at step {step} " +
+                    ("is not finite" if not math.isfinite(loss) else f"exceeds threshold {threshold:.4f}"))
+          run_dir.update_status(state="diverged", step=step, last_train_loss=loss, reason=reason)
+          print(f"diverged: {reason}", flush=True)
+          self._close(writer)
+          return "diverged"
+        run_dir.update_status(step=step, last_train_loss=loss)
+      if step % cfg.eval_every == 0 or is_last:
+        record["eval/loss"] = self._evaluate(self.state.params)
+      self._record(writer, step, record)
+      self.checkpointer.maybe_save(step, self.state, force=is_last)
+
+    final_loss = record["eval/loss"]
+    state = "completed" if math.isfinite(final_loss) else "diverged"
+    run_dir.update_status(state=state, step=cfg.steps, final_eval_loss=final_loss if state == "completed" else None,
+                          reason=None if state == "completed" else f"final eval loss {final_loss}")
+    self._close(writer)
+    print(f"{state}: final eval loss {final_loss:.4f} (init {init_loss:.4f})", flush=True)
+    return state
+
+  def _record(self, writer, step: int, record: dict[str, float]) -> None:
+    self.run_dir.append_metrics({"step": step, **record})
+    if writer is not None:
+      writer.write_scalars(step, record)
+      writer.flush()
+
+  def _close(self, writer) -> None:
+    self.checkpointer.close()
+    if writer is not None:
+      writer.close()
