@@ -11,6 +11,8 @@ import os
 import sys
 import traceback
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow (seqio's engine) is noisy on import
+
 from absl import app, flags, logging
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order (later ones override).")

@@ -97,6 +97,10 @@ class Trainer:
                              in_shardings=(self.state_shardings.params, self.batch_sharding),
                              out_shardings=(replicated, replicated))
     self.num_params, self.num_nonembedding_params = count_params(abstract.params)
+    sharded = sum(any(s.spec) for s in jax.tree.leaves(self.state_shardings.params))
+    print(f"mesh: {self.mesh.size} devices; {sharded} of {len(jax.tree.leaves(abstract.params))} "
+          f"parameter arrays FSDP-sharded; {self.num_params:,} params "
+          f"({self.num_nonembedding_params:,} non-embedding)", flush=True)
 
     self.checkpointer = Checkpointer(self.run_dir.checkpoint_dir, cfg.checkpoint_every,
                                      cfg.keep_checkpoints)

@@ -1,0 +1,143 @@
+"""End-to-end trainer tests through the real CLI (subprocesses: XLA_FLAGS must precede jax)."""
+
+import json
+import math
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.trainer_utils import REPO, read_metrics, read_status, run_train, train_cmd, without_timing
+
+EXPECTED_KEYS = {"step", "train/loss", "train/z_loss", "lr", "grad/global_norm", "logits/mean", "logits/log_z",
+                 "perf/tokens_per_s"}
+
+
+def test_readme_command_end_to_end(tmp_path):
+  """The README's run command (shortened with extra bindings) writes the whole run directory."""
+  readme = (REPO / "README.md").read_text()
+  command = re.search(r"^\s*python (-m train\.main .*)$", readme, re.M).group(1).split()
+  workdir = tmp_path / "run"
+  command = [sys.executable, *command, f"--workdir={workdir}", "--gin_bindings=steps=20",
+             "--gin_bindings=warmup_steps=2", "--gin_bindings=TrainConfig.eval_every=10"]
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+  result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert re.search(r"step 20/20 loss [\d.]+ lr [\d.e+-]+ tokens/s \d+ eta", result.stdout)
+  status = read_status(workdir)
+  assert status["state"] == "completed" and status["step"] == 20
+  assert status["final_eval_loss"] < status["init_eval_loss"]
+  assert status["num_nonembedding_params"] < status["num_params"]
+  run = json.loads((workdir / "run.json").read_text())
+  assert run["bindings"]["steps"] == 20 and "lr" in run["bindings"]
+  assert (workdir / "config.gin").read_text().count("OptimizerConfig.") > 3
+  assert json.loads((workdir / "data.json").read_text())["fingerprint"]
+  assert list(workdir.glob("events.out.tfevents.*"))
+  assert (workdir / "checkpoints" / "20").is_dir()
+  metrics = read_metrics(workdir)
+  assert metrics[0] == {"step": 0, "eval/loss": status["init_eval_loss"]}
+  last = metrics[-1]
+  assert EXPECTED_KEYS <= set(last) and last["eval/loss"] == status["final_eval_loss"]
+  for i in range(run["bindings"]["num_layers"]):
+    for key in ("attn/max_logit", "attn/q_rms", "attn/k_rms", "attn/qk_cosine", "block/out_rms"):
+      assert f"{key}/block_{i}" in last
+  for prefix in ("grad/rms/", "update/rms/", "param/rms/"):
+    assert f"{prefix}block_0/mlp/dense_in/w" in last and f"{prefix}head/w" in last
+  again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert again.returncode == 0 and "already completed" in again.stdout
+  assert read_metrics(workdir) == metrics  # a finished run is left alone
+
+
+def test_sigkill_resume_with_corrupt_newest_checkpoint_is_bitwise_identical(tmp_path):
+  bindings = ["steps=30", "TrainConfig.log_every=5", "TrainConfig.eval_every=10", "TrainConfig.checkpoint_every=10"]
+  reference = tmp_path / "reference"
+  run_train(reference, bindings)
+
+  killed = tmp_path / "killed"
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+  proc = subprocess.Popen(train_cmd(killed, bindings), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while not (killed / "checkpoints" / "20").is_dir():
+    assert proc.poll() is None and time.time() < deadline, "run ended before its step-20 checkpoint"
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert read_status(killed)["state"] == "running"
+  # Corrupt the newest checkpoint: the resume must fall back to step 10 and say so.
+  for f in (killed / "checkpoints" / "20").rglob("*"):
+    if f.is_file():
+      f.write_bytes(b"garbage")
+  resumed = run_train(killed, bindings)
+  assert "checkpoint at step 20 is unreadable; falling back" in resumed.stdout
+  assert "resuming" in resumed.stdout and "from step 10" in resumed.stdout
+  assert list((killed / "corrupt_checkpoints").iterdir())  # moved aside, not deleted
+  assert read_status(killed)["state"] == "completed"
+  assert without_timing(read_metrics(killed)) == without_timing(read_metrics(reference))
+
+
+def test_eight_device_fsdp_step_matches_one_device(tmp_path):
+  bindings = ["steps=6", "TrainConfig.log_every=1", "TrainConfig.eval_every=3"]
+  one = run_train(tmp_path / "one", bindings, devices=1)
+  eight = run_train(tmp_path / "eight", bindings, devices=8)
+  assert "mesh: 1 devices; 0 of" in one.stdout
+  sharded = int(re.search(r"mesh: 8 devices; (\d+) of", eight.stdout).group(1))
+  assert sharded >= 10  # every weight matrix and embedding is split over the 8 devices
+  m1, m8 = read_metrics(tmp_path / "one"), read_metrics(tmp_path / "eight")
+  assert [r["step"] for r in m1] == [r["step"] for r in m8]
+  for r1, r8 in zip(m1, m8):
+    for key in ("train/loss", "eval/loss", "grad/global_norm", "attn/max_logit/block_0"):
+      if key in r1:
+        np.testing.assert_allclose(r8[key], r1[key], rtol=2e-4, err_msg=key)
+
+
+def test_huge_learning_rate_ends_as_diverged_with_metrics_kept(tmp_path):
+  workdir = tmp_path / "run"
+  result = run_train(workdir, ["lr=1e3", "warmup_steps=0", "steps=60", "TrainConfig.log_every=5"],
+                     gin_files=("gin/no_qkln.gin", "gin/local.gin"))
+  assert result.returncode == 0
+  status = read_status(workdir)
+  assert status["state"] == "diverged", status
+  assert status["final_eval_loss"] is None and status["step"] < 60
+  assert "train loss" in status["reason"]
+  metrics = read_metrics(workdir)
+  assert metrics[-1]["step"] == status["step"]
+  loss = metrics[-1]["train/loss"]
+  assert not math.isfinite(loss) or loss > status["init_eval_loss"] + 1.0
+
+
+def test_batch_not_divisible_by_mesh_is_a_one_line_error(tmp_path):
+  result = run_train(tmp_path / "run", ["batch_size=6"], devices=8, check=False)
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: batch_size=6 is not divisible by the 8 devices of the mesh: expected a multiple of 8")
+
+
+@pytest.mark.parametrize("bindings,message", [
+    (["lrr=0.1"], "unknown gin binding 'lrr'"),
+    (["lr=abc"], "bad gin binding 'lr=abc'"),
+    (["num_heads=3"], "num_heads=3 does not divide d_model=32"),
+    (["ModelConfig.qk_layer_norm='none'"], "bad gin binding"),
+])
+def test_bad_bindings_exit_2_with_one_line(tmp_path, bindings, message):
+  result = run_train(tmp_path / "run", bindings, check=False)
+  assert result.returncode == 2, result.stderr[-2000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: ") and message in last
+  assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_missing_gin_file_and_unwritable_workdir(tmp_path):
+  result = run_train(tmp_path / "run", [], check=False, gin_files=("gin/nope.gin",))
+  assert result.returncode == 2 and "gin file 'gin/nope.gin' not found" in result.stderr
+  blocker = tmp_path / "file"
+  blocker.write_text("not a directory")
+  result = run_train(blocker / "run", [], check=False)
+  assert result.returncode == 2
+  assert "is not writable" in result.stderr.strip().splitlines()[-1]
