@@ -1,0 +1,60 @@
+r"""Prints the train step's speed for a gin config: steps/s, tokens/s, and the model FLOP rate.
+
+  python benchmarks/step_benchmark.py --gin_file=gin/qkln.gin --gin_file=gin/local.gin [--steps=20]
+
+Random token batches (the data pipeline has its own benchmark): this measures the jitted step alone.
+"""
+
+import time
+
+import jax
+import jax.numpy as jnp
+from absl import app, flags
+
+from model.config import ModelConfig
+from model.params import count_params
+from train import config as config_lib
+from train import optimizer as optimizer_lib
+from train import trainer as trainer_lib  # noqa: F401  (registers TrainConfig)
+from train.step import make_init, make_train_step, transformed_model
+
+flags.DEFINE_multi_string("gin_file", ["gin/qkln.gin", "gin/local.gin"], "Gin files.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings.")
+flags.DEFINE_integer("steps", 20, "Timed steps (after one compile step).")
+flags.DEFINE_integer("vocab_size", 8192, "Vocabulary size (the embedded corpus default).")
+FLAGS = flags.FLAGS
+
+
+def main(_):
+  config_lib.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+  cfg = trainer_lib.TrainConfig()
+  model_cfg = ModelConfig(vocab_size=FLAGS.vocab_size)
+  optimizer = optimizer_lib.AdamW(optimizer_lib.OptimizerConfig(steps=cfg.steps))
+  model = transformed_model(model_cfg)
+  state = jax.jit(make_init(model, optimizer, cfg.seq_len))(jax.random.PRNGKey(0))
+  step = jax.jit(make_train_step(model, optimizer, cfg.z_loss_coef))
+  tokens = jax.random.randint(jax.random.PRNGKey(1), (cfg.batch_size, cfg.seq_len + 1), 0, FLAGS.vocab_size)
+  batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:],
+           "weights": jnp.ones((cfg.batch_size, cfg.seq_len), jnp.float32)}
+  start = time.time()
+  state, metrics = step(state, batch)
+  jax.block_until_ready(metrics)
+  compile_s = time.time() - start
+  start = time.time()
+  for _ in range(FLAGS.steps):
+    state, metrics = step(state, batch)
+  jax.block_until_ready(metrics)
+  per_step = (time.time() - start) / FLAGS.steps
+  total, _ = count_params(state.params)
+  embed = FLAGS.vocab_size * model_cfg.d_model
+  tokens_per_step = cfg.batch_size * cfg.seq_len
+  attn = 12 * model_cfg.num_layers * cfg.seq_len * model_cfg.attn_width  # 6 * 2 * L * width per token
+  flops = tokens_per_step * (6 * (total - embed) + attn)
+  print(f"devices={jax.device_count()} batch={cfg.batch_size}x{cfg.seq_len} d={model_cfg.d_model} "
+        f"layers={model_cfg.num_layers} vocab={FLAGS.vocab_size} params={total:,}")
+  print(f"compile {compile_s:.1f}s  step {per_step * 1e3:.1f}ms  {1 / per_step:.2f} steps/s  "
+        f"{tokens_per_step / per_step:,.0f} tokens/s  {flops / per_step / 1e9:.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,68 @@
+"""Gin parsing and validation, and the FSDP sharding rule (in-process, no training)."""
+
+import glob
+
+import pytest
+from jax.sharding import PartitionSpec as P
+
+from train import config
+from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
+from train.sharding import fsdp_spec
+
+QKLN_LOCAL = ["gin/qkln.gin", "gin/local.gin"]
+
+
+def test_parse_resolves_macros_in_file_then_binding_order():
+  run = config.parse(QKLN_LOCAL + ["gin/sizes/85M.gin"], ["lr=0.3", "seed=4"])
+  assert run["gin_files"] == QKLN_LOCAL + ["gin/sizes/85M.gin"]
+  assert run["gin_bindings"] == ["lr=0.3", "seed=4"]
+  b = run["bindings"]
+  assert (b["lr"], b["seed"], b["d_model"], b["num_layers"], b["num_heads"]) == (0.3, 4, 768, 12, 12)
+  assert b["steps"] == 200  # from local.gin, which comes after base.gin
+  assert set(config.MACROS) <= set(b)
+
+
+def test_every_gin_file_parses():
+  for path in sorted(glob.glob(f"{config.REPO_ROOT}/gin/**/*.gin", recursive=True)):
+    rel = path[len(config.REPO_ROOT) + 1:]
+    if rel in ("gin/base.gin",) or rel.startswith("gin/data/"):
+      continue
+    files = [rel] if rel in ("gin/qkln.gin", "gin/no_qkln.gin") else ["gin/qkln.gin", rel]
+    config.parse(files, [])
+
+
+@pytest.mark.parametrize("bindings,message", [
+    (["lrr=0.1"], "unknown gin binding 'lrr' in 'lrr=0.1': expected one of the macros"),
+    (["lr=abc"], "bad gin binding 'lr=abc'"),
+    (["lr"], "gin binding 'lr' is malformed: expected NAME=VALUE"),
+    (["ModelConfig.no_such_knob=1"], "bad gin binding 'ModelConfig.no_such_knob=1'"),
+])
+def test_bad_bindings(bindings, message):
+  with pytest.raises(ValueError) as info:
+    config.parse(QKLN_LOCAL, bindings)
+  assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_file_and_missing_macros():
+  with pytest.raises(ValueError, match="gin file 'gin/missing.gin' not found"):
+    config.parse(["gin/missing.gin"], [])
+  with pytest.raises(ValueError, match="gin macros lr, seed are not defined"):
+    config.parse(["gin/local.gin"], [])  # local.gin is an overlay: base.gin must come first
+
+
+def test_default_workdir_is_readable():
+  run = config.parse(QKLN_LOCAL, ["lr=0.1"])
+  assert config.default_workdir(run) == "runs/qkln+local,lr=0.1"
+
+
+@pytest.mark.parametrize("shape,shards,spec", [
+    ((8192, 128), 8, P("data", None)),
+    ((128, 512), 8, P(None, "data")),
+    ((100, 64), 8, P(None, "data")),  # 100 is not divisible: the largest divisible axis
+    ((64,), 8, P("data")),
+    ((6,), 8, P()),
+    ((), 8, P()),
+    ((8192, 128), 1, P()),
+])
+def test_fsdp_spec(shape, shards, spec):
+  assert fsdp_spec(shape, shards) == spec
