@@ -1,0 +1,229 @@
+"""One self-contained HTML page for a tree of runs: LR sensitivity, predictions, the paper's figures and
+the runs that diverged or failed.
+
+  python -m analysis.report ROOT [ROOT ...] --out DIR [--lrs=...] [--params=4.8e9] [--step=2000]
+
+DIR/index.html embeds every figure as a base64 PNG, so it opens from disk in a browser with no server,
+and links the PNG and SVG written beside it in DIR/figures/. A figure the runs cannot make is listed
+with the reason. Progress goes to stderr.
+"""
+
+import base64
+import dataclasses
+import functools
+import html
+import os
+import sys
+import time
+from typing import Callable, Sequence
+
+from absl import app
+from absl import flags
+
+from analysis import cli
+from analysis import figures
+from analysis import fmt
+from analysis import grouping
+from analysis import predict
+from analysis import sensitivity
+from analysis.runs import InputError, Run, load_metrics
+
+_STYLE = """
+body { font-family: sans-serif; margin: 2em; max-width: 1400px; }
+table { border-collapse: collapse; font-size: 13px; margin-bottom: 1em; }
+td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #eee; }
+img { max-width: 100%; border: 1px solid #ddd; }
+.skipped { color: #a40; }
+.note { color: #666; font-size: 12px; }
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  lrs: tuple[float, ...] = sensitivity.PAPER_LRS
+  coupled_lrs: tuple[float, ...] = sensitivity.PAPER_COUPLED_LRS
+  params: float = predict.PAPER_PARAMS
+  step: int = predict.PAPER_STEP
+  block: int = 0
+  threshold: float = predict.THRESHOLD
+  rms_window: int = 500
+  output_block: int = 2
+
+
+@dataclasses.dataclass
+class Figure:
+  name: str
+  caption: str
+  paths: list[str]
+  skipped: str | None
+
+
+def figure_specs(opts: Options) -> list[tuple[str, str, Callable[[Sequence[Run], str], list[str]]]]:
+  """(file name, caption, function of (runs, output stem)) for every figure of the report."""
+  f = figures
+  return [
+      ("lr_vs_loss", "Final eval loss vs LR per model size and intervention (Fig 1, 3, 5-8, E.2-E.10)",
+       f.lr_vs_loss),
+      ("lr_sensitivity_vs_params", "LR sensitivity vs non-embedding params (Fig 1, 3, 5-8, E.2-E.10)",
+       functools.partial(f.lr_sensitivity_vs_params, lrs=opts.lrs, coupled_lrs=opts.coupled_lrs)),
+      ("loss_and_max_logit", f"Loss and max attention logit of block {opts.block} over steps (Fig 2)",
+       functools.partial(f.loss_and_max_logit_over_steps, block=opts.block)),
+      ("output_logit_mean", "Loss and mean output logit over steps (Fig 4)",
+       f.output_logit_mean_over_steps),
+      ("max_logit_vs_params", f"Max attention logit vs params at step <= {opts.step} with the quadratic "
+       f"fit extrapolated to {fmt.count(opts.params)} (Fig 9)",
+       functools.partial(f.max_logit_vs_params, params=opts.params, step=opts.step, block=opts.block,
+                         threshold=opts.threshold)),
+      ("loss_vs_kappa", "Loss vs kappa with the bigram baseline (Fig 10)", f.loss_vs_kappa),
+      ("grad_rms_mlp", "Grad RMS of block_0/mlp/dense_in/w vs params, LR and block (Fig 11)",
+       functools.partial(f.grad_rms_scaling, param="block_0/mlp/dense_in/w", window=opts.rms_window)),
+      ("grad_rms_key", "Grad RMS of block_0/attn/key/w vs params, LR and block (Fig E.12)",
+       functools.partial(f.grad_rms_scaling, param="block_0/attn/key/w", window=opts.rms_window)),
+      ("grad_update_rms_blocks", "Grad and update RMS of mlp/dense_in/w in every block over steps vs "
+       "AdamW eps, largest model at the largest LR (Fig 13)", f.grad_update_rms_per_block),
+      ("grad_update_rms", "Grad and update RMS of block_0/mlp/dense_in/w over steps vs AdamW eps "
+       "(Fig E.13)", f.grad_update_rms_over_steps),
+      ("block_output_rms", f"Block output RMS vs params and LR (block {opts.output_block}) and depth "
+       "(Fig C.1)", functools.partial(f.block_output_rms, block=opts.output_block, window=opts.rms_window)),
+      ("qk_rms_cosine", f"Query/key RMS and cosine of block {opts.block} over steps (Fig E.1)",
+       functools.partial(f.qk_rms_and_cosine, block=opts.block)),
+  ]
+
+
+def _progress(message: str) -> None:
+  print(message, file=sys.stderr, flush=True)
+
+
+def make_figures(runs: Sequence[Run], out_dir: str, opts: Options) -> list[Figure]:
+  """Every figure into out_dir/figures/; a figure that fails for any reason is recorded, not raised."""
+  specs = figure_specs(opts)
+  made = []
+  for i, (name, caption, make) in enumerate(specs, 1):
+    _progress(f"figure {i}/{len(specs)}: {name}")
+    try:
+      made.append(Figure(name, caption, make(runs, os.path.join(out_dir, "figures", name)), None))
+    except figures.Skipped as e:
+      made.append(Figure(name, caption, [], str(e)))
+    except Exception as e:  # pylint: disable=broad-except  # one bad figure must not lose the report
+      made.append(Figure(name, caption, [], f"failed: {type(e).__name__}: {e}"))
+    if made[-1].skipped:
+      _progress(f"  skipped: {made[-1].skipped}")
+  return made
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+  cells = lambda tag, row: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in row)
+  body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+  return f"<table><tr>{cells('th', header)}</tr>{body}</table>"
+
+
+def _sensitivity_section(runs: Sequence[Run], opts: Options) -> str:
+  results, notes = sensitivity.sensitivities(runs, opts.lrs, opts.coupled_lrs)
+  rows = [(s.label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss),
+           fmt.sci(s.best_lr), s.summary if s.complete or s.missing_lrs else "incomplete",
+           "; ".join(s.notes)) for s in results]
+  return (f"<p>Range: {{{', '.join(map(fmt.sci, opts.lrs))}}}; coupled weight decay: minimum with "
+          f"{{{', '.join(map(fmt.sci, opts.coupled_lrs))}}}. A diverged run counts as l0; l0 is the "
+          "median init eval loss of the group.</p>"
+          + _table(("group", "params", "l0", "l*", "best lr", "LR sensitivity", "notes"), rows)
+          + "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes))
+
+
+def _prediction_section(runs: Sequence[Run], opts: Options) -> str:
+  try:
+    predictions = predict.predict(runs, opts.params, opts.step, opts.block, opts.threshold)
+  except InputError as e:
+    return f"<p class=skipped>skipped: {html.escape(str(e))}</p>"
+  rows = [(p.intervention, fmt.sci(p.lr), len({q.params for q in p.points}),
+           ", ".join(fmt.number(c) for c in p.fit.coeffs) if p.fit else "-", fmt.number(p.predicted),
+           "-" if p.crosses is None else ("YES" if p.crosses else "no"), "; ".join(p.notes))
+          for p in predictions]
+  return (f"<p>Max attention logit of block {opts.block} at each run's last log at step &lt;= "
+          f"{opts.step}, fitted as log10(logit) = a u&sup2; + b u + c with u = log10(non-embedding "
+          f"params), extrapolated to {fmt.count(opts.params)} params (Section 3.3).</p>"
+          + _table(("intervention", "lr", "sizes", "a, b, c", "predicted max logit",
+                    f">= {fmt.sci(opts.threshold)}", "notes"), rows))
+
+
+def _figure_section(made: Sequence[Figure], out_dir: str) -> str:
+  parts = []
+  for fig in made:
+    parts.append(f"<h3 id={fig.name}>{html.escape(fig.caption)}</h3>")
+    if fig.skipped:
+      parts.append(f"<p class=skipped>skipped: {html.escape(fig.skipped)}</p>")
+      continue
+    png = next(p for p in fig.paths if p.endswith(".png"))
+    with open(png, "rb") as f:
+      data = base64.b64encode(f.read()).decode("ascii")
+    links = " ".join(f'<a href="{html.escape(os.path.relpath(p, out_dir))}">{os.path.splitext(p)[1][1:]}</a>'
+                     for p in fig.paths)
+    parts.append(f'<img alt="{fig.name}" src="data:image/png;base64,{data}"><p class=note>files: {links}</p>')
+  return "\n".join(parts)
+
+
+def _problem_section(runs: Sequence[Run], problems: Sequence[str]) -> str:
+  rows = [(r.name, r.state, fmt.sci(r.lr), r.status.get("step", "-"), r.reason or "-")
+          for r in runs if r.state in ("diverged", "failed")]
+  text = _table(("run", "state", "lr", "step", "reason"), rows) if rows else "<p>none</p>"
+  other = [f"{r.name}: {r.unreadable_lines} unreadable line(s) in metrics.jsonl (skipped)"
+           for r in runs if r.unreadable_lines]
+  other += [f"{r.name}: no status.json" for r in runs if r.state == "unknown"]
+  other += [f"skipped {p}" for p in problems]
+  return text + "".join(f"<p class=note>{html.escape(p)}</p>" for p in other)
+
+
+def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str] = (),
+          problems: Sequence[str] = ()) -> str:
+  """Writes out_dir/index.html and out_dir/figures/; returns the page's path."""
+  os.makedirs(out_dir, exist_ok=True)
+  load_metrics(runs)
+  made = make_figures(runs, out_dir, opts)
+  states = {}
+  for run in runs:
+    states[run.state] = states.get(run.state, 0) + 1
+  summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+  page = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>proxies report</title><style>{_STYLE}</style></head><body>
+<h1>Small-scale proxies: report</h1>
+<p>{html.escape(', '.join(roots))}: {len(runs)} runs ({html.escape(summary)}); written
+{time.strftime('%Y-%m-%d %H:%M:%S')}.</p>
+<h2>LR sensitivity (Section 2.2)</h2>
+{_sensitivity_section(runs, opts)}
+<h2>Predicted attention logit growth (Section 3.3)</h2>
+{_prediction_section(runs, opts)}
+<h2>Figures</h2>
+{_figure_section(made, out_dir)}
+<h2>Diverged and failed runs</h2>
+{_problem_section(runs, problems)}
+</body></html>
+"""
+  path = os.path.join(out_dir, "index.html")
+  with open(path, "w") as f:
+    f.write(page)
+  return path
+
+
+def main(argv: list[str]) -> None:
+  runs, problems = cli.load_runs(argv, "analysis.report")
+  _progress(f"found {len(runs)} runs")
+  lrs, coupled_lrs = sensitivity.ranges_from_flags()
+  params, step, block, threshold = predict.checked_flags()
+  f = flags.FLAGS
+  if f.rms_window < 1 or f.output_block < 0:
+    cli.exit_usage("expected --rms_window >= 1 and --output_block >= 0")
+  opts = Options(lrs, coupled_lrs, params, step, block, threshold, f.rms_window, f.output_block)
+  try:
+    path = build(runs, f.out, opts, roots=argv[1:], problems=problems)
+  except OSError as e:
+    cli.exit_usage(f"--out={f.out}: cannot write ({e.strerror or e})")
+  print(path)
+
+
+if __name__ == "__main__":
+  sensitivity.define_flags()
+  predict.define_flags()
+  flags.DEFINE_string("out", None, "Folder for index.html and figures/.", required=True)
+  flags.DEFINE_integer("rms_window", 500, "Final steps averaged in Fig 11, E.12, C.1.")
+  flags.DEFINE_integer("output_block", 2, "Block of the output RMS in Fig C.1 (block index 2 in the paper).")
+  app.run(main, flags_parser=cli.parse_flags)

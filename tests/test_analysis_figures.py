@@ -1,0 +1,64 @@
+"""analysis/figures.py: every figure renders from synthetic run directories, or says what is missing."""
+
+import functools
+
+import pytest
+
+from analysis import figures
+from analysis import synthetic
+from analysis.runs import find_runs
+
+DEMO_LRS = (1e-3, 1e-1)  # two LRs keep the grids small; the largest model without qk-LN diverges at 1e-1
+
+FIGURES = {
+    "lr_vs_loss": figures.lr_vs_loss,
+    "lr_sensitivity_vs_params": functools.partial(figures.lr_sensitivity_vs_params,
+                                                  lrs=DEMO_LRS),
+    "loss_and_max_logit": figures.loss_and_max_logit_over_steps,
+    "output_logit_mean": figures.output_logit_mean_over_steps,
+    "qk_rms_cosine": figures.qk_rms_and_cosine,
+    "max_logit_vs_params": functools.partial(figures.max_logit_vs_params, step=40),
+    "loss_vs_kappa": figures.loss_vs_kappa,
+    "grad_rms_mlp": figures.grad_rms_scaling,
+    "grad_rms_key": functools.partial(figures.grad_rms_scaling, param="block_0/attn/key/w"),
+    "block_output_rms": figures.block_output_rms,
+    "grad_update_rms_blocks": figures.grad_update_rms_per_block,
+    "grad_update_rms": figures.grad_update_rms_over_steps,
+}
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+  root = tmp_path_factory.mktemp("demo")
+  synthetic.write_demo_tree(str(root), steps=40, log_every=10, lrs=DEMO_LRS)
+  return find_runs([str(root)])[0]
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_renders_png_and_svg(name, demo_runs, tmp_path):
+  paths = FIGURES[name](demo_runs, str(tmp_path / name))
+  assert paths == [str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.svg")]
+  png, svg = (open(p, "rb").read() for p in paths)
+  assert png.startswith(b"\x89PNG") and len(png) > 5000
+  assert b"<svg" in svg
+
+
+@pytest.mark.parametrize("make, missing", [
+    (functools.partial(figures.qk_rms_and_cosine, block=9), "attn/qk_cosine/block_9"),
+    (functools.partial(figures.loss_and_max_logit_over_steps, lr=0.5), "lr=5e-1"),
+    (functools.partial(figures.grad_rms_scaling, param="block_0/no/such/w"), "grad/rms/block_0/no/such/w"),
+    (functools.partial(figures.max_logit_vs_params, block=9), "attn/max_logit/block_9"),
+    (functools.partial(figures.lr_sensitivity_vs_params, lrs=(3e-4, 3e-1)), "no complete sized LR sweep"),
+])
+def test_missing_data_raises_skipped_with_the_reason(make, missing, demo_runs, tmp_path):
+  with pytest.raises(figures.Skipped, match=missing):
+    make(demo_runs, str(tmp_path / "fig"))
+  assert not list(tmp_path.iterdir())
+
+
+def test_window_mean_uses_the_final_steps(tmp_path):
+  synthetic.write_run(str(tmp_path / "r"), lr=1e-2, metrics=[
+      {"step": s, "block/out_rms/block_0": float(s)} for s in (100, 200, 300, 400)])
+  [run], _ = find_runs([str(tmp_path)])
+  assert figures.window_mean(run, "block/out_rms/block_0", 250) == 300.0
+  assert figures.window_mean(run, "block/out_rms/block_1", 250) is None

@@ -1,0 +1,70 @@
+"""analysis/predict.py: Section 3.3's fit per LR, extrapolation, threshold flags and step matching."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from analysis import predict
+from analysis import synthetic
+from analysis.runs import InputError, find_runs
+
+SIZES = (1e5, 1e6, 1e7)
+KEY = "attn/max_logit/block_0"
+
+
+def _log_quadratic(params: float, lr: float) -> float:
+  u = math.log10(params)
+  return 10 ** (0.05 * u**2 + 0.1 * u + math.log10(lr * 1e3) - 2)
+
+
+def _write_sweep(root) -> None:
+  """Max logit at step 100 follows a known log-log quadratic; a later, larger value must be ignored."""
+  for lr in (1e-3, 1e-1):
+    for params in SIZES:
+      value = _log_quadratic(params, lr)
+      synthetic.write_run(os.path.join(root, f"lr{lr}", f"p{params:g}"), lr=lr, params=params,
+                          bindings={"d_model": int(params**0.5)}, step=300,
+                          metrics=[{"step": 50, KEY: value / 2}, {"step": 100, KEY: value},
+                                   {"step": 150, KEY: math.nan}, {"step": 300, KEY: value * 100}])
+
+
+def test_fit_extrapolation_and_threshold(tmp_path):
+  _write_sweep(tmp_path)
+  runs, _ = find_runs([str(tmp_path)])
+  low, high = predict.predict(runs, params=4.8e9, step=200, threshold=1e4)
+  assert (low.lr, high.lr) == (1e-3, 1e-1)
+  for p in (low, high):
+    assert [q.step for q in p.points] == [100, 100, 100]  # last finite value at a step <= 200
+    u = np.log10(SIZES)
+    expected = np.polyfit(u, np.log10([_log_quadratic(s, p.lr) for s in SIZES]), 2)
+    np.testing.assert_allclose(p.fit.coeffs, expected, rtol=1e-8)
+    assert p.predicted == pytest.approx(_log_quadratic(4.8e9, p.lr), rel=1e-6)
+  assert low.predicted < 1e4 <= high.predicted
+  assert (low.crosses, high.crosses) == (False, True)
+  assert high.to_json()["crosses_threshold"] is True
+
+
+def test_too_few_sizes_is_a_note_not_an_error(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-2, params=1e6, metrics=[{"step": 10, KEY: 5.0}])
+  runs, _ = find_runs([str(tmp_path)])
+  [p] = predict.predict(runs, step=10)
+  assert p.fit is None and p.crosses is None and "3 distinct model sizes" in p.notes[-1]
+  assert "3 distinct model sizes" in predict.table([p])
+
+
+def test_no_run_logged_the_block_is_an_input_error(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-2, metrics=[{"step": 10, KEY: 5.0}])
+  runs, _ = find_runs([str(tmp_path)])
+  with pytest.raises(InputError, match="attn/max_logit/block_3"):
+    predict.predict(runs, block=3)
+
+
+def test_value_at_ignores_later_steps_and_nan(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-2, metrics=[
+      {"step": 10, KEY: 1.0}, {"step": 20, KEY: math.nan}, {"step": 30, KEY: 3.0}])
+  [run], _ = find_runs([str(tmp_path)])
+  assert predict.value_at(run, KEY, 25) == (10, 1.0)
+  assert predict.value_at(run, KEY, 30) == (30, 3.0)
+  assert predict.value_at(run, KEY, 5) is None

@@ -1,0 +1,86 @@
+"""analysis/runs.py: finding and reading run directories, including the damaged ones a crash leaves."""
+
+import math
+import os
+
+import pytest
+
+from analysis import runs as runs_lib
+from analysis import synthetic
+
+
+def _only_run(root) -> runs_lib.Run:
+  [run], problems = runs_lib.find_runs([str(root)])
+  assert problems == []
+  return run
+
+
+def test_truncated_last_line_is_skipped_and_counted(tmp_path):
+  path = synthetic.write_run(str(tmp_path / "r"), lr=1e-2, metrics=[
+      {"step": 0, "eval/loss": 10.0}, {"step": 5, "train/loss": 6.0}])
+  with open(os.path.join(path, "metrics.jsonl"), "a") as f:
+    f.write('{"step": 10, "train/lo')  # killed mid-write
+  run = _only_run(tmp_path)
+  steps, values = run.series("train/loss")
+  assert steps.tolist() == [5] and values.tolist() == [6.0]
+  assert run.unreadable_lines == 1
+  assert run.init_loss == 10.0
+
+
+def test_nan_is_kept_and_missing_keys_are_empty(tmp_path):
+  synthetic.write_run(str(tmp_path / "r"), lr=1e-2, metrics=[
+      {"step": 5, "train/loss": 6.0}, {"step": 10, "train/loss": math.nan, "eval/loss": 7.0}])
+  run = _only_run(tmp_path)
+  assert math.isnan(run.series("train/loss")[1][-1])
+  assert run.series("eval/loss")[0].tolist() == [10]
+  assert run.series("attn/max_logit/block_0")[0].size == 0
+
+
+def test_finds_runs_at_any_depth_and_skips_bad_run_json(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-3)
+  synthetic.write_run(str(tmp_path / "sweep" / "x" / "y"), lr=1e-2)
+  (tmp_path / "broken").mkdir()
+  (tmp_path / "broken" / "run.json").write_text('{"gin_files": ')
+  runs, problems = runs_lib.find_runs([str(tmp_path)])
+  assert [r.name for r in runs] == ["a", os.path.join("sweep", "x", "y")]
+  assert len(problems) == 1 and "broken" in problems[0] and "run.json" in problems[0]
+
+
+def test_no_runs_and_missing_root_are_input_errors(tmp_path):
+  with pytest.raises(runs_lib.InputError, match="no run directories"):
+    runs_lib.find_runs([str(tmp_path)])
+  with pytest.raises(runs_lib.InputError, match="not a directory"):
+    runs_lib.find_runs([str(tmp_path / "missing")])
+
+
+def test_settings_prefer_command_line_then_config_gin(tmp_path):
+  config = "lr = 0.01\nOptimizerConfig.eps = 1e-12\nModelConfig.kappa = 1000.0\nOptimizerConfig.lr = %lr\n"
+  synthetic.write_run(str(tmp_path / "r"), lr=1e-2, gin_bindings=["ModelConfig.kappa=10.0"],
+                      config_gin=config)
+  run = _only_run(tmp_path)
+  assert run.setting("kappa") == 10.0  # a command-line binding wins over the gin file's value
+  assert run.eps == 1e-12
+  assert run.setting("OptimizerConfig.lr") == 0.01  # macro references resolve
+  assert run.setting("weight_decay_mode", default="independent") == "independent"
+
+
+def test_final_loss_by_state(tmp_path):
+  synthetic.write_run(str(tmp_path / "done"), lr=1e-3, final_loss=4.0)
+  synthetic.write_run(str(tmp_path / "diverged"), lr=1e-2, state="diverged", final_loss=None)
+  synthetic.write_run(str(tmp_path / "running"), lr=1e-1, state="running")
+  synthetic.write_run(str(tmp_path / "no_status_loss"), lr=3e-1, step=20,  # final_eval_loss null
+                      metrics=[{"step": 0, "eval/loss": 9.0}, {"step": 20, "eval/loss": 5.0}])
+  runs = {r.name: r for r in runs_lib.find_runs([str(tmp_path)])[0]}
+  assert runs["done"].final_loss == 4.0
+  assert math.isnan(runs["diverged"].final_loss)
+  assert runs["running"].final_loss is None
+  assert "running" in runs["running"].missing_final_loss_reason()
+  assert runs["no_status_loss"].final_loss == 5.0  # the eval after the last update
+
+
+def test_load_metrics_reports_progress(tmp_path, capsys):
+  for lr in (1e-3, 1e-2):
+    synthetic.write_run(str(tmp_path / f"lr{lr}"), lr=lr, metrics=[{"step": 0, "eval/loss": 10.0}])
+  runs, _ = runs_lib.find_runs([str(tmp_path)])
+  runs_lib.load_metrics(runs)
+  assert "read metrics of 2/2 runs" in capsys.readouterr().err

@@ -1,0 +1,103 @@
+"""analysis/sensitivity.py: Section 2.2 against values computed by hand on run directories written here."""
+
+import math
+
+import pytest
+
+from analysis import sensitivity
+from analysis import synthetic
+from analysis.runs import find_runs
+
+L0 = 10.0
+LRS = (1e-3, 1e-2, 1e-1)
+
+
+def _results(root, lrs=LRS, coupled_lrs=(3e-4, 3e-3)) -> list[sensitivity.Sensitivity]:
+  runs, _ = find_runs([str(root)])
+  results, notes = sensitivity.sensitivities(runs, lrs, coupled_lrs)
+  assert notes == []
+  return results
+
+
+def test_formula_counts_divergence_as_l0_and_clips_at_l0():
+  # counted [4, 10, 11] -> clipped [4, 10, 10]; l* = 4; mean of (0, 6, 6) = 4
+  value, best = sensitivity.lr_sensitivity([4.0, math.nan, 11.0], L0)
+  assert value == pytest.approx(4.0) and best == 0
+  value, best = sensitivity.lr_sensitivity([math.inf, math.nan], L0)
+  assert value == 0.0 and best is None
+
+
+def test_group_with_nan_run_and_loss_above_l0(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-3, final_loss=4.0, init_loss=L0)
+  synthetic.write_run(str(tmp_path / "b"), lr=1e-2, state="diverged", init_loss=L0,
+                      reason="loss nan at step 7")
+  synthetic.write_run(str(tmp_path / "c"), lr=1e-1, final_loss=11.0, init_loss=L0)
+  [result] = _results(tmp_path)
+  assert result.complete
+  assert result.lr_sensitivity == pytest.approx(4.0)
+  assert (result.best_lr, result.best_loss, result.init_loss) == (1e-3, 4.0, L0)
+  row = result.to_json()
+  assert row["group"] == {"gin_files": ["gin/qkln.gin"]}  # every binding but lr
+  assert row["lrs"] == [1e-3, 1e-2, 1e-1] and row["final_losses"] == [4.0, None, 11.0]
+  assert row["lr_sensitivity"] == pytest.approx(4.0)
+
+
+def test_completed_run_with_nan_eval_counts_as_l0(tmp_path):
+  # l0 is the median of the runs' init losses (9.9, 10, 10.1 -> 10); losses [5, nan->10, 6]
+  for lr, loss, init in ((1e-3, 5.0, 9.9), (1e-2, math.nan, 10.0), (1e-1, 6.0, 10.1)):
+    synthetic.write_run(str(tmp_path / f"lr{lr}"), lr=lr, final_loss=loss, init_loss=init)
+  [result] = _results(tmp_path)
+  assert result.init_loss == 10.0
+  assert result.lr_sensitivity == pytest.approx((0 + 5 + 1) / 3)
+  assert any("init eval losses differ" in n for n in result.notes)
+
+
+def test_missing_and_unfinished_lrs_make_a_group_incomplete(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-3, final_loss=4.0)
+  synthetic.write_run(str(tmp_path / "b"), lr=1e-2, state="running")
+  [result] = _results(tmp_path)
+  assert not result.complete and result.lr_sensitivity is None
+  assert result.missing_lrs == [1e-2, 1e-1]
+  assert (result.best_lr, result.best_loss) == (1e-3, 4.0)  # partial result: the best seen so far
+  assert "incomplete: missing lr 1e-2, 1e-1" in sensitivity.table([result])
+  assert result.to_json()["lr_sensitivity"] is None
+
+
+def test_groups_split_by_bindings_and_label_what_varies(tmp_path):
+  for d_model, losses in ((32, (5.0, 4.0, 6.0)), (64, (4.5, 3.5, 7.0))):
+    for lr, loss in zip(LRS, losses):
+      synthetic.write_run(str(tmp_path / f"d{d_model}" / f"lr{lr}"), lr=lr, final_loss=loss,
+                          bindings={"d_model": d_model, "steps": 100}, params=12 * 2 * d_model**2)
+  small, large = _results(tmp_path)
+  assert small.group == {"gin_files": ["gin/qkln.gin"], "d_model": 32, "steps": 100}
+  assert small.label == "d_model=32" and large.label == "d_model=64"
+  assert small.lr_sensitivity == pytest.approx((1 + 0 + 2) / 3)
+  assert large.lr_sensitivity == pytest.approx((1 + 0 + 3.5) / 3)
+
+
+def test_coupled_weight_decay_takes_the_minimum_over_two_ranges(tmp_path):
+  # range (1e-3, 1e-2): losses [4, 7] -> 1.5; range (3e-4, 3e-3): losses [5, 4.5] -> 0.25
+  config = "OptimizerConfig.weight_decay_mode = 'coupled'\n"
+  for lr, loss in ((3e-4, 5.0), (1e-3, 4.0), (3e-3, 4.5), (1e-2, 7.0)):
+    synthetic.write_run(str(tmp_path / f"lr{lr}"), lr=lr, final_loss=loss, config_gin=config)
+  [result] = _results(tmp_path, lrs=(1e-3, 1e-2), coupled_lrs=(3e-4, 3e-3))
+  assert result.lr_sensitivity == pytest.approx(0.25)
+  assert result.range_lrs == (3e-4, 3e-3) and result.best_lr == 3e-3
+
+
+def test_rerun_at_one_lr_uses_the_finished_one(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-3, final_loss=4.0)
+  synthetic.write_run(str(tmp_path / "b"), lr=1e-2, state="failed", reason="OOM")
+  synthetic.write_run(str(tmp_path / "b2"), lr=1e-2, final_loss=5.0)
+  [result] = _results(tmp_path, lrs=(1e-3, 1e-2))
+  assert result.lr_sensitivity == pytest.approx(0.5)
+  assert any("used b2" in n for n in result.notes)
+
+
+def test_runs_without_lr_are_left_out_with_a_note(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-3, final_loss=4.0)
+  (tmp_path / "nolr").mkdir()
+  (tmp_path / "nolr" / "run.json").write_text('{"gin_files": [], "gin_bindings": [], "bindings": {}}')
+  runs, _ = find_runs([str(tmp_path)])
+  results, notes = sensitivity.sensitivities(runs, (1e-3,))
+  assert len(results) == 1 and notes == ["nolr: no lr binding in run.json; left out"]
