@@ -149,13 +149,22 @@ def lr_sensitivity_vs_params(runs: Sequence[Run], out: str,
   return _save(fig, out)
 
 
+def _longest_lived_lr(runs: Sequence[Run], key: str) -> float:
+  """The largest LR at which some run logged `key` at least half as often as the longest run did:
+  the highest LR that still shows a trajectory, not one that diverged at its first log."""
+  count = {r: r.series(key)[0].size for r in runs}
+  longest = max(count.values())
+  return max(r.lr for r in runs if 2 * count[r] >= longest)
+
+
 def _over_steps(runs: Sequence[Run], out: str, keys: Sequence[str], log_y: Sequence[bool],
                 lr: float | None, title: str) -> list[str]:
-  """`keys` over steps at one LR (default: the largest logged), colour = size, style = intervention."""
+  """`keys` over steps at one LR (default: the largest with a full trajectory), colour = size,
+  style = intervention."""
   logged = [r for r in runs if r.lr is not None and r.series(keys[-1])[0].size]
   if not logged:
     raise Skipped(f"no run with an lr binding logged {keys[-1]}")
-  lr = max(r.lr for r in logged) if lr is None else lr
+  lr = _longest_lived_lr(logged, keys[-1]) if lr is None else lr
   chosen = _at_lr(logged, lr)
   if not chosen:
     raise Skipped(f"no run at lr={fmt.sci(lr)} logged {keys[-1]}")

@@ -62,3 +62,15 @@ def test_window_mean_uses_the_final_steps(tmp_path):
   [run], _ = find_runs([str(tmp_path)])
   assert figures.window_mean(run, "block/out_rms/block_0", 250) == 300.0
   assert figures.window_mean(run, "block/out_rms/block_1", 250) is None
+
+
+def test_over_steps_defaults_to_the_largest_lr_with_a_trajectory(tmp_path):
+  """An LR whose runs all diverged at the first log is not the one worth drawing (Fig 2)."""
+  key = "attn/max_logit/block_0"
+  for lr, steps in ((1e-2, 5), (1e-1, 5), (1.0, 1)):
+    synthetic.write_run(str(tmp_path / "runs" / f"lr={lr}"), lr=lr, metrics=[
+        {"step": 10 * (s + 1), "train/loss": 5.0, key: 10.0 ** s} for s in range(steps)])
+  runs, _ = find_runs([str(tmp_path / "runs")])
+  assert figures._longest_lived_lr(runs, key) == 1e-1  # pylint: disable=protected-access
+  figures.loss_and_max_logit_over_steps(runs, str(tmp_path / "fig"))
+  assert b"lr=1e-1" in (tmp_path / "fig.svg").read_bytes()
