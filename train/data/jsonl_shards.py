@@ -31,7 +31,7 @@ def expand_patterns(patterns: str | Sequence[str], what: str) -> list[str]:
     matched = glob.glob(os.path.expanduser(pattern))
     if not matched:
       raise DataError(f"{what} pattern {pattern!r} matches no file; expected local allenai/c4 "
-                      "shards such as c4-train.00000-of-01024.json.gz")
+                      f"shards such as c4-train.00000-of-01024.json.gz: bind {what} to their glob")
     files.update(matched)
   return sorted(files)
 

@@ -47,6 +47,10 @@ class TfdsShardSet:
     first, end = self._offsets[shard] + start, self._offsets[shard + 1]
     if first >= end:
       return
-    dataset = self._builder.as_dataset(split=f"{self._split}[{first}:{end}]", shuffle_files=False)
+    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel  # loaded with the builder
+
+    # No autocache: a small split would be cached in memory, and each window reads only part of it.
+    dataset = self._builder.as_dataset(split=f"{self._split}[{first}:{end}]", shuffle_files=False,
+                                       read_config=tfds.ReadConfig(try_autocache=False))
     for index, text in enumerate(dataset.map(lambda ex: ex["text"]).as_numpy_iterator(), start):
       yield index, text.decode("utf-8", errors="replace")

@@ -5,15 +5,21 @@ and process p of P takes every P-th shard of it, so processes read disjoint shar
 cover the split. A shard is read in windows of `window_docs` records; a window's documents are
 tokenized by the seqio Task, joined (each ends in EOS), cut into rows of L+1 tokens overlapping by
 one (the partial last row is dropped: under L tokens per window) and the rows are shuffled with a
-seed of (seed, epoch, shard, window start). The position of the next row is the iterator's state:
-resuming from it re-reads one window, never the data before it.
+seed of (seed, epoch, shard, window start). Where the next row comes from (a Position) is the
+iterator's whole state. Positions are a pure function of the data, seed, shapes and process, so
+every POSITIONS_EVERY steps they are appended to an index file in the cache shared by all runs of
+that configuration: resuming at step n starts from the newest indexed step <= n and replays fewer
+than POSITIONS_EVERY batches, never the data before it.
 
 Shape letters: B this process's rows, L seq_len, R rows of a window, N tokens.
 """
 
-import collections
 import dataclasses
+import hashlib
+import json
 import logging
+import os
+import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +30,7 @@ from train.data.errors import DataError
 from train.data.interface import Batch
 from train.data.shards import ShardSet
 
-_REMEMBERED_STEPS = 4096  # states kept for steps already produced (covers any prefetch depth)
+POSITIONS_EVERY = 100  # steps between indexed positions: a resume replays fewer batches than this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +42,7 @@ class StreamingSource:
   vocab_size: int
   eos_id: int
   window_docs: int
+  positions_dir: pathlib.Path
   description: dict[str, Any]
 
 
@@ -76,8 +83,7 @@ class RowStream:
     self._window_start = position
     self._rows_RL1, self._window_records = self._load(position)
     if position.row > len(self._rows_RL1):
-      raise DataError(f"data state {position} points past its window's {len(self._rows_RL1)} rows; "
-                      "expected the same shards and vocabulary as the run that saved it")
+      raise DataError(f"{position} points past its window's {len(self._rows_RL1)} rows")
     self._row = position.row
 
   @property
@@ -147,8 +153,43 @@ class RowStream:
     return np.concatenate(taken)
 
 
+class PositionIndex:
+  """The recorded Position of every POSITIONS_EVERY-th step of one configuration, as JSON lines.
+
+  Appends are single short lines, so runs sharing the file interleave whole lines; a line cut short
+  by a crash is skipped on reading.
+  """
+
+  def __init__(self, path: pathlib.Path):
+    self.path = path
+    self._known: dict[int, Position] = {}
+    try:
+      with open(path) as f:
+        lines = f.readlines()
+    except FileNotFoundError:
+      lines = []
+    for line in lines:
+      try:
+        record = json.loads(line)
+        self._known[int(record["step"])] = Position(**record["position"])
+      except (ValueError, KeyError, TypeError):
+        continue
+
+  def nearest(self, step: int) -> tuple[int, Position]:
+    """The newest indexed (step, position) at or before `step`; (0, start) if none."""
+    indexed = max((s for s in self._known if s <= step), default=0)
+    return indexed, self._known.get(indexed, Position())
+
+  def record(self, step: int, position: Position) -> None:
+    if step % POSITIONS_EVERY or step in self._known:
+      return
+    self._known[step] = position
+    with open(self.path, "a") as f:
+      f.write(json.dumps({"step": step, "position": dataclasses.asdict(position)}) + "\n")
+
+
 class StreamingDataset:
-  """Train batches from a RowStream, with a checkpointable state per step; eval batches fixed."""
+  """Train batches from a RowStream, resumable through a PositionIndex; eval batches fixed."""
 
   def __init__(self, source: StreamingSource, *, batch_size: int, seq_len: int, seed: int,
                num_eval_batches: int, packing: str, process_index: int, process_count: int):
@@ -165,60 +206,45 @@ class StreamingDataset:
     self._rows_per_process = batch_size // process_count
     self._batch_size = batch_size
     self._num_eval_batches = num_eval_batches
-    self._positions: collections.OrderedDict[int, Position] = collections.OrderedDict()
     self._eval: list[Batch] | None = None
 
-  def _config(self) -> dict[str, Any]:
-    """What a saved state is only valid for."""
-    return {"fingerprint": self._source.description["fingerprint"],
-            "vocabulary_sha256": self._source.description["vocabulary"]["sha256"],
-            "seed": self._seed, "seq_len": self._seq_len, "batch_size": self._batch_size,
-            "process_index": self._process[0], "process_count": self._process[1],
-            "window_docs": self._source.window_docs}
+  def _index_path(self) -> pathlib.Path:
+    """One index per configuration whose positions agree: same data, vocabulary, seed and shapes."""
+    config = {"fingerprint": self._source.description["fingerprint"],
+              "vocabulary_sha256": self._source.description["vocabulary"]["sha256"],
+              "seed": self._seed, "seq_len": self._seq_len, "rows_per_process": self._rows_per_process,
+              "process_index": self._process[0], "process_count": self._process[1],
+              "window_docs": self._source.window_docs}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    name = self._source.description["source"]
+    return self._source.positions_dir / f"{name}-positions-{digest}-p{self._process[0]}.jsonl"
 
-  def _remember(self, step: int, position: Position) -> None:
-    self._positions[step] = position
-    while len(self._positions) > _REMEMBERED_STEPS:
-      self._positions.popitem(last=False)
-
-  def state(self, step: int) -> dict[str, Any]:
-    """JSON-able state from which train_batches(step, state=...) resumes at `step` exactly."""
-    if step not in self._positions:
-      known = f"{min(self._positions)}..{max(self._positions)}" if self._positions else "none yet"
-      raise DataError(f"no data state for step {step}; expected a step whose batch the iterator has "
-                      f"reached (steps known: {known})")
-    return {"kind": "streaming", "step": step, "position": dataclasses.asdict(self._positions[step]),
-            "config": self._config()}
-
-  def _start_position(self, start_step: int, state: dict[str, Any] | None) -> Position:
-    if state is not None:
-      if state.get("kind") != "streaming" or state.get("step") != start_step:
-        raise DataError(f"data state of kind {state.get('kind')!r} for step {state.get('step')} cannot "
-                        f"resume step {start_step}; expected a state saved at that step by this source")
-      if state.get("config") != self._config():
-        raise DataError(f"data state was saved with {state.get('config')}; expected {self._config()}")
-      return Position(**state["position"])
-    if start_step:
-      logging.warning("resuming the %s stream at step %d without a data state: re-reading %d batches",
-                      self._source.description["name"], start_step, start_step)
-    return Position()
-
-  def train_batches(self, start_step: int = 0, state: dict[str, Any] | None = None) -> Iterator[Batch]:
-    """Batches of steps start_step, start_step+1, ...; give `state(start_step)` to skip re-reading."""
+  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
+    """Batches of steps start_step, start_step+1, ... forever."""
     if start_step < 0:
       raise DataError(f"start_step={start_step} is negative; expected the number of updates done (>= 0)")
-    stream = RowStream(self._source, seq_len=self._seq_len, seed=self._seed,
-                       process_index=self._process[0], process_count=self._process[1],
-                       position=self._start_position(start_step, state))
-    if state is None:
-      for _ in range(start_step):
-        stream.take(self._rows_per_process)
+    os.makedirs(self._source.positions_dir, exist_ok=True)
+    index = PositionIndex(self._index_path())
+    indexed_step, position = index.nearest(start_step)
+    try:
+      stream = RowStream(self._source, seq_len=self._seq_len, seed=self._seed,
+                         process_index=self._process[0], process_count=self._process[1],
+                         position=position)
+    except DataError as e:
+      raise DataError(f"position index {str(index.path)!r} does not match the data at step "
+                      f"{indexed_step} ({e}); "
+                      "expected an index written for these shards: delete it to rebuild") from None
+    if start_step > indexed_step:
+      logging.info("resuming the %s stream at step %d: replaying %d batches from indexed step %d",
+                   self._source.description["name"], start_step, start_step - indexed_step, indexed_step)
+    for step in range(indexed_step, start_step):
+      index.record(step, stream.position)
+      stream.take(self._rows_per_process)
     step = start_step
-    self._remember(step, stream.position)
     while True:
-      rows_BL1 = stream.take(self._rows_per_process)
-      self._remember(step + 1, stream.position)
-      yield packing_lib.row_features(rows_BL1, self._packing, self._source.eos_id)
+      index.record(step, stream.position)
+      yield packing_lib.row_features(stream.take(self._rows_per_process), self._packing,
+                                     self._source.eos_id)
       step += 1
 
   def _eval_tokens(self, num_tokens: int) -> np.ndarray:

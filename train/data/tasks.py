@@ -67,14 +67,16 @@ C4_TFDS_TASK = "c4_en"
 C4_LOCAL_TASK = "c4_en_local"
 
 
-def register_c4_tfds_task(version: str, data_dir: str, vocabulary_path: str) -> seqio.Task:
+def register_c4_tfds_task(version: str, data_dir: str, vocabulary_path: str, extra_ids: int) -> seqio.Task:
   """C4 (en) from a prepared TFDS directory: text -> targets, tokenize, append EOS."""
   source = seqio.TfdsDataSource(tfds_name=f"c4/en:{version}", tfds_data_dir=data_dir,
                                 splits=("train", "validation"))
-  return register_text_task(C4_TFDS_TASK, source, seqio.SentencePieceVocabulary(vocabulary_path))
+  return register_text_task(C4_TFDS_TASK, source,
+                            seqio.SentencePieceVocabulary(vocabulary_path, extra_ids=extra_ids))
 
 
-def register_c4_local_task(shards_by_split: dict[str, ShardSet], vocabulary_path: str) -> seqio.Task:
+def register_c4_local_task(shards_by_split: dict[str, ShardSet], vocabulary_path: str,
+                           extra_ids: int) -> seqio.Task:
   """C4 (en) from local allenai/c4 JSON-lines shards, read by the same reader the pipeline uses."""
 
   def dataset_fn(split: str, shuffle_files: bool) -> tf.data.Dataset:
@@ -90,19 +92,27 @@ def register_c4_local_task(shards_by_split: dict[str, ShardSet], vocabulary_path
         output_signature={"text": tf.TensorSpec([], tf.string)})
 
   source = seqio.FunctionDataSource(dataset_fn, splits=list(shards_by_split))
-  return register_text_task(C4_LOCAL_TASK, source, seqio.SentencePieceVocabulary(vocabulary_path))
+  return register_text_task(C4_LOCAL_TASK, source,
+                            seqio.SentencePieceVocabulary(vocabulary_path, extra_ids=extra_ids))
 
 
 class TaskTokenizer:
-  """Texts -> token arrays ending in EOS, through a Task's own preprocessors."""
+  """Texts -> token arrays ending in EOS, through a Task's own preprocessors.
+
+  The tf.data pipeline is traced once over a generator of the current texts; each call only opens
+  a new iterator (~0.2 s, mostly loading the SentencePiece op), so callers pass many texts at once.
+  """
 
   def __init__(self, task: seqio.Task):
-    self._task = task
+    self._texts: list[str] = []
+    dataset = tf.data.Dataset.from_generator(
+        lambda: ({"text": text} for text in self._texts),
+        output_signature={"text": tf.TensorSpec([], tf.string)})
+    dataset = task.preprocess_postcache(task.preprocess_precache(dataset), sequence_length=None)
+    self._tokens = dataset.map(lambda ex: ex["targets"])
 
   def __call__(self, texts: list[str]) -> list[np.ndarray]:
     if not texts:
       return []
-    dataset = tf.data.Dataset.from_tensor_slices({"text": tf.constant(texts, dtype=tf.string)})
-    dataset = self._task.preprocess_precache(dataset)
-    dataset = self._task.preprocess_postcache(dataset, sequence_length=None)
-    return [tokens for tokens in dataset.map(lambda ex: ex["targets"]).as_numpy_iterator()]
+    self._texts = texts
+    return list(self._tokens.as_numpy_iterator())

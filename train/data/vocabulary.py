@@ -48,10 +48,22 @@ def train_sentencepiece(lines: list[str], vocab_size: int) -> bytes:
   return model.getvalue()
 
 
+def _unreadable(name: str, e: Exception) -> DataError:
+  reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+  return DataError(f"vocabulary {name!r} is not a readable SentencePiece model ({reason})")
+
+
 def load_sentencepiece(path: pathlib.Path | str) -> spm.SentencePieceProcessor:
   """The processor for a local model file, or a DataError naming the file."""
   try:
     return spm.SentencePieceProcessor(model_file=str(path))
   except (OSError, RuntimeError) as e:
-    raise DataError(f"vocabulary {str(path)!r} is not a readable SentencePiece model "
-                    f"({str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__})") from None
+    raise _unreadable(str(path), e) from None
+
+
+def load_sentencepiece_proto(proto: bytes, name: str) -> spm.SentencePieceProcessor:
+  """The processor for a model file's bytes (read from anywhere), or a DataError naming the file."""
+  try:
+    return spm.SentencePieceProcessor(model_proto=proto)
+  except (OSError, RuntimeError) as e:
+    raise _unreadable(name, e) from None
