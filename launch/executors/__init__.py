@@ -1,0 +1,71 @@
+"""Where units run: `local` (a pool of worker processes), `xm` (XManager), `slurm` (submitit arrays).
+
+Each executor module has `launch(units, root, options) -> exit code`. Every executor runs a unit
+as `python -m launch.run_unit` (launch/unit.py) so retries, logs and the attempt record are the
+same everywhere; only `slurm` calls launch.unit.run in its own Python job instead.
+"""
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Sequence
+
+from launch import state
+from launch.errors import LaunchError
+from launch.spec import Unit
+
+NAMES = ("local", "xm", "slurm")
+# executor -> (the package its extra installs, the extra's name in pyproject.toml)
+_EXTRAS = {"xm": ("xmanager", "xm"), "slurm": ("submitit", "slurm")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  """How to run the units, as the launch.sweep flags say."""
+  name: str  # the sweep's name: XManager experiment title, SLURM job name
+  parallel: int = 1  # local: worker processes; slurm: array tasks at once
+  max_retries: int = 1
+  python: str = "python"  # the interpreter that runs launch.run_unit and train.main
+  gpus_per_unit: int | None = None  # local: GPUs per worker (default: split evenly); slurm: per task
+  xm_target: str = "local"  # local (xm_local.Local) or vertex (Vertex AI, needs Docker and GCP)
+  xm_accelerator: str = ""  # Vertex only: xm.JobRequirements, e.g. tpu_v4=8 or a100=8
+  slurm_partition: str = ""
+  slurm_timeout_min: int = 24 * 60
+  slurm_cluster: str | None = None  # submitit: None picks SLURM when sbatch exists; "local" for tests
+
+
+def load(name: str):
+  """The executor's module; a missing optional extra is a one-line LaunchError naming its pip install."""
+  if name not in NAMES:
+    raise LaunchError(f"unknown executor {name!r}: expected one of {', '.join(NAMES)}")
+  try:
+    return importlib.import_module(f"launch.executors.{name}")
+  except ImportError as e:
+    package, extra = _EXTRAS.get(name, (None, None))
+    if package is None or not (e.name or "").startswith(package):
+      raise
+    raise LaunchError(f"executor {name!r} needs {package}, which is not installed: "
+                      f"pip install -e '.[{extra}]'") from e
+
+
+def workdir(root: str, unit: Unit) -> str:
+  """The unit's run directory: ROOT/<unit name>."""
+  return os.path.join(os.path.abspath(root), unit.name)
+
+
+def worker_args(unit: Unit, root: str, max_retries: int) -> list[str]:
+  """launch.run_unit's flags for the unit."""
+  return ([f"--workdir={workdir(root, unit)}"] + [f"--gin_file={f}" for f in unit.gin_files]
+          + [f"--gin_bindings={b}" for b in unit.gin_bindings] + [f"--max_retries={max_retries}"])
+
+
+def worker_command(unit: Unit, root: str, options: Options) -> list[str]:
+  return [options.python, "-m", "launch.run_unit"] + worker_args(unit, root, options.max_retries)
+
+
+def summary(units: Sequence[Unit], root: str) -> dict[str, int]:
+  """Totals by state bucket over the units' run directories."""
+  totals = dict.fromkeys(state.TOTALS, 0)
+  for unit in units:
+    totals[state.unit_status(workdir(root, unit), unit.name).total] += 1
+  return totals

@@ -1,0 +1,36 @@
+r"""Runs one work unit (launch/unit.py) as a process: what the local and XManager executors start.
+
+  python -m launch.run_unit --workdir=runs/demo/lr=0.01 --gin_file=gin/qkln.gin \
+      --gin_file=gin/local.gin --gin_bindings=lr=0.01 --max_retries=1
+
+Exit code: 0 finished (completed or diverged), 1 failed, 128+N when stopped by signal N.
+"""
+
+import signal
+import sys
+
+from absl import app, flags
+
+from launch import unit
+
+flags.DEFINE_string("workdir", None, "The unit's run directory.", required=True)
+flags.DEFINE_multi_string("gin_file", [], "Gin files, in order.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, in order.")
+flags.DEFINE_integer("max_retries", 1, "Attempts after the first when the trainer fails.")
+FLAGS = flags.FLAGS
+
+
+def _stop(signum, frame) -> None:
+  raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  unit.die_with_parent()
+  signal.signal(signal.SIGTERM, _stop)
+  finished = unit.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, FLAGS.max_retries)
+  sys.exit(0 if finished else 1)
+
+
+if __name__ == "__main__":
+  app.run(main)

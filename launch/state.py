@@ -1,0 +1,118 @@
+"""A unit's state, read from its run directory: the trainer's status.json and the launcher's launch.json.
+
+launch.json is written only by the launcher (launch/unit.py): one record per attempt with its
+host, trainer pid, start, end and exit code. With status.json it tells a running unit from an
+interrupted one (its trainer is gone) and from one whose trainer died without saying so.
+"""
+
+import dataclasses
+import json
+import os
+import socket
+import time
+from collections.abc import Mapping
+
+MANIFEST_FILE = "sweep.json"  # ROOT/sweep.json: the sweep and its units, written by launch.sweep
+STATUS_FILE = "status.json"
+RECORD_FILE = "launch.json"
+LOG_FILE = "train.log"
+FINISHED = ("completed", "diverged")
+# What a unit can be; `interrupted` (its trainer is gone mid-run) counts as pending in totals.
+STATES = ("pending", "interrupted", "running", "completed", "diverged", "failed")
+TOTALS = ("pending", "running", "completed", "diverged", "failed")
+
+
+def duration(seconds: float) -> str:
+  """1h05m, 3m07s: wall times and ETAs as people read them."""
+  minutes, seconds = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def read_json(path: str) -> dict | None:
+  """The file's object; None when it is missing or half-written."""
+  try:
+    with open(path) as f:
+      obj = json.load(f)
+  except (OSError, ValueError):
+    return None
+  return obj if isinstance(obj, dict) else None
+
+
+def write_json(path: str, obj: Mapping) -> None:
+  """Atomic: a reader sees the old or the new file, never a partial one."""
+  tmp = f"{path}.{os.getpid()}.tmp"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=1)
+  os.replace(tmp, path)
+
+
+@dataclasses.dataclass
+class UnitStatus:
+  """What launch.status shows for one unit."""
+  name: str
+  state: str
+  step: int | None = None
+  total_steps: int | None = None
+  last_train_loss: float | None = None
+  final_eval_loss: float | None = None
+  reason: str | None = None
+  seconds: float = 0.0  # wall time over all attempts so far
+  attempts: int = 0
+
+  @property
+  def total(self) -> str:
+    """The totals bucket of the state."""
+    return "pending" if self.state == "interrupted" else self.state
+
+
+def _alive(attempt: Mapping) -> bool:
+  """Whether an open attempt's trainer still runs (assumed so on another host)."""
+  if attempt.get("host") != socket.gethostname():
+    return True
+  try:
+    os.kill(int(attempt["pid"]), 0)
+  except (OSError, KeyError, ValueError):
+    return False
+  return True
+
+
+def _state(status: Mapping, records: list[Mapping]) -> tuple[str, str | None]:
+  trainer_state, reason = status.get("state"), status.get("reason")
+  if trainer_state in FINISHED:
+    return trainer_state, reason
+  if not records:  # run by hand, or not yet launched
+    return trainer_state or "pending", reason
+  last = records[-1]
+  if "end" not in last:
+    return ("running" if _alive(last) else "interrupted"), reason
+  code = last.get("exit_code")
+  if code is None:  # stopped by the launcher (Ctrl-C, SIGTERM)
+    return "interrupted", reason
+  return "failed", last.get("error") or reason or f"train.main exited {code} (see {LOG_FILE})"
+
+
+def unit_status(workdir: str, name: str | None = None) -> UnitStatus:
+  status = read_json(os.path.join(workdir, STATUS_FILE)) or {}
+  records = attempts(workdir)
+  state, reason = _state(status, records)
+  now = time.time()  # an open attempt counts to now only while its trainer runs
+  seconds = sum(a.get("end", now if state == "running" else a["start"]) - a["start"] for a in records if "start" in a)
+  return UnitStatus(name or os.path.basename(workdir), state, status.get("step"),
+                    status.get("total_steps"), status.get("last_train_loss"),
+                    status.get("final_eval_loss"), reason, seconds, len(records))
+
+
+def attempts(workdir: str) -> list[dict]:
+  """The launcher's record of the unit's trainer processes, oldest first."""
+  return (read_json(os.path.join(workdir, RECORD_FILE)) or {}).get("attempts", [])
+
+
+def failures(workdir: str) -> int:
+  """Attempts that ended with an exit code, the unit unfinished: they use up its retries."""
+  return sum(1 for a in attempts(workdir) if a.get("exit_code") is not None)
+
+
+def is_finished(workdir: str) -> bool:
+  """Completed or diverged: nothing left to run."""
+  return (read_json(os.path.join(workdir, STATUS_FILE)) or {}).get("state") in FINISHED

@@ -1,0 +1,82 @@
+r"""Shows where a sweep stands, from its run directories alone.
+
+  python -m launch.status runs/fig1_cpu
+
+One line per unit (state, step, last train loss, final eval loss, attempts, wall time), then the
+totals (pending, running, completed, diverged, failed) and an ETA. Exit code 2 on a bad root.
+"""
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from absl import app
+
+from launch import state
+from launch.errors import LaunchError
+
+
+
+def unit_names(root: str) -> list[str]:
+  """The units of ROOT/sweep.json in sweep order; without one, every run directory under root."""
+  if not os.path.isdir(root):
+    raise LaunchError(f"root {root} is not a directory: expected a sweep's root")
+  manifest = state.read_json(os.path.join(root, state.MANIFEST_FILE))
+  if manifest is not None:
+    return [unit["name"] for unit in manifest.get("units", [])]
+  return sorted(name for name in os.listdir(root)
+                if any(os.path.exists(os.path.join(root, name, f)) for f in (state.STATUS_FILE, state.RECORD_FILE)))
+
+
+def eta(statuses: Sequence[state.UnitStatus]) -> float | None:
+  """Seconds left: the mean wall time of completed units times the work left, over the units running."""
+  times = [s.seconds for s in statuses if s.state == "completed" and s.seconds > 0]
+  if not times:
+    return None
+  mean = sum(times) / len(times)
+  left = sum(mean * (1 - (s.step or 0) / (s.total_steps or 1)) for s in statuses if s.state == "running")
+  left += mean * sum(1 for s in statuses if s.total == "pending")
+  return left / max(1, sum(1 for s in statuses if s.state == "running"))
+
+
+def _number(value: float | None) -> str:
+  return "-" if value is None else f"{value:.4f}"
+
+
+def table(root: str) -> str:
+  statuses = [state.unit_status(os.path.join(root, name), name) for name in unit_names(root)]
+  width = max([len(s.name) for s in statuses] + [4])
+  lines = [f"{'unit':{width}s}  {'state':11s} {'step':>13s} {'loss':>8s} {'eval':>8s} {'tries':>5s} {'time':>8s}"]
+  for s in statuses:
+    step = "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}"
+    lines.append(f"{s.name:{width}s}  {s.state:11s} {step:>13s} {_number(s.last_train_loss):>8s} "
+                 f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s}"
+                 + (f"  {s.reason}" if s.state in ("failed", "diverged") and s.reason else ""))
+  totals = dict.fromkeys(state.TOTALS, 0)
+  for s in statuses:
+    totals[s.total] += 1
+  seconds = eta(statuses)
+  left = totals["pending"] + totals["running"]
+  if not left:
+    when = "done"
+  elif seconds is None:
+    when = "unknown"
+  else:
+    when = f"{state.duration(seconds)} (at {time.strftime('%H:%M', time.localtime(time.time() + seconds))})"
+  lines.append(" ".join(f"{k} {v}" for k, v in totals.items()) + f" | {len(statuses)} units | eta {when}")
+  return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) != 2:
+    raise app.UsageError("expected one argument: the sweep's root")
+  try:
+    print(table(argv[1]))
+  except LaunchError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+  app.run(main)

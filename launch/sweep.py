@@ -1,0 +1,146 @@
+r"""Launches a sweep: one `train.main` run per unit in ROOT/<unit name>, restartable.
+
+  python -m launch.sweep --gin_file=gin/qkln.gin --gin_file=gin/local.gin \
+      --sweep='lr=[1e-3,1e-2,1e-1]' --sweep='num_layers=[2,4]' --root=runs/demo --parallel=2
+  python -m launch.sweep --sweep_name=fig1_cpu --root=runs/fig1
+
+`--sweep` flags multiply; `k1=[..];k2=[..]` in one flag ties its keys (zip); a key named in a
+`--gin_file='{key}'` entry chooses that gin file (None for none). ROOT/sweep.json records the
+sweep: relaunching the same command skips finished units, resumes interrupted ones and retries
+failed ones up to --max_retries; a root holding another sweep is refused unless --force.
+Exit codes: 0 all units finished, 1 some failed, 2 bad input, 130 interrupted.
+"""
+
+import dataclasses
+import os
+import sys
+
+from absl import app, flags
+
+from launch import executors, ginfiles, inline, spec, state, sweeps
+from launch.errors import LaunchError
+from launch.hyper import product
+
+flags.DEFINE_multi_string("gin_file", [], "Gin files in order; '{key}' is filled by the axis named key.")
+flags.DEFINE_multi_string("gin_bindings", [], "Bindings every unit gets, after the files (e.g. steps=50).")
+flags.DEFINE_multi_string("sweep", [], "An axis KEY=[V1,V2,...]; 'K1=[..];K2=[..]' zips. Flags multiply.")
+flags.DEFINE_string("sweep_name", None, "A named sweep of launch/sweeps/ (fig1, fig1_cpu, ...).")
+flags.DEFINE_string("root", None, "The sweep's directory; default runs/<sweep name>.")
+flags.DEFINE_enum("executor", "local", executors.NAMES, "Where units run.")
+flags.DEFINE_integer("parallel", 1, "Units at once (local workers, SLURM array tasks at once).")
+flags.DEFINE_integer("max_retries", 1, "Attempts after the first for a unit whose trainer fails.")
+flags.DEFINE_bool("dry_run", False, "Print the units and their commands; run and write nothing.")
+flags.DEFINE_bool("force", False, "Take over a root that holds another sweep (nothing is deleted).")
+flags.DEFINE_bool("list", False, "List the named sweeps and exit.")
+flags.DEFINE_string("python", sys.executable, "Python that runs the units (e.g. the project's venv).")
+flags.DEFINE_integer("gpus_per_unit", None, "GPUs per unit (local: default splits them over workers).")
+flags.DEFINE_enum("xm_target", "local", ("local", "vertex"), "xm: run on this machine or on Vertex AI.")
+flags.DEFINE_string("xm_accelerator", "", "xm vertex: job requirements, e.g. tpu_v4=8 or a100=8.")
+flags.DEFINE_string("slurm_partition", "", "slurm: the partition.")
+flags.DEFINE_integer("slurm_timeout_min", 24 * 60, "slurm: time limit of one unit.")
+flags.DEFINE_enum("slurm_cluster", None, ("slurm", "local"), "slurm: submitit's cluster; default: SLURM when "
+                  "sbatch exists, else local processes.")
+FLAGS = flags.FLAGS
+
+
+def build_sweep() -> spec.Sweep:
+  """The sweep the flags describe: a named one, or --gin_file with --sweep axes."""
+  bindings = dict(map(inline.parse_binding, FLAGS.gin_bindings))
+  if FLAGS.sweep_name:
+    if FLAGS.gin_file or FLAGS.sweep:
+      raise LaunchError("--sweep_name comes with its own gin files and axes: expected no --gin_file "
+                        "or --sweep with it")
+    return dataclasses.replace(sweeps.get(FLAGS.sweep_name), bindings=bindings)
+  if not FLAGS.gin_file:
+    raise LaunchError("no sweep given: expected --sweep_name=NAME or --gin_file=F [--sweep=KEY=[...]]")
+  points = product(*[inline.parse_sweep(text) for text in FLAGS.sweep])
+  return spec.Sweep("inline", FLAGS.gin_file, points, bindings)
+
+
+def _repo_relative(path: str) -> str:
+  """Gin paths as the workers (run from the repository root) find them."""
+  found = os.path.abspath(ginfiles.resolve(path) or path)
+  relative = os.path.relpath(found, ginfiles.REPO_ROOT)
+  return found if relative.startswith("..") else relative
+
+
+def units_of(sweep: spec.Sweep) -> list[spec.Unit]:
+  """The sweep's units, checked: gin files exist and parse, axes name macros or bound configurables."""
+  units = spec.expand(sweep)
+  ginfiles.check_units(units, sweep.slots(), sweep.bindings)
+  return [dataclasses.replace(u, gin_files=tuple(map(_repo_relative, u.gin_files))) for u in units]
+
+
+def check_root(root: str, sweep: spec.Sweep, units: list[spec.Unit], force: bool) -> None:
+  """Refuses a root holding another sweep: another name, or units this sweep lacks or defines otherwise."""
+  if not os.path.isdir(root) or force:
+    return
+  manifest = state.read_json(os.path.join(root, state.MANIFEST_FILE))
+  if manifest is None:
+    if os.listdir(root):
+      raise LaunchError(f"root {root} is not empty and holds no {state.MANIFEST_FILE}: expected a new directory "
+                        "or a sweep's root (--force to use it anyway; nothing is deleted)")
+    return
+  ours = {u.name: u.to_json() for u in units}
+  theirs = manifest.get("units", [])
+  foreign = [u["name"] for u in theirs if ours.get(u["name"]) != u]
+  if manifest.get("sweep", {}).get("name") != sweep.name or foreign:
+    what = f"unit {foreign[0]!r}" if foreign else f"sweep {manifest.get('sweep', {}).get('name')!r}"
+    raise LaunchError(f"root {root} holds another sweep ({what} differs from this one): expected "
+                      "the same sweep or one that extends it (--force to launch anyway; nothing is deleted)")
+
+
+def _print_units(units: list[spec.Unit], root: str, options: executors.Options) -> None:
+  for unit in units:
+    status = state.unit_status(executors.workdir(root, unit), unit.name)
+    print(f"{unit.name}  [{status.state}]\n  {' '.join(executors.worker_command(unit, root, options))}")
+  print(f"{len(units)} units in {root}")
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}: expected only --flags")
+  if FLAGS.list:
+    for name, sweep in sweeps.all_sweeps().items():
+      print(f"{name:14s} {len(spec.expand(sweep)):4d} units  {sweep.description.splitlines()[0]}")
+    return
+  try:
+    sweep = build_sweep()
+    units = units_of(sweep)
+    if FLAGS.parallel < 1 or FLAGS.max_retries < 0:
+      raise LaunchError(f"--parallel={FLAGS.parallel} --max_retries={FLAGS.max_retries}: expected "
+                        "parallel >= 1 and max_retries >= 0")
+    executor = executors.load(FLAGS.executor)
+    root = os.path.abspath(FLAGS.root or os.path.join("runs", sweep.name))
+    check_root(root, sweep, units, FLAGS.force)
+  except LaunchError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+  options = executors.Options(
+      name=sweep.name, parallel=FLAGS.parallel, max_retries=FLAGS.max_retries, python=FLAGS.python,
+      gpus_per_unit=FLAGS.gpus_per_unit, xm_target=FLAGS.xm_target, xm_accelerator=FLAGS.xm_accelerator,
+      slurm_partition=FLAGS.slurm_partition, slurm_timeout_min=FLAGS.slurm_timeout_min,
+      slurm_cluster=FLAGS.slurm_cluster)
+  if FLAGS.dry_run:
+    _print_units(units, root, options)
+    return
+  os.makedirs(root, exist_ok=True)
+  state.write_json(os.path.join(root, state.MANIFEST_FILE),
+                   {"sweep": sweep.to_json(), "units": [u.to_json() for u in units]})
+  todo, exhausted = [], 0
+  for unit in units:
+    workdir = executors.workdir(root, unit)
+    if state.is_finished(workdir):
+      continue
+    if state.failures(workdir) > FLAGS.max_retries:
+      exhausted += 1
+    else:
+      todo.append(unit)
+  print(f"{sweep.name}: {len(units)} units in {root}; {len(units) - len(todo) - exhausted} finished, "
+        f"{exhausted} failed (retries used up), launching {len(todo)} on {FLAGS.executor}", flush=True)
+  code = executor.launch(todo, root, options) if todo else 0
+  sys.exit(code if code else (1 if exhausted else 0))
+
+
+if __name__ == "__main__":
+  app.run(main)

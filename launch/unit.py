@@ -1,0 +1,100 @@
+"""Runs one work unit: `python -m train.main` for one run directory, retrying failures.
+
+A finished unit (completed or diverged) is left alone. Otherwise the trainer runs (it resumes
+from its own checkpoint) until it finishes, up to 1 + max_retries failed attempts counted over
+all launches (an interrupted attempt does not count); exit code 2 (bad input) is not retried.
+Output goes to WORKDIR/train.log, attempts to WORKDIR/launch.json.
+A signal that stops the runner stops the trainer too and leaves the run resumable.
+"""
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from launch import ginfiles, state
+
+_PR_SET_PDEATHSIG = 1
+try:
+  _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: orphans are not reaped automatically
+  _prctl = None
+
+
+def die_with_parent() -> None:
+  """Asks Linux to SIGTERM this process when its parent dies, so a killed launcher leaves no trainer."""
+  if _prctl is not None:
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def train_command(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str,
+                  python: str = sys.executable) -> list[str]:
+  return ([python, "-m", "train.main"] + [f"--gin_file={f}" for f in gin_files]
+          + [f"--gin_bindings={b}" for b in gin_bindings] + [f"--workdir={workdir}"])
+
+
+def _record(workdir: str, update) -> None:
+  path = os.path.join(workdir, state.RECORD_FILE)
+  record = state.read_json(path) or {"attempts": []}
+  update(record["attempts"])
+  state.write_json(path, record)
+
+
+def _last_error(log_path: str) -> str | None:
+  """The trainer's one-line error (`error: ...`), read from the end of its log."""
+  try:
+    with open(log_path, "rb") as f:
+      f.seek(max(0, os.path.getsize(log_path) - 8192))
+      lines = f.read().decode(errors="replace").splitlines()
+  except OSError:
+    return None
+  errors = [line for line in lines if line.startswith("error: ")]
+  return errors[-1].removeprefix("error: ")[:500] if errors else None
+
+
+def _attempt(command: list[str], workdir: str, log_name: str, number: int, total: int) -> int | None:
+  """One trainer process; its exit code, or None when a signal stopped this runner."""
+  log_path = os.path.join(workdir, log_name)
+  with open(log_path, "a") as log:
+    log.write(f"=== launch.unit attempt {number}/{total} on {socket.gethostname()} at "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command)}\n")
+    log.flush()
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                               cwd=ginfiles.REPO_ROOT)
+  start = {"host": socket.gethostname(), "pid": process.pid, "start": time.time()}
+  _record(workdir, lambda attempts: attempts.append(start))
+  code = None
+  try:
+    code = process.wait()
+  finally:
+    if code is None:  # interrupted: stop the trainer, leave the run resumable
+      process.terminate()
+      try:
+        process.wait(timeout=30)
+      except subprocess.TimeoutExpired:
+        process.kill()
+    error = _last_error(log_path) if code else None
+    _record(workdir, lambda attempts: attempts[-1].update(end=time.time(), exit_code=code, error=error))
+  return code
+
+
+def run(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str, max_retries: int,
+        python: str = sys.executable, log_name: str = state.LOG_FILE) -> bool:
+  """Runs the unit to the end; True when it finished (completed or diverged)."""
+  workdir = os.path.abspath(workdir)
+  if state.is_finished(workdir):
+    return True
+  os.makedirs(workdir, exist_ok=True)
+  command = train_command(gin_files, gin_bindings, workdir, python)
+  for number in range(state.failures(workdir) + 1, max_retries + 2):
+    code = _attempt(command, workdir, log_name, number, max_retries + 1)
+    if code == 0 and state.is_finished(workdir):
+      return True
+    if code == 2:  # bad input: another attempt would fail the same way
+      break
+  return False

@@ -1,0 +1,124 @@
+"""A real local sweep of four tiny units (--parallel=2), killed mid-sweep and relaunched: a failing unit
+(a bad binding value, retried once), two completed units and a diverging one (huge LR)."""
+
+import json
+import os
+import socket
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from launch import state
+from launch.executors import local
+from tests.trainer_utils import REPO, TINY
+
+STEPS = ["steps=4", "TrainConfig.log_every=1", "TrainConfig.eval_every=2", "TrainConfig.checkpoint_every=2"]
+# Zipped: the first unit's divergence threshold is a string, so its trainer crashes (exit 1) at the first
+# check; it comes first so that its two attempts overlap the other units.
+AXIS = "lr=[0.01,0.003,0.01,10000.0];TrainConfig.divergence_threshold=['x',None,None,None]"
+NAMES = {"ok": "lr=0.003,TrainConfig.divergence_threshold=none",
+         "ok2": "lr=0.01,TrainConfig.divergence_threshold=none",
+         "diverged": "lr=10000,TrainConfig.divergence_threshold=none",
+         "failed": "lr=0.01,TrainConfig.divergence_threshold=x"}
+
+
+def sweep_args(root: pathlib.Path) -> list[str]:
+  return ([sys.executable, "-m", "launch.sweep", "--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin",
+           f"--sweep={AXIS}", f"--root={root}", "--parallel=2", "--max_retries=1"]
+          + [f"--gin_bindings={b}" for b in TINY + STEPS])
+
+
+def finished(root: pathlib.Path) -> dict[str, tuple[float, int]]:
+  """Finished units -> (status.json mtime, attempts)."""
+  return {name: (os.path.getmtime(root / name / "status.json"), len(state.attempts(str(root / name))))
+          for name in NAMES.values() if state.is_finished(str(root / name))}
+
+
+@pytest.fixture(scope="module")
+def sweep_root(tmp_path_factory) -> tuple[pathlib.Path, dict, subprocess.CompletedProcess]:
+  """Launch, SIGINT the launcher's process group (Ctrl-C) once a unit has finished, relaunch."""
+  root = tmp_path_factory.mktemp("sweep") / "demo"
+  first = subprocess.Popen(sweep_args(root), cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+  deadline = time.time() + 300
+  while not finished(root) and time.time() < deadline and first.poll() is None:
+    time.sleep(0.5)
+  os.killpg(first.pid, signal.SIGINT)
+  first.communicate(timeout=60)
+  assert first.returncode == 130
+  before = finished(root)
+  assert before and len(before) < 4
+  second = subprocess.run(sweep_args(root), cwd=REPO, capture_output=True, text=True, timeout=600)
+  return root, before, second
+
+
+def test_relaunch_finishes_the_sweep_without_redoing_work(sweep_root):
+  root, before, second = sweep_root
+  assert second.returncode == 1, second.stdout + second.stderr  # one unit failed
+  after = finished(root)
+  assert set(after) == {NAMES["ok"], NAMES["ok2"], NAMES["diverged"]}
+  for name, record in before.items():
+    assert after[name] == record, name  # not rerun: same status.json, no new attempt
+  assert "launching" in second.stdout and "done: completed" in second.stdout
+
+
+def test_diverging_unit_does_not_stop_the_sweep(sweep_root):
+  root = sweep_root[0]
+  status = json.loads((root / NAMES["diverged"] / "status.json").read_text())
+  assert status["state"] == "diverged" and "exceeds threshold" in status["reason"]
+  assert state.unit_status(str(root / NAMES["ok"])).state == "completed"
+
+
+def test_failing_unit_is_retried_then_failed(sweep_root):
+  root = sweep_root[0]
+  unit = state.unit_status(str(root / NAMES["failed"]))
+  assert unit.state == "failed" and "TypeError" in unit.reason
+  assert state.failures(str(root / NAMES["failed"])) == 2  # the first attempt and one retry
+  log = (root / NAMES["failed"] / "train.log").read_text()
+  assert "attempt 2/2" in log
+
+
+def test_status_table_and_totals(sweep_root):
+  root = sweep_root[0]
+  result = subprocess.run([sys.executable, "-m", "launch.status", str(root)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+  assert result.returncode == 0, result.stderr
+  lines = result.stdout.splitlines()
+  assert lines[-1].startswith("pending 0 running 0 completed 2 diverged 1 failed 1 | 4 units | eta done")
+  assert any(line.startswith(NAMES["ok"]) and "completed" in line and "4/4" in line for line in lines)
+
+
+def test_third_launch_runs_nothing(sweep_root):
+  root = sweep_root[0]
+  result = subprocess.run(sweep_args(root), cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 1  # the failed unit stays failed: its retries are used up
+  assert "3 finished, 1 failed (retries used up), launching 0" in result.stdout
+
+
+def test_status_of_a_missing_root_is_exit_2(tmp_path):
+  result = subprocess.run([sys.executable, "-m", "launch.status", str(tmp_path / "nope")], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+  assert result.returncode == 2 and "not a directory" in result.stderr
+
+
+def test_dead_trainer_without_an_end_record_is_interrupted_and_uses_no_retry(tmp_path):
+  # 2**22 is above Linux's largest pid_max: no process has it, as after a SIGKILL of the whole group.
+  records = [{"host": socket.gethostname(), "pid": 1 << 22, "start": 1.0, "end": 2.0, "exit_code": 1},
+             {"host": socket.gethostname(), "pid": 1 << 22, "start": 3.0}]
+  state.write_json(str(tmp_path / "launch.json"), {"attempts": records})
+  state.write_json(str(tmp_path / "status.json"), {"state": "running", "step": 2, "total_steps": 4})
+  unit = state.unit_status(str(tmp_path))
+  assert (unit.state, unit.total, unit.attempts, unit.seconds) == ("interrupted", "pending", 2, 1.0)
+  assert state.failures(str(tmp_path)) == 1
+
+
+def test_device_sets_give_each_worker_its_gpus(monkeypatch):
+  assert local.device_sets(["0", "1", "2", "3"], 2, None) == ["0,1", "2,3"]
+  assert local.device_sets(["0", "1"], 4, None) == ["0", "1", "0", "1"]
+  assert local.device_sets([], 3, None) == [None, None, None]
+  monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")
+  assert local.visible_gpus() == ["4", "5"]

@@ -1,0 +1,132 @@
+"""Sweep expansion (product, zip, gin-file slots), the named sweeps, and the launcher's bad-input
+errors: no trainer runs here."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from launch import ginfiles, hyper, inline, spec, sweeps
+from launch.errors import LaunchError
+from tests.trainer_utils import REPO
+
+
+def launch_cmd(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, "-m", "launch.sweep", *args], cwd=cwd, capture_output=True, text=True,
+                        timeout=120)
+
+
+def test_product_is_cartesian_first_axis_slowest():
+  points = hyper.product(hyper.sweep("lr", [1e-3, 1e-2]), hyper.sweep("num_layers", [2, 4]))
+  assert points == [{"lr": 1e-3, "num_layers": 2}, {"lr": 1e-3, "num_layers": 4},
+                    {"lr": 1e-2, "num_layers": 2}, {"lr": 1e-2, "num_layers": 4}]
+
+
+def test_zip_ties_values_and_needs_equal_lengths():
+  assert inline.parse_sweep("steps=[100,200];warmup_steps=[10,20]") == [
+      {"steps": 100, "warmup_steps": 10}, {"steps": 200, "warmup_steps": 20}]
+  with pytest.raises(LaunchError, match="equal lengths"):
+    inline.parse_sweep("steps=[100,200];warmup_steps=[10]")
+
+
+def test_inline_values_are_literals_or_paths():
+  assert inline.parse_axis("x=[1e-3, 32, 'per_head', None, True, gin/ablations/no_z_loss.gin]") == [
+      {"x": 1e-3}, {"x": 32}, {"x": "per_head"}, {"x": None}, {"x": True}, {"x": "gin/ablations/no_z_loss.gin"}]
+  for bad in ("lr", "lr=1e-3", "lr=[]", "lr=[[1,2]]"):
+    with pytest.raises(LaunchError):
+      inline.parse_sweep(bad)
+
+
+def test_units_fill_slots_and_bind_the_rest():
+  points = hyper.product(hyper.sweep("arch", ["gin/qkln.gin", "gin/no_qkln.gin"]),
+                         hyper.sweep("ablation", [None, "gin/ablations/no_z_loss.gin"]), hyper.sweep("lr", [0.1]))
+  sweep = spec.Sweep("s", ["{arch}", "{ablation}", "gin/local.gin"], points, {"steps": 5})
+  units = spec.expand(sweep)
+  assert [u.name for u in units] == ["arch=qkln,ablation=none,lr=0.1", "arch=qkln,ablation=no_z_loss,lr=0.1",
+                                     "arch=no_qkln,ablation=none,lr=0.1", "arch=no_qkln,ablation=no_z_loss,lr=0.1"]
+  assert units[1].gin_files == ("gin/qkln.gin", "gin/ablations/no_z_loss.gin", "gin/local.gin")
+  assert units[1].gin_bindings == ("steps=5", "lr=0.1")
+  ginfiles.check_units(units, sweep.slots(), sweep.bindings)
+
+
+def test_expand_refuses_empty_clashing_and_unfilled_sweeps():
+  with pytest.raises(LaunchError, match="no units"):
+    spec.expand(spec.Sweep("s", ["gin/qkln.gin"], hyper.product(hyper.sweep("lr", []))))
+  with pytest.raises(LaunchError, match="two units the name"):
+    spec.expand(spec.Sweep("s", ["gin/qkln.gin"], hyper.sweep("lr", [0.1, 0.1])))
+  with pytest.raises(LaunchError, match="slot"):
+    spec.expand(spec.Sweep("s", ["{arch}"], hyper.sweep("lr", [0.1])))
+
+
+@pytest.mark.parametrize("name", sorted(sweeps.all_sweeps()))
+def test_named_sweep_expands_to_existing_gin_files(name):
+  sweep = sweeps.get(name)
+  units = spec.expand(sweep)
+  ginfiles.check_units(units, sweep.slots())
+  assert all(ginfiles.resolve(f) for u in units for f in u.gin_files)
+  assert (sweep.gin_files[-1] == "gin/local.gin") == name.endswith("_cpu")
+
+
+def test_every_figure_has_a_sweep_and_a_cpu_variant():
+  figures = ["fig1", "fig2", "fig3_4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11_13", "figC1",
+             *[f"figE{i}" for i in range(1, 16)]]
+  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures])
+
+
+def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):
+  root = tmp_path / "demo"
+  result = launch_cmd("--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin", "--sweep=lr=[1e-3,1e-2]",
+                      "--sweep=steps=[10,20];warmup_steps=[1,2]", f"--root={root}", "--dry_run")
+  assert result.returncode == 0, result.stderr
+  names = [line.split()[0] for line in result.stdout.splitlines() if not line.startswith(" ")][:-1]
+  assert names == ["lr=0.001,steps=10,warmup_steps=1", "lr=0.001,steps=20,warmup_steps=2",
+                   "lr=0.01,steps=10,warmup_steps=1", "lr=0.01,steps=20,warmup_steps=2"]
+  assert "--gin_bindings=steps=20 --gin_bindings=warmup_steps=2" in result.stdout
+  assert not root.exists()
+
+
+def test_named_dry_run_and_list():
+  result = launch_cmd("--sweep_name=fig1_cpu", "--dry_run", "--root=/nonexistent/fig1")
+  assert result.returncode == 0, result.stderr
+  assert "42 units in /nonexistent/fig1" in result.stdout
+  assert "fig11_13_cpu" in launch_cmd("--list").stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sweep_name=fig99"], "unknown sweep name 'fig99'"),
+    (["--gin_file=gin/qkln.gin", "--sweep=lrr=[0.1]"], "not a gin macro"),
+    (["--gin_file=gin/qkln.gin", "--sweep=NoSuchConfig.x=[1]"], "never bind"),
+    (["--gin_file=gin/qkln.gin", "--sweep=lr=[]"], "has no values"),
+    (["--gin_file=gin/nope.gin", "--sweep=lr=[0.1]"], "not found"),
+    (["--gin_file={arch}", "--sweep=lr=[0.1]"], "slot"),
+    (["--gin_file=gin/qkln.gin", "--executor=xm"], "pip install -e '.[xm]'"),
+    (["--sweep_name=fig1", "--sweep=lr=[0.1]"], "expected no --gin_file"),
+])
+def test_bad_input_is_one_line_exit_2_and_starts_nothing(tmp_path, args, message):
+  if "--executor=xm" in args and subprocess.run([sys.executable, "-c", "import xmanager"]).returncode == 0:
+    pytest.skip("xmanager is installed in this venv")
+  root = tmp_path / "root"
+  result = launch_cmd(*args, f"--root={root}")
+  assert result.returncode == 2
+  assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+  assert not root.exists()
+
+
+def test_foreign_root_is_refused_without_force_and_nothing_deleted(tmp_path):
+  root = tmp_path / "root"
+  (root / "lr=0.1").mkdir(parents=True)
+  (root / "sweep.json").write_text(json.dumps({"sweep": {"name": "other"}, "units": [
+      {"name": "lr=0.1", "gin_files": ["gin/no_qkln.gin"], "gin_bindings": ["lr=0.1"], "point": {"lr": 0.1}}]}))
+  (root / "notes.txt").write_text("mine")
+  args = ["--gin_file=gin/qkln.gin", "--sweep=lr=[0.1]", f"--root={root}", "--dry_run"]
+  result = launch_cmd(*args)
+  assert result.returncode == 2 and "holds another sweep" in result.stderr
+  assert launch_cmd(*args, "--force").returncode == 0
+  plain = tmp_path / "plain"
+  plain.mkdir()
+  (plain / "notes.txt").write_text("mine")
+  result = launch_cmd(*args[:-2], f"--root={plain}", "--dry_run")
+  assert result.returncode == 2 and "holds no sweep.json" in result.stderr
+  assert sorted(os.listdir(root)) == ["lr=0.1", "notes.txt", "sweep.json"]
