@@ -48,7 +48,7 @@ def sweep_root(tmp_path_factory) -> tuple[pathlib.Path, dict, subprocess.Complet
   while not finished(root) and time.time() < deadline and first.poll() is None:
     time.sleep(0.5)
   os.killpg(first.pid, signal.SIGINT)
-  first.communicate(timeout=60)
+  first.communicate(timeout=300)  # workers give their trainers up to 30 s; a loaded CI machine is slow
   assert first.returncode == 130
   before = finished(root)
   assert before and len(before) < 4
