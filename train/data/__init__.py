@@ -13,17 +13,12 @@ from train.data import packing as packing_lib
 from train.data.c4 import c4_local_source, c4_source
 from train.data.dataset import TokenStreamDataset, TokenStreams
 from train.data.embedded import embedded_source
-from train.data.errors import DataError
+from train.data.errors import DataError, require_int
 from train.data.interface import Batch, Dataset
 from train.data.streaming import StreamingDataset, StreamingSource
 
 SOURCES: dict[str, Callable[[], TokenStreams | StreamingSource]] = {
     "embedded": embedded_source, "c4": c4_source, "c4_local": c4_local_source}
-
-
-def _require_int(name: str, value: object, minimum: int) -> None:
-  if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-    raise DataError(f"{name}={value!r} is invalid; expected an integer >= {minimum}")
 
 
 def _jax_process() -> tuple[int, int]:
@@ -53,13 +48,13 @@ def make_dataset(batch_size: int, seq_len: int, seed: int, num_eval_batches: int
     raise DataError(f"source={source!r} is unknown; expected one of {sorted(SOURCES)}")
   if packing not in packing_lib.PACKINGS:
     raise DataError(f"packing={packing!r} is unknown; expected one of {list(packing_lib.PACKINGS)}")
-  _require_int("batch_size", batch_size, 1)
-  _require_int("seq_len", seq_len, 1)
-  _require_int("seed", seed, 0)
-  _require_int("num_eval_batches", num_eval_batches, 0)
+  require_int("batch_size", batch_size, 1)
+  require_int("seq_len", seq_len, 1)
+  require_int("seed", seed, 0)
+  require_int("num_eval_batches", num_eval_batches, 0)
   if process_index is None or process_count is None:
     process_index, process_count = _jax_process()
-  _require_int("process_count", process_count, 1)
+  require_int("process_count", process_count, 1)
   if not 0 <= process_index < process_count:
     raise DataError(f"process_index={process_index} is invalid; expected 0 <= index < {process_count}")
   if batch_size % process_count:

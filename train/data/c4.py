@@ -14,7 +14,7 @@ import os
 import gin
 
 from train.data import cache, jsonl_shards, remote, shards
-from train.data.errors import DataError
+from train.data.errors import DataError, require_int
 from train.data.streaming import StreamingSource
 from train.data.vocabulary import load_sentencepiece_proto
 
@@ -62,8 +62,7 @@ def _streaming_source(task, train: shards.ShardSet, validation: shards.ShardSet,
                       cache_dir: str | None, description: dict) -> StreamingSource:
   from train.data import tasks  # pylint: disable=import-outside-toplevel  # TensorFlow
 
-  if isinstance(window_docs, bool) or not isinstance(window_docs, int) or window_docs < 1:
-    raise DataError(f"window_docs={window_docs!r} is invalid; expected an integer >= 1")
+  require_int("window_docs", window_docs, 1)
   vocabulary = task.output_features["targets"].vocabulary
   description["task"] = task.name
   return StreamingSource(train=train, validation=validation, tokenize=tasks.TaskTokenizer(task),

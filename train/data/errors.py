@@ -1,5 +1,11 @@
-"""The one exception type the data pipeline raises for bad input."""
+"""The one exception type the data pipeline raises for bad input, and the check it shares."""
 
 
 class DataError(ValueError):
   """Bad data input; the message is one line naming the bad value or file and what was expected."""
+
+
+def require_int(name: str, value: object, minimum: int) -> None:
+  """Raises a DataError naming `name` unless `value` is an integer (not a bool) >= minimum."""
+  if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    raise DataError(f"{name}={value!r} is invalid; expected an integer >= {minimum}")
