@@ -50,7 +50,8 @@ def build_sweep() -> spec.Sweep:
     if FLAGS.gin_file or FLAGS.sweep:
       raise LaunchError("--sweep_name comes with its own gin files and axes: expected no --gin_file "
                         "or --sweep with it")
-    return dataclasses.replace(sweeps.get(FLAGS.sweep_name), bindings=bindings)
+    named = sweeps.get(FLAGS.sweep_name)
+    return dataclasses.replace(named, bindings={**named.bindings, **bindings})
   if not FLAGS.gin_file:
     raise LaunchError("no sweep given: expected --sweep_name=NAME or --gin_file=F [--sweep=KEY=[...]]")
   points = product(*[inline.parse_sweep(text) for text in FLAGS.sweep])

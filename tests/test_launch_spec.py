@@ -66,13 +66,15 @@ def test_named_sweep_expands_to_existing_gin_files(name):
   units = spec.expand(sweep)
   ginfiles.check_units(units, sweep.slots())
   assert all(ginfiles.resolve(f) for u in units for f in u.gin_files)
-  assert (sweep.gin_files[-1] == "gin/local.gin") == name.endswith("_cpu")
+  cpu_presets = ("gin/local.gin", "gin/repro.gin", "gin/repro_smoke.gin")  # the last two include the first
+  assert (sweep.gin_files[-1] in cpu_presets) == name.endswith("_cpu")
 
 
 def test_every_figure_has_a_sweep_and_a_cpu_variant():
   figures = ["fig1", "fig2", "fig3_4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11_13", "figC1",
              *[f"figE{i}" for i in range(1, 16)]]
-  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures])
+  suite = ["repro_cpu", "repro_smoke_cpu"]  # the CPU reproduction suite, launch/sweeps/repro.py
+  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite)
 
 
 def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):

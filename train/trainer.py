@@ -11,7 +11,6 @@ import gin
 import jax
 import numpy as np
 from absl import logging
-from clu import metric_writers
 
 from model.config import ModelConfig
 from model.params import count_params, mup_lr_multipliers
@@ -42,6 +41,7 @@ class TrainConfig:
   keep_checkpoints: int = 2
   divergence_threshold: float | None = None
   divergence_margin: float = 1.0
+  tensorboard: bool = True  # events beside metrics.jsonl; importing clu's writer pulls in TensorFlow (~5 s)
 
   def __post_init__(self):
     for name in ("steps", "batch_size", "seq_len", "log_every", "eval_every", "num_eval_batches",
@@ -61,6 +61,12 @@ def _fmt_duration(seconds: float) -> str:
   minutes, secs = divmod(int(seconds), 60)
   hours, minutes = divmod(minutes, 60)
   return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _summary_writer(path: str):
+  """A TensorBoard writer; imported here so runs without one skip TensorFlow's import."""
+  from clu import metric_writers  # pylint: disable=import-outside-toplevel
+  return metric_writers.SummaryWriter(path)
 
 
 class Trainer:
@@ -135,7 +141,7 @@ class Trainer:
       return state
     cfg, run_dir = self.cfg, self.run_dir
     self.eval_batches = [self._global_batch(b) for b in self.dataset.eval_batches()]
-    writer = metric_writers.SummaryWriter(run_dir.path) if run_dir.writer else None
+    writer = _summary_writer(run_dir.path) if run_dir.writer and cfg.tensorboard else None
     run_dir.truncate_metrics(self.start_step)
     if self.state is None:
       self.state = self.init(jax.random.PRNGKey(cfg.seed))

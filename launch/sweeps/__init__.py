@@ -9,7 +9,7 @@ from launch.spec import Sweep
 
 MODULES = ("fig1", "fig2", "fig3_4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11_13",
            "figC1", "figE1", "figE2", "figE3", "figE4", "figE5", "figE6", "figE7", "figE8", "figE9",
-           "figE10", "figE11", "figE12", "figE13", "figE14", "figE15")
+           "figE10", "figE11", "figE12", "figE13", "figE14", "figE15", "repro")
 
 
 def all_sweeps() -> dict[str, Sweep]:

@@ -1,0 +1,92 @@
+"""The CPU reproduction suite (docs/reproduction.md): the paper's five findings at a scale a 2-core
+machine runs in about 75 minutes, as one sweep whose findings share their common units.
+
+  python -m launch.sweep --sweep_name=repro_cpu --root=runs/repro --parallel=2
+  python -m analysis.reproduction runs/repro --out docs/reproduction
+
+Every unit names the same keys in the same order (arch, the z-loss and weight-decay file slots,
+warm-up, width, LR), so a unit shared by two findings (qk-layernorm at the defaults is in all of them)
+is one run. qk-layernorm on/off uses three widths; the ablations (z-loss x weight decay, warm-up,
+coupled decay) use the two smaller ones to fit the budget. `repro_smoke_cpu` is the same suite at a
+few steps, for CI.
+"""
+
+import dataclasses
+
+from launch.hyper import Point, product, sweep
+from launch.spec import Sweep
+from launch.sweeps import grid
+
+SLOTS = ("arch", "z_loss", "weight_decay")  # gin-file axes; the rest are bindings
+GIN_FILES = tuple(f"{{{slot}}}" for slot in SLOTS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+  """The sizes and LRs of one version of the suite; warm-ups are (short, default, long)."""
+  name: str
+  preset: str
+  widths: tuple[int, ...]
+  ablation_widths: tuple[int, ...]
+  lrs: tuple[float, ...]
+  low_lr: float  # Fig 6 starts one LR lower, for the coupled-decay range [1e-4, 1e-1]
+  warmups: tuple[int, int, int]
+
+  @property
+  def coupled_lrs(self) -> tuple[float, ...]:
+    return (self.low_lr,) + self.lrs[:-1]
+
+
+FULL = Scale("repro_cpu", "gin/repro.gin", grid.CPU_WIDTHS, (64, 128), grid.LRS, 1e-4, (10, 20, 50))
+SMOKE = Scale("repro_smoke_cpu", "gin/repro_smoke.gin", (64,), (64,), (1e-2, 3e-1), 1e-4, (1, 2, 4))
+SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+  """One claim of the paper and the points that test it."""
+  key: str
+  title: str
+  points: tuple[Point, ...]
+
+
+def _points(scale: Scale, archs=("qkln",), z_loss=(None,), weight_decay=(None,), warmups=None,
+            widths=None, lrs=None) -> tuple[Point, ...]:
+  """Arch x z-loss file x weight-decay file x warm-up x width x LR; defaults: the suite's defaults."""
+  return tuple(product(grid.files("arch", archs, "gin"), grid.files("z_loss", z_loss),
+                       grid.files("weight_decay", weight_decay),
+                       sweep("warmup_steps", warmups or scale.warmups[1:2]),
+                       grid.cpu_sizes(widths or scale.widths), sweep("lr", lrs or scale.lrs)))
+
+
+def findings(scale: Scale) -> list[Finding]:
+  """The suite's findings in report order; findings 1, 2 and 5 read the same runs."""
+  qk = _points(scale, archs=("no_qkln", "qkln"))
+  small = scale.ablation_widths
+  return [
+      Finding("attention_logits", "1. Attention logit growth and qk-layernorm (Fig 1, 2)", qk),
+      Finding("sensitivity_size", "2. qk-layernorm lowers LR sensitivity; sensitivity grows with size (Fig 1)",
+              qk),
+      Finding("output_logits", "3. Output logit divergence without weight decay; z-loss prevents it (Fig 3, 4)",
+              _points(scale, z_loss=(None, "no_z_loss"), weight_decay=(None, "weight_decay_0"), widths=small)),
+      Finding("warmup", "4a. Longer warm-up lowers LR sensitivity (Fig 5)",
+              _points(scale, warmups=scale.warmups, widths=small)),
+      Finding("weight_decay", "4b. Independent weight decay lowers LR sensitivity (Fig 6)",
+              _points(scale, weight_decay=(None, "coupled_weight_decay"), widths=small,
+                      lrs=(scale.low_lr,) + scale.lrs)),
+      Finding("grad_rms", "5. Gradient RMS falls with model size and LR (Fig 11)", qk),
+  ]
+
+
+def suite(scale: Scale) -> Sweep:
+  """Every finding's points once, in finding order."""
+  points, seen = [], set()
+  for finding in findings(scale):
+    for point in finding.points:
+      if tuple(point.items()) not in seen:
+        seen.add(tuple(point.items()))
+        points.append(point)
+  return Sweep(scale.name, [*GIN_FILES, scale.preset], points, description=__doc__.split("\n\n")[0])
+
+
+SWEEPS = [suite(FULL), suite(SMOKE)]
