@@ -42,8 +42,11 @@ def finished(root: pathlib.Path) -> dict[str, tuple[float, int]]:
 def sweep_root(tmp_path_factory) -> tuple[pathlib.Path, dict, subprocess.CompletedProcess]:
   """Launch, SIGINT the launcher's process group (Ctrl-C) once a unit has finished, relaunch."""
   root = tmp_path_factory.mktemp("sweep") / "demo"
+  # A shell's background job inherits SIGINT ignored (POSIX), and so would the launcher: restore the
+  # default, as a terminal's foreground job has it, so that the test does not depend on how pytest started.
   first = subprocess.Popen(sweep_args(root), cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+                           stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   deadline = time.time() + 300
   while not finished(root) and time.time() < deadline and first.poll() is None:
     time.sleep(0.5)
