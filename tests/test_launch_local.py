@@ -32,6 +32,17 @@ def sweep_args(root: pathlib.Path) -> list[str]:
           + [f"--gin_bindings={b}" for b in TINY + STEPS])
 
 
+def with_ctrl_c(command: list[str]) -> list[str]:
+  """`python -m module args` with SIGINT raising KeyboardInterrupt, as in a terminal's foreground job: a
+  shell's background job (pytest run as one) passes SIGINT on ignored (POSIX), and the launcher would
+  then never see the test's Ctrl-C. Done in the child's Python, since a preexec_fn forks a JAX process."""
+  python, _, module, *args = command
+  code = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+          f"sys.argv = [{module!r}] + sys.argv[1:]; "
+          f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)")
+  return [python, "-c", code, *args]
+
+
 def finished(root: pathlib.Path) -> dict[str, tuple[float, int]]:
   """Finished units -> (status.json mtime, attempts)."""
   return {name: (os.path.getmtime(root / name / "status.json"), len(state.attempts(str(root / name))))
@@ -42,11 +53,8 @@ def finished(root: pathlib.Path) -> dict[str, tuple[float, int]]:
 def sweep_root(tmp_path_factory) -> tuple[pathlib.Path, dict, subprocess.CompletedProcess]:
   """Launch, SIGINT the launcher's process group (Ctrl-C) once a unit has finished, relaunch."""
   root = tmp_path_factory.mktemp("sweep") / "demo"
-  # A shell's background job inherits SIGINT ignored (POSIX), and so would the launcher: restore the
-  # default, as a terminal's foreground job has it, so that the test does not depend on how pytest started.
-  first = subprocess.Popen(sweep_args(root), cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+  first = subprocess.Popen(with_ctrl_c(sweep_args(root)), cwd=REPO, start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
   deadline = time.time() + 300
   while not finished(root) and time.time() < deadline and first.poll() is None:
     time.sleep(0.5)
