@@ -26,7 +26,7 @@ from analysis import fmt
 from analysis import grouping
 from analysis import predict
 from analysis import sensitivity
-from analysis.runs import InputError, Run, load_metrics
+from analysis.runs import InputError, Run, load_metrics, state_summary
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1400px; }
@@ -179,10 +179,7 @@ def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str]
   os.makedirs(out_dir, exist_ok=True)
   load_metrics(runs)
   made = make_figures(runs, out_dir, opts)
-  states = {}
-  for run in runs:
-    states[run.state] = states.get(run.state, 0) + 1
-  summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+  summary = state_summary(runs)
   page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>proxies report</title><style>{_STYLE}</style></head><body>
 <h1>Small-scale proxies: report</h1>

@@ -26,7 +26,7 @@ from analysis import cli
 from analysis import figures
 from analysis import fmt
 from analysis import sensitivity
-from analysis.runs import InputError, Run, find_runs, load_metrics
+from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
 from launch import spec
 from launch.sweeps import repro
 
@@ -54,10 +54,10 @@ class Cell:
 
 
 def effective_loss(run: Run | None) -> float | None:
-  """The final loss as LR sensitivity scores it: diverged (non-finite) or above l0 counts as l0."""
+  """The run's final loss as LR sensitivity counts it (sensitivity.scored_loss)."""
   if run is None or run.final_loss is None or run.init_loss is None:
     return None
-  return min(run.final_loss, run.init_loss) if math.isfinite(run.final_loss) else run.init_loss
+  return sensitivity.scored_loss(run.final_loss, run.init_loss)
 
 
 def extreme(run: Run | None, key: str, pick: Callable = max) -> float | None:
@@ -95,8 +95,7 @@ def cells(finding: repro.Finding, runs: dict[str, Run], scale: repro.Scale) -> t
   for cell in grouped.values():
     cell.runs.sort(key=lambda r: r.lr)
     if cell.runs:
-      coupled = any(sensitivity.is_coupled(r) for r in cell.runs)
-      ranges = [scale.lrs, scale.coupled_lrs] if coupled else [scale.lrs]
+      ranges = sensitivity.lr_ranges(cell.runs, scale.lrs, scale.coupled_lrs)
       cell.sens = sensitivity.group_sensitivity(cell.runs, ranges, cell_label(cell.point))
   return list(grouped.values()), missing
 
@@ -210,7 +209,8 @@ def output_logit_claims(cells_: Sequence[Cell], scale: repro.Scale) -> tuple[lis
              if c else None for c in (bare, z)]
     sens_checks.append(less(sens_of(z), sens_of(bare), SENSITIVITY_MARGIN))
     drift_checks.append(less(drift[0], drift[1], LOGIT_MARGIN))
-    sens_detail.append(f"d={width}: {fmt.number(sens_of(bare), 3)} without z-loss vs {fmt.number(sens_of(z), 3)} with")
+    sens_detail.append(f"d={width}: {fmt.number(sens_of(bare), 3)} without z-loss vs "
+                       f"{fmt.number(sens_of(z), 3)} with")
     drift_detail.append(f"d={width}: {fmt.number(drift[0], 3)} without z-loss vs {fmt.number(drift[1], 3)} with")
   label = varying(cells_)
   for cell in cells_:
@@ -248,7 +248,8 @@ def warmup_claims(cells_: Sequence[Cell], scale: repro.Scale) -> tuple[list[Clai
   verdict, detail = _pairwise(cells_, scale.ablation_widths, {"warmup_steps": str(long)},
                               {"warmup_steps": str(short)}, lambda p: f"warm-up {p['warmup_steps']}")
   return [Claim("Longer warm-up lowers LR sensitivity.",
-                f"at each width, warm-up {long} less LR sensitive than warm-up {short} by >= {SENSITIVITY_MARGIN}", verdict, detail)], []
+                f"at each width, warm-up {long} less LR sensitive than warm-up {short} by >= "
+                f"{SENSITIVITY_MARGIN}", verdict, detail)], []
 
 
 def weight_decay_claims(cells_: Sequence[Cell], scale: repro.Scale) -> tuple[list[Claim], list[list[str]]]:
@@ -256,8 +257,9 @@ def weight_decay_claims(cells_: Sequence[Cell], scale: repro.Scale) -> tuple[lis
                               {"weight_decay": "coupled_weight_decay"},
                               lambda p: "independent 1e-4" if p["weight_decay"] == "none" else "coupled 0.1")
   return [Claim("Weight decay independent of the LR lowers LR sensitivity.",
-                f"at each width, independent decay less LR sensitive than coupled decay by >= {SENSITIVITY_MARGIN} "
-                "(coupled: the minimum over the two LR ranges, Section 3.2.2)", verdict, detail)], []
+                f"at each width, independent decay less LR sensitive than coupled decay by >= "
+                f"{SENSITIVITY_MARGIN} (coupled: the minimum over the two LR ranges, Section 3.2.2)",
+                verdict, detail)], []
 
 
 def grad_rms_claims(cells_: Sequence[Cell], scale: repro.Scale) -> tuple[list[Claim], list[list[str]]]:
@@ -412,9 +414,6 @@ def build(root: str, out_dir: str) -> str:
   load_metrics(all_runs)
   runs = {r.name: r for r in all_runs}
   os.makedirs(out_dir, exist_ok=True)
-  states: dict[str, int] = {}
-  for run in all_runs:
-    states[run.state] = states.get(run.state, 0) + 1
   sections, summary, first_with = [], [["finding", "claim", "verdict"]], {}
   for finding in repro.findings(scale):
     print(f"section {finding.key}", file=sys.stderr, flush=True)
@@ -429,7 +428,7 @@ def build(root: str, out_dir: str) -> str:
       "",
       f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `python -m analysis.reproduction {root} --out {out_dir}` "
       f"from {len(all_runs)} of the suite's {total} units "
-      f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}). The runs' first start to last status "
+      f"({state_summary(all_runs)}). The runs' first start to last status "
       f"update took {wall_time(all_runs) / 60:.1f} min. Preset `{scale.preset}`; widths {list(scale.widths)} "
       f"(ablations {list(scale.ablation_widths)}), 2 layers, head dim 64; LRs {list(scale.lrs)}; warm-ups "
       f"{list(scale.warmups)} steps. Verdicts are fixed rules (stated with each claim) applied to these runs.",

@@ -5,6 +5,7 @@ inside gin files rather than on the command line, the operative config.gin. It n
 """
 
 import ast
+import collections
 import dataclasses
 import json
 import math
@@ -249,6 +250,12 @@ def find_runs(roots: Sequence[str]) -> tuple[list[Run], list[str]]:
   if not runs:
     raise InputError(f"no run directories (folders holding {RUN_FILE}) under {', '.join(roots)}")
   return sorted(runs, key=lambda r: r.name), problems
+
+
+def state_summary(runs: Sequence[Run]) -> str:
+  """'125 completed, 5 diverged': how many runs are in each state."""
+  counts = collections.Counter(run.state for run in runs)
+  return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
 
 def load_metrics(runs: Sequence[Run], every_s: float = 2.0) -> None:

@@ -28,6 +28,11 @@ LR_RTOL = 1e-3  # 3e-4, 0.0003 and 3.0000001e-4 are the same grid point
 INIT_LOSS_RTOL = 1e-3  # l0 of runs that differ only in lr agree up to float noise
 
 
+def scored_loss(final_loss: float, init_loss: float) -> float:
+  """A final loss as Section 2.2 counts it: diverged (NaN/inf) or above l0 is l0."""
+  return min(final_loss, init_loss) if math.isfinite(final_loss) else init_loss
+
+
 def lr_sensitivity(final_losses: Sequence[float], init_loss: float) -> tuple[float, int | None]:
   """Section 2.2 on one range's final losses (NaN/inf = diverged, counted as l0).
 
@@ -35,12 +40,17 @@ def lr_sensitivity(final_losses: Sequence[float], init_loss: float) -> tuple[flo
   """
   counted = [loss if math.isfinite(loss) else init_loss for loss in final_losses]
   best = min(range(len(counted)), key=counted.__getitem__)
-  mean_clipped = sum(min(loss, init_loss) for loss in counted) / len(counted)
+  mean_clipped = sum(scored_loss(loss, init_loss) for loss in final_losses) / len(final_losses)
   return mean_clipped - counted[best], (best if math.isfinite(final_losses[best]) else None)
 
 
 def is_coupled(run: Run) -> bool:
   return run.setting("OptimizerConfig.weight_decay_mode", "weight_decay_mode") == "coupled"
+
+
+def lr_ranges(runs: Sequence[Run], lrs: Sequence[float], coupled_lrs: Sequence[float]) -> list[Sequence[float]]:
+  """The LR ranges a group's sensitivity is the minimum over: both for coupled weight decay (3.2.2)."""
+  return [lrs, coupled_lrs] if any(is_coupled(r) for r in runs) else [lrs]
 
 
 @dataclasses.dataclass
@@ -169,7 +179,7 @@ def sensitivities(runs: Sequence[Run], lrs: Sequence[float] = PAPER_LRS,
   keys = grouping.varying_keys(configs)
   results = []
   for cfg, members in zip(configs, groups):
-    ranges = [lrs, coupled_lrs] if any(is_coupled(r) for r in members) else [lrs]
+    ranges = lr_ranges(members, lrs, coupled_lrs)
     label = grouping.label(grouping.describe(cfg, keys)) or "all runs"
     results.append(group_sensitivity(members, ranges, label))
   results.sort(key=lambda s: (grouping.freeze(grouping.config(s.runs[0], with_size=False)), s.params or 0))
