@@ -32,7 +32,8 @@ class ModelConfig:
     kappa: if set, queries and keys are mapped to sqrt(kappa) z / RMS(z)
       before the logits (the transplant of Fig 10).
     mup: 'none', 'simple', 'intermediate' or 'full' (Section 3.2.4, Fig E.5).
-    mup_base_fan_in: fan-in of the base model that muParam is relative to.
+    mup_base_width: d_model of the base model muParam is relative to (Section 3.2.4: the
+      smallest model tested, width 256); each layer's base fan-in is its fan-in in that model.
     compute_dtype: activations dtype; parameters are always float32.
     layernorm_eps: LayerNorm epsilon (Flax's default, as in the paper).
   """
@@ -48,7 +49,7 @@ class ModelConfig:
   attention: str = "softmax"
   kappa: float | None = None
   mup: str = "none"
-  mup_base_fan_in: int = 256
+  mup_base_width: int = 256
   compute_dtype: str = "float32"
   layernorm_eps: float = 1e-6
 
@@ -58,7 +59,7 @@ class ModelConfig:
     _check_choice("attention", self.attention, ATTENTIONS)
     _check_choice("mup", self.mup, MUPS)
     _check_choice("compute_dtype", self.compute_dtype, COMPUTE_DTYPES)
-    for name in ("d_model", "num_heads", "mlp_ratio", "mup_base_fan_in"):
+    for name in ("d_model", "num_heads", "mlp_ratio", "mup_base_width"):
       if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
         raise ValueError(
             f"ModelConfig.{name}={getattr(self, name)!r}: expected a positive integer")

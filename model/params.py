@@ -32,17 +32,33 @@ def count_params(params: hk.Params) -> tuple[int, int]:
   return total, total - sum(sizes.get(p, 0) for p in EMBEDDING_PATHS)
 
 
+def mup_base_fan_ins(cfg: ModelConfig) -> dict[str, float]:
+  """{kernel path suffix: its fan-in in the base model of width mup_base_width} (Section 3.2.4).
+
+  The base model keeps the head dim and the MLP ratio and scales heads with width, so every fan-in
+  scales with d_model: dense_out's base is mlp_ratio * 256, the attention output's is the base
+  model's attention width. At the base width every base fan-in is the layer's own fan-in.
+  """
+  width = cfg.mup_base_width
+  return {"attn/query/w": width, "attn/key/w": width, "attn/value/w": width,
+          "attn/out/w": cfg.attn_width * width / cfg.d_model,
+          "mlp/dense_in/w": width, "mlp/dense_out/w": cfg.mlp_ratio * width, "head/w": width}
+
+
 def mup_lr_multipliers(cfg: ModelConfig, params: hk.Params) -> hk.Params:
   """Per-parameter LR multipliers of muParam (Section 3.2.4): base_fan_in / fan_in for every
   linear layer's kernel (attention q/k/v/out, MLP, head), 1 for embeddings and LayerNorm scales.
 
   All variants ('simple', 'intermediate', 'full') share this rule; they differ in init and
-  attention scale, which live in the model. Without muParam every multiplier is 1.
+  attention scale, which live in the model. Without muParam, or at the base width, every
+  multiplier is exactly 1.
   """
+  base_fan_ins = mup_base_fan_ins(cfg)
 
   def multiplier(path: str, leaf) -> float:
     if cfg.mup == "none" or not path.endswith("/w"):
       return 1.0
-    return cfg.mup_base_fan_in / leaf.shape[0]
+    suffix = next(s for s in base_fan_ins if path == s or path.endswith("/" + s))
+    return base_fan_ins[suffix] / leaf.shape[0]
 
   return map_named(multiplier, params)

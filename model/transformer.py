@@ -201,11 +201,11 @@ class Decoder(hk.Module):
 def head_init_scale(cfg: ModelConfig) -> float:
   """muParam (intermediate, full) multiplies the head's init std by sqrt(base_fan_in / fan_in).
 
-  The head std becomes sqrt(base_fan_in) / d_model: the baseline's 1/sqrt(fan_in)
-  at the base width, shrinking as 1/fan_in beyond it as muP prescribes. (Read
-  literally, 'std sqrt(base/fan_in)' would give std 1 at the base width, i.e.
-  initial logits with RMS 16, which no muP variant intends.)
+  The head's base fan-in is mup_base_width, so its std becomes sqrt(mup_base_width) / d_model: the
+  baseline's 1/sqrt(fan_in) at the base width (scale exactly 1 there), shrinking as 1/fan_in beyond
+  it as muP prescribes. (Read literally, 'std sqrt(base/fan_in)' would give std 1 at the base width,
+  i.e. initial logits with RMS 16, which no muP variant intends.)
   """
   if cfg.mup in ("intermediate", "full"):
-    return math.sqrt(cfg.mup_base_fan_in / cfg.d_model)
+    return math.sqrt(cfg.mup_base_width / cfg.d_model)
   return 1.0

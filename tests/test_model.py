@@ -12,7 +12,7 @@ import pytest
 from model.config import ModelConfig
 from model.params import count_params, mup_lr_multipliers, named_leaves
 from model.rotary import apply_rotary
-from model.transformer import Attention, Block, Decoder, Dense, Mlp
+from model.transformer import Attention, Block, Decoder, Dense, Mlp, head_init_scale
 
 B, L, V = 2, 12, 50
 
@@ -181,13 +181,14 @@ def test_initialisation_statistics():
 
 
 def test_mup_variants():
-  base = make_cfg(d_model=128, num_heads=2, mup_base_fan_in=32)
   for variant in ("simple", "intermediate", "full"):
-    cfg = make_cfg(d_model=128, num_heads=2, mup_base_fan_in=32, mup=variant)
+    cfg = make_cfg(d_model=128, num_heads=2, mup_base_width=32, mup=variant)
     params, _ = init_apply(cfg, tokens())
     mult = named_leaves(mup_lr_multipliers(cfg, params))
-    assert mult["block_0/mlp/dense_in/w"] == 32 / 128
-    assert mult["block_0/mlp/dense_out/w"] == 32 / 512
+    # Each layer's base fan-in is its fan-in at width 32: dense_out's is 4 x 32, not 32.
+    for path in ("attn/query/w", "attn/key/w", "attn/value/w", "attn/out/w", "mlp/dense_in/w",
+                 "mlp/dense_out/w"):
+      assert mult[f"block_0/{path}"] == 32 / 128, path
     assert mult["head/w"] == 32 / 128
     assert mult["embed/embeddings"] == 1.0 and mult["final_norm/scale"] == 1.0
     head_std = np.std(named_leaves(params)["head/w"])
@@ -196,8 +197,15 @@ def test_mup_variants():
     query = named_leaves(params)["block_0/attn/query/w"]
     assert (np.all(query == 0)) == (variant == "full")
     assert cfg.logit_scale == (1 / 64 if variant == "full" else 1 / 8)
-  params, _ = init_apply(base, tokens())
-  assert set(jax.tree.leaves(mup_lr_multipliers(base, params))) == {1.0}
+
+
+@pytest.mark.parametrize("mup", ["none", "simple", "intermediate", "full"])
+@pytest.mark.parametrize("d_head", [None, 16])
+def test_mup_multipliers_are_exactly_one_at_the_base_width(mup, d_head):
+  cfg = make_cfg(d_model=64, num_heads=2, d_head=d_head, mup_base_width=64, mup=mup)
+  params, _ = init_apply(cfg, tokens())
+  assert set(jax.tree.leaves(mup_lr_multipliers(cfg, params))) == {1.0}
+  assert head_init_scale(cfg) == 1.0
 
 
 @pytest.mark.parametrize("bad,message", [
