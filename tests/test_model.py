@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from model.config import ModelConfig
-from model.params import count_params, mup_lr_multipliers, named_leaves
+from model.params import count_params, mup_lr_multipliers, named_leaves, path_of
 from model.rotary import apply_rotary
 from model.transformer import Attention, Block, Decoder, Dense, Mlp, head_init_scale
 
@@ -151,6 +151,44 @@ def test_max_attention_logit_matches_numpy_reference():
     np.testing.assert_allclose(metrics["attn/max_logit/block_0"], logits[..., causal].max(), rtol=1e-4)
     masked_max_differs |= logits.max() > logits[..., causal].max() + 1e-3
   assert masked_max_differs  # some seed has its largest logit at a masked (future) position
+
+
+def _per_head_layer_norm(z_BLHK: np.ndarray, scale_K: np.ndarray) -> np.ndarray:
+  mean = z_BLHK.mean(-1, keepdims=True)
+  return (z_BLHK - mean) / np.sqrt(z_BLHK.var(-1, keepdims=True) + 1e-6) * scale_K
+
+
+def test_per_head_qk_layernorm_normalises_each_head_on_its_own():
+  """Per-head qk-LN takes mean and variance per (b, l, h) over the head dim only (Fig E.8): checked
+  against a float64 numpy attention on inputs whose heads differ in offset and scale."""
+  cfg = make_cfg(num_heads=2, qk_layernorm="per_head")  # 2 heads of 16
+  H, K = 2, 16
+  x_BLD = jax.random.normal(jax.random.PRNGKey(3), (B, L, cfg.d_model)) + 2.0  # an offset per head
+  pos_BL = jnp.broadcast_to(jnp.arange(L), (B, L))
+  mask_BLM = jnp.broadcast_to(jnp.tril(jnp.ones((L, L), bool)), (B, L, L))
+  attn = hk.without_apply_rng(hk.transform(lambda x: Attention(cfg)(x, pos_BL, mask_BLM)))
+  params = attn.init(jax.random.PRNGKey(0), x_BLD)
+  head_gain_X = jnp.repeat(jnp.array([1.0, 30.0]), K)  # head 1's queries and keys 30x head 0's
+  params = {m: {n: (v * head_gain_X if m.endswith(("query", "key")) else v) for n, v in ps.items()}
+            for m, ps in params.items()}
+  query_norm = next(m for m in params if m.endswith("query_norm"))
+  params[query_norm]["scale"] = jnp.linspace(0.5, 1.5, K)
+  (out_BLD, metrics) = attn.apply(params, x_BLD)
+
+  p = {path_of(m, n): np.asarray(v, np.float64) for m, ps in params.items() for n, v in ps.items()}
+  x = np.asarray(x_BLD, np.float64)
+  q, k = [_per_head_layer_norm((x @ p[f"attn/{n}/w"]).reshape(B, L, H, K), p[f"attn/{n}_norm/scale"])
+          for n in ("query", "key")]
+  q, k = [np.asarray(apply_rotary(jnp.asarray(z, jnp.float32), pos_BL), np.float64) for z in (q, k)]
+  logits_BHLM = np.einsum("blhk,bmhk->bhlm", q, k) / np.sqrt(K)
+  causal = np.tril(np.ones((L, L), bool))
+  logits_BHLM = np.where(causal, logits_BHLM, -np.inf)
+  weights_BHLM = np.exp(logits_BHLM - logits_BHLM.max(-1, keepdims=True))
+  weights_BHLM /= weights_BHLM.sum(-1, keepdims=True)
+  v = (x @ p["attn/value/w"]).reshape(B, L, H, K)
+  expected_BLD = np.einsum("bhlm,bmhk->blhk", weights_BHLM, v).reshape(B, L, H * K) @ p["attn/out/w"]
+  np.testing.assert_allclose(metrics["max_logit"], logits_BHLM.max(), rtol=1e-4)
+  np.testing.assert_allclose(out_BLD, expected_BLD, rtol=1e-3, atol=1e-4)
 
 
 def test_kappa_sets_query_and_key_rms():
