@@ -112,6 +112,25 @@ def test_huge_learning_rate_ends_as_diverged_with_metrics_kept(tmp_path):
   assert not math.isfinite(loss) or loss > status["init_eval_loss"] + 1.0
 
 
+def test_loss_spikes_are_recorded_and_stop_the_run_only_when_sustained(tmp_path):
+  """Threshold 0: every log is a spike. A window longer than the run completes it with every spike
+  recorded; a window of 2 stops it at the second log (Section 2.2 scores the final loss, so a single
+  spike must not end a run)."""
+  common = ["steps=20", "warmup_steps=2", "TrainConfig.log_every=5", "TrainConfig.eval_every=20",
+            "TrainConfig.divergence_threshold=0.0", "TrainConfig.tensorboard=False"]
+  for window, state, last_step in ((100, "completed", 20), (2, "diverged", 10)):
+    workdir = tmp_path / f"window_{window}"
+    assert run_train(workdir, common + [f"TrainConfig.divergence_window={window}"]).returncode == 0
+    status = read_status(workdir)
+    assert (status["state"], status["step"]) == (state, last_step), status
+    assert status["spike_logs"] == last_step // 5 and status["last_spike_step"] == last_step
+    assert status["divergence_threshold"] == 0.0
+    streaks = [(m["step"], m["train/spike_streak"]) for m in read_metrics(workdir) if "train/spike_streak" in m]
+    assert streaks == [(5 * i, i) for i in range(1, last_step // 5 + 1)]
+  assert read_status(tmp_path / "window_100")["final_eval_loss"] > 0
+  assert "last 2 logs" in read_status(tmp_path / "window_2")["reason"]
+
+
 def test_batch_not_divisible_by_mesh_is_a_one_line_error(tmp_path):
   result = run_train(tmp_path / "run", ["batch_size=6"], devices=8, check=False)
   assert result.returncode == 2

@@ -82,6 +82,21 @@ class RunDir:
       with open(self.file("metrics.jsonl"), "a") as f:
         f.write(line + "\n")
 
+  def metrics_records(self) -> list[dict]:
+    """The complete lines of metrics.jsonl (a line cut by a kill mid-write is skipped)."""
+    try:
+      with open(self.file("metrics.jsonl")) as f:
+        lines = [line for line in f if line.endswith("\n")]
+    except OSError:
+      return []
+    records = []
+    for line in lines:
+      try:
+        records.append(json.loads(line))
+      except json.JSONDecodeError:
+        continue
+    return records
+
   def truncate_metrics(self, last_step: int) -> None:
     """Keeps the complete lines with step <= last_step: a resumed run rewrites what comes after."""
     if not self.writer or not os.path.exists(self.file("metrics.jsonl")):
