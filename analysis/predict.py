@@ -5,8 +5,11 @@ fitted against non-embedding parameters (fit.fit_log_quadratic: log10(logit) qua
 log10(params), Fig 9's log-log axes) and extrapolated to a larger model; LRs predicted to reach the
 threshold (1e4: in the paper every point above it diverged) are flagged.
 
-Step matching: a run contributes its last finite value logged at a step <= --step, never a later one,
-so the prediction uses only what was known by then; the step used is reported per point.
+Step matching: a run contributes its own value at --step, i.e. its last log at a step <= --step (never a
+later one, so the prediction uses only what was known by then; the step used is reported per point). A
+run that stopped before --step (diverged early, or shorter) or whose value there is not finite
+contributes nothing, with a note: an earlier value of a run that never reached the step is not its value
+at the step.
 
   python -m analysis.predict ROOT [ROOT ...] --params=4.8e9 --step=2000 [--block=0] [--threshold=1e4] [--json]
 """
@@ -22,7 +25,7 @@ from analysis import cli
 from analysis import fmt
 from analysis import grouping
 from analysis.fit import LogQuadratic, fit_log_quadratic
-from analysis.runs import InputError, Run
+from analysis.runs import InputError, Run, is_number
 
 PAPER_PARAMS = 4.8e9
 PAPER_STEP = 2000
@@ -33,11 +36,19 @@ def max_logit_key(block: int) -> str:
   return f"attn/max_logit/block_{block}"
 
 
-def value_at(run: Run, key: str, step: int) -> tuple[int, float] | None:
-  """(step, value) of the last finite value of `key` logged at a step <= `step`."""
+def value_at(run: Run, key: str, step: int) -> tuple[int, float] | str:
+  """(step, value) of the last log of `key` at a step <= `step`, or why the run has no value there."""
   steps, values = run.series(key)
-  ok = np.flatnonzero((steps <= step) & np.isfinite(values))
-  return (int(steps[ok[-1]]), float(values[ok[-1]])) if ok.size else None
+  reached = max([int(steps[-1])] if steps.size else [], default=-1)
+  if is_number(run.status.get("step")):
+    reached = max(reached, int(run.status["step"]))
+  if reached < step:
+    return f"stopped at step {reached} ({run.state}), before step {step}"
+  before = np.flatnonzero(steps <= step)
+  if not before.size:
+    return f"no {key} at a step <= {step}"
+  at, value = int(steps[before[-1]]), float(values[before[-1]])
+  return (at, value) if math.isfinite(value) else f"{key} is {value} at step {at}"
 
 
 @dataclasses.dataclass
@@ -97,8 +108,8 @@ def predict(runs: Sequence[Run], params: float = PAPER_PARAMS, step: int = PAPER
         value = value_at(run, key, step)
         if run.params is None:
           notes.append(f"{run.name}: no num_nonembedding_params in status.json")
-        elif value is None:
-          notes.append(f"{run.name}: no finite {key} at a step <= {step}")
+        elif isinstance(value, str):
+          notes.append(f"{run.name}: {value}")
         elif value[1] <= 0:
           notes.append(f"{run.name}: max logit {fmt.number(value[1])} <= 0 has no logarithm")
         else:
@@ -126,7 +137,8 @@ def table(predictions: Sequence[Prediction]) -> str:
 
 def define_flags() -> None:
   flags.DEFINE_float("params", PAPER_PARAMS, "Non-embedding parameter count to extrapolate to.")
-  flags.DEFINE_integer("step", PAPER_STEP, "Step of the max logit: each run's last log at or before it.")
+  flags.DEFINE_integer("step", PAPER_STEP, "Step of the max logit: each run's last log at or before it "
+                       "(runs that stopped before it are left out).")
   flags.DEFINE_integer("block", 0, "Block whose max attention logit is fitted (block 0 in the paper).")
   flags.DEFINE_float("threshold", THRESHOLD, "Max logit flagged as unstable.")
 

@@ -27,7 +27,7 @@ def _write_sweep(root) -> None:
       synthetic.write_run(os.path.join(root, f"lr{lr}", f"p{params:g}"), lr=lr, params=params,
                           bindings={"d_model": int(params**0.5)}, step=300,
                           metrics=[{"step": 50, KEY: value / 2}, {"step": 100, KEY: value},
-                                   {"step": 150, KEY: math.nan}, {"step": 300, KEY: value * 100}])
+                                   {"step": 300, KEY: value * 100}])
 
 
 def test_fit_extrapolation_and_threshold(tmp_path):
@@ -36,7 +36,7 @@ def test_fit_extrapolation_and_threshold(tmp_path):
   low, high = predict.predict(runs, params=4.8e9, step=200, threshold=1e4)
   assert (low.lr, high.lr) == (1e-3, 1e-1)
   for p in (low, high):
-    assert [q.step for q in p.points] == [100, 100, 100]  # last finite value at a step <= 200
+    assert [q.step for q in p.points] == [100, 100, 100]  # last value at a step <= 200
     u = np.log10(SIZES)
     expected = np.polyfit(u, np.log10([_log_quadratic(s, p.lr) for s in SIZES]), 2)
     np.testing.assert_allclose(p.fit.coeffs, expected, rtol=1e-8)
@@ -61,10 +61,26 @@ def test_no_run_logged_the_block_is_an_input_error(tmp_path):
     predict.predict(runs, block=3)
 
 
-def test_value_at_ignores_later_steps_and_nan(tmp_path):
-  synthetic.write_run(str(tmp_path / "a"), lr=1e-2, metrics=[
-      {"step": 10, KEY: 1.0}, {"step": 20, KEY: math.nan}, {"step": 30, KEY: 3.0}])
+def test_value_at_is_the_runs_own_value_at_the_step(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-2, step=40, metrics=[
+      {"step": 10, KEY: 1.0}, {"step": 20, KEY: math.nan}, {"step": 30, KEY: 3.0}, {"step": 40, KEY: 4.0}])
   [run], _ = find_runs([str(tmp_path)])
-  assert predict.value_at(run, KEY, 25) == (10, 1.0)
-  assert predict.value_at(run, KEY, 30) == (30, 3.0)
-  assert predict.value_at(run, KEY, 5) is None
+  assert predict.value_at(run, KEY, 15) == (10, 1.0)
+  assert predict.value_at(run, KEY, 35) == (30, 3.0)
+  assert predict.value_at(run, KEY, 5) == f"no {KEY} at a step <= 5"
+  assert predict.value_at(run, KEY, 25) == f"{KEY} is nan at step 20"  # never the earlier 1.0
+
+
+def test_a_run_stopped_before_the_step_contributes_no_earlier_value(tmp_path):
+  """Fig 9: a run that diverged at step 100 has no value at step 200; its step-50 logit is not one."""
+  for params in SIZES:
+    stopped = params == SIZES[-1]
+    synthetic.write_run(str(tmp_path / f"p{params:g}"), lr=1e-1, params=params, step=100 if stopped else 300,
+                        state="diverged" if stopped else "completed",
+                        bindings={"d_model": int(params**0.5)},
+                        metrics=[{"step": 50, KEY: 10.0}, {"step": 100, KEY: 20.0}]
+                        + ([] if stopped else [{"step": 200, KEY: 30.0}]))
+  runs, _ = find_runs([str(tmp_path)])
+  [p] = predict.predict(runs, step=200)
+  assert [q.params for q in p.points] == list(SIZES[:2]) and p.fit is None
+  assert any("stopped at step 100 (diverged), before step 200" in n for n in p.notes)

@@ -1,6 +1,8 @@
 """analysis/sensitivity.py: Section 2.2 against values computed by hand on run directories written here."""
 
+import json
 import math
+import os
 
 import pytest
 
@@ -40,6 +42,28 @@ def test_group_with_nan_run_and_loss_above_l0(tmp_path):
   assert row["group"] == {"gin_files": ["gin/qkln.gin"]}  # every binding but lr
   assert row["lrs"] == [1e-3, 1e-2, 1e-1] and row["final_losses"] == [4.0, None, 11.0]
   assert row["lr_sensitivity"] == pytest.approx(4.0)
+
+
+def test_diverged_run_with_a_finite_loss_below_l0_is_scored_l0_and_never_best(tmp_path):
+  """A run stopped as diverged may have logged finite losses below l0 (its last train loss, an eval
+  before it blew up, even a final_eval_loss left by a writer): Section 2.2 counts it as l0 all the same."""
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-3, final_loss=6.0, init_loss=L0)
+  synthetic.write_run(str(tmp_path / "b"), lr=1e-2, final_loss=5.0, init_loss=L0)
+  path = synthetic.write_run(str(tmp_path / "c"), lr=1e-1, state="diverged", init_loss=L0, step=100,
+                             reason="train loss 12.0 at step 100 exceeds threshold 11.0000",
+                             metrics=[{"step": 0, "eval/loss": L0}, {"step": 50, "eval/loss": 2.0},
+                                      {"step": 100, "train/loss": 1.5}])
+  status_file = os.path.join(path, "status.json")
+  with open(status_file) as f:
+    status = json.load(f)
+  status.update(last_train_loss=1.5, final_eval_loss=1.0)
+  with open(status_file, "w") as f:
+    json.dump(status, f)
+  [result] = _results(tmp_path)
+  assert result.best_lr == 1e-2 and result.best_loss == 5.0
+  # scored [6, 5, l0=10]; l* = 5: mean of (1, 0, 5) = 2
+  assert result.lr_sensitivity == pytest.approx(2.0)
+  assert result.to_json()["final_losses"] == [6.0, 5.0, None]
 
 
 def test_completed_run_with_nan_eval_counts_as_l0(tmp_path):
