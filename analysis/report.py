@@ -121,7 +121,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _sensitivity_section(runs: Sequence[Run], opts: Options) -> str:
   results, notes = sensitivity.sensitivities(runs, opts.lrs, opts.coupled_lrs)
   rows = [(s.label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss),
-           fmt.sci(s.best_lr), s.summary if s.complete or s.missing_lrs else "incomplete",
+           fmt.sci(s.best_lr), s.summary if s.complete or s.missing_lrs or s.unmeasured else "incomplete",
            "; ".join(s.notes)) for s in results]
   return (f"<p>Range: {{{', '.join(map(fmt.sci, opts.lrs))}}}; coupled weight decay: minimum with "
           f"{{{', '.join(map(fmt.sci, opts.coupled_lrs))}}}. A diverged run counts as l0; l0 is the "

@@ -4,7 +4,8 @@ Runs that differ only in lr form a group. l0 is the group's eval loss at initial
 final eval loss over the range; a diverged run (state `diverged`, or a NaN/inf loss) counts as l0. A
 group missing a learning rate of the range (absent, failed, still running, no final eval) is reported
 incomplete, never averaged over fewer points. With coupled weight decay the paper reports the minimum
-over two ranges, [1e-4, 1e-1] and [3e-4, 3e-1] (Section 3.2.2).
+over two ranges, [1e-4, 1e-1] and [3e-4, 3e-1] (Section 3.2.2). Groups trained with param-RMS LR scaling
+(Appendix E, Fig E.14) get no number: the paper does not measure LR sensitivity for them.
 
   python -m analysis.sensitivity ROOT [ROOT ...] [--json] [--lrs=3e-4,...] [--coupled_lrs=1e-4,...]
 """
@@ -48,6 +49,13 @@ def is_coupled(run: Run) -> bool:
   return run.setting("OptimizerConfig.weight_decay_mode", "weight_decay_mode") == "coupled"
 
 
+def is_param_rms_scaled(run: Run) -> bool:
+  return run.setting("OptimizerConfig.param_rms_lr_scaling", "param_rms_lr_scaling") is True
+
+
+UNMEASURED_PARAM_RMS = "not measured: param-RMS LR scaling (the paper reports no LR sensitivity for it)"
+
+
 def lr_ranges(runs: Sequence[Run], lrs: Sequence[float], coupled_lrs: Sequence[float]) -> list[Sequence[float]]:
   """The LR ranges a group's sensitivity is the minimum over: both for coupled weight decay (3.2.2)."""
   return [lrs, coupled_lrs] if any(is_coupled(r) for r in runs) else [lrs]
@@ -72,6 +80,7 @@ class Sensitivity:
   range_lrs: tuple[float, ...]
   missing_lrs: list[float]
   notes: list[str]
+  unmeasured: str | None = None  # why the paper defines no sensitivity for this group
 
   @property
   def complete(self) -> bool:
@@ -80,6 +89,8 @@ class Sensitivity:
   @property
   def summary(self) -> str:
     """The LR sensitivity, or why there is none."""
+    if self.unmeasured:
+      return self.unmeasured
     if self.complete:
       return fmt.number(self.lr_sensitivity)
     if self.missing_lrs:
@@ -103,6 +114,7 @@ class Sensitivity:
         "range": list(self.range_lrs),
         "missing_lrs": self.missing_lrs,
         "notes": self.notes,
+        "unmeasured": self.unmeasured,
     }
 
 
@@ -161,12 +173,15 @@ def group_sensitivity(runs: Sequence[Run], ranges: Sequence[Sequence[float]],
     best_loss, best_lr = min(finite) if finite else (None, None)
   if len(ranges) > 1:
     notes.append(f"coupled weight decay: minimum over {len(ranges)} LR ranges")
+  unmeasured = UNMEASURED_PARAM_RMS if any(is_param_rms_scaled(r) for r in runs) else None
+  if unmeasured:
+    sensitivity = None
   return Sensitivity(group=grouping.config(runs[0]), label=label,
                      params=next((r.params for r in runs if r.params is not None), None),
                      runs=sorted(runs, key=lambda r: r.lr), init_loss=init_loss,
                      lr_sensitivity=sensitivity,
                      best_lr=best_lr, best_loss=best_loss, range_lrs=range_lrs,
-                     missing_lrs=sorted(missing), notes=list(dict.fromkeys(notes)))
+                     missing_lrs=sorted(missing), notes=list(dict.fromkeys(notes)), unmeasured=unmeasured)
 
 
 def sensitivities(runs: Sequence[Run], lrs: Sequence[float] = PAPER_LRS,

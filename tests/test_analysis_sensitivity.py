@@ -125,3 +125,21 @@ def test_runs_without_lr_are_left_out_with_a_note(tmp_path):
   runs, _ = find_runs([str(tmp_path)])
   results, notes = sensitivity.sensitivities(runs, (1e-3,))
   assert len(results) == 1 and notes == ["nolr: no lr binding in run.json; left out"]
+
+
+@pytest.mark.parametrize("where", ["binding", "gin file"])
+def test_param_rms_lr_scaling_groups_are_marked_not_measured(tmp_path, where):
+  """Appendix E: the paper measures no LR sensitivity with param-RMS LR scaling, so neither do we."""
+  for lr, loss in zip(LRS, (6.0, 5.0, 7.0)):
+    if where == "binding":
+      synthetic.write_run(str(tmp_path / f"lr{lr}"), lr=lr, final_loss=loss, init_loss=L0,
+                          gin_bindings=["OptimizerConfig.param_rms_lr_scaling=True"])
+    else:
+      synthetic.write_run(str(tmp_path / f"lr{lr}"), lr=lr, final_loss=loss, init_loss=L0,
+                          gin_files=("gin/qkln.gin", "gin/ablations/param_rms_lr_scaling.gin"),
+                          config_gin="OptimizerConfig.param_rms_lr_scaling = True\n")
+  [result] = _results(tmp_path)
+  assert result.lr_sensitivity is None and not result.complete
+  assert result.summary.startswith("not measured: param-RMS LR scaling")
+  assert result.to_json()["lr_sensitivity"] is None and result.to_json()["unmeasured"] == result.summary
+  assert result.best_lr == 1e-2  # the LR-vs-loss curve itself is still reported
