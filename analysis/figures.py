@@ -238,27 +238,52 @@ def max_logit_vs_params(runs: Sequence[Run], out: str, params: float = predict.P
   return _save(fig, out)
 
 
-def loss_vs_kappa(runs: Sequence[Run], out: str) -> list[str]:
-  """Final loss vs the transplanted max logit kappa, against the zero-layer bigram model (Fig 10)."""
-  with_kappa = []
+def realised_max_logit(run: Run) -> float | None:
+  """The largest finite max attention logit the run logged, over every block and step."""
+  peaks = [np.max(values[np.isfinite(values)]) for key, (_, values) in run.metrics().items()
+           if key.startswith("attn/max_logit/") and np.isfinite(values).any()]
+  return float(max(peaks)) if peaks else None
+
+
+def kappa_points(runs: Sequence[Run]) -> list[tuple[float, float, float, float | None]]:
+  """(kappa, lr, scored final loss, realised max logit) of every finished run that binds kappa; a
+  diverged run's loss is drawn at l0."""
+  points = []
   for run in runs:
     kappa = run.setting("ModelConfig.kappa", "kappa")
     if is_number(kappa) and run.lr is not None and run.final_loss is not None:
-      with_kappa.append((float(kappa), run))
-  if not with_kappa:
+      loss = run.final_loss if math.isfinite(run.final_loss) else run.init_loss
+      points.append((float(kappa), run.lr, loss, realised_max_logit(run)))
+  return sorted(points)
+
+
+def loss_vs_kappa(runs: Sequence[Run], out: str) -> list[str]:
+  """Final loss vs kappa, against the zero-layer bigram model (Fig 10), and the max attention logit
+  each run realised beside it. kappa sets the query and key RMS to sqrt(kappa) (model/transformer.py
+  _to_rms), so a logit is kappa sqrt(d_h) cos(q, k): kappa is the logits' scale, not their maximum."""
+  points = kappa_points(runs)
+  if not points:
     raise Skipped("no completed or diverged run binds ModelConfig.kappa")
   bigram = [r.final_loss for r in runs if r.setting("ModelConfig.num_layers", "num_layers") == 0
             and r.final_loss is not None and math.isfinite(r.final_loss)]
-  fig, ax = plt.subplots(figsize=PANEL_SIZE)
-  for lr in sorted({r.lr for _, r in with_kappa}):
-    points = sorted((k, r.final_loss if math.isfinite(r.final_loss) else r.init_loss)
-                    for k, r in with_kappa if r.lr == lr)
-    ax.plot(*zip(*points), "o-", label=f"lr {fmt.sci(lr)}", markersize=4)
+  fig, axes = _grid(1, 2)
+  ax, ax_logit = axes[0]
+  for lr in sorted({p[1] for p in points}):
+    at_lr = [p for p in points if p[1] == lr]
+    ax.plot([p[0] for p in at_lr], [p[2] for p in at_lr], "o-", label=f"lr {fmt.sci(lr)}", markersize=4)
+    logged = [p for p in at_lr if p[3] is not None]
+    ax_logit.plot([p[0] for p in logged], [p[3] for p in logged], "o-", label=f"lr {fmt.sci(lr)}",
+                  markersize=4)
   if bigram:
     ax.axhline(min(bigram), color="k", linestyle="--", label="bigram (0 layers), best LR")
-  ax.set(xscale="log", xlabel="kappa (enforced max attention logit)", ylabel="final eval loss",
+  ax.set(xscale="log", xlabel="kappa", ylabel="final eval loss",
          title="" if bigram else "no bigram run (num_layers=0) found")
+  kappas = sorted({p[0] for p in points})
+  ax_logit.plot(kappas, kappas, "k:", linewidth=1, label="max logit = kappa")
+  ax_logit.set(xscale="log", yscale="log", xlabel="kappa", ylabel="realised max attention logit",
+               title="" if any(p[3] is not None for p in points) else "no attn/max_logit logged")
   _legend(ax)
+  _legend(ax_logit)
   return _save(fig, out)
 
 

@@ -103,7 +103,8 @@ def write_demo_tree(root: str, steps: int = 200, log_every: int = 20,
     final_loss = 4.0 + 2.5 / (1 + math.exp(-(math.log10(kappa) - 3) * 2))
     paths.append(write_run(os.path.join(root, f"kappa/k{kappa:g}"), lr=1e-2, gin_files=kappa_files,
                            gin_bindings=[f"ModelConfig.kappa={kappa}"], final_loss=final_loss,
-                           params=12 * 3 * 64**2, bindings={**fixed, "num_layers": 3}))
+                           params=12 * 3 * 64**2, bindings={**fixed, "num_layers": 3},
+                           metrics=[{"step": 10, "attn/max_logit/block_0": 3.9 * kappa}]))
   paths.append(write_run(os.path.join(root, "bigram"), lr=1e-2, final_loss=6.0, params=0,
                          gin_files=["gin/qkln.gin", "gin/ablations/bigram.gin", "gin/local.gin"],
                          bindings={**fixed, "num_layers": 0}))

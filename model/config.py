@@ -30,7 +30,8 @@ class ModelConfig:
     attention: 'softmax' or 'squared_relu' (pointwise, scaled by
       1/sqrt(seq_len), Fig E.11).
     kappa: if set, queries and keys are mapped to sqrt(kappa) z / RMS(z)
-      before the logits (the transplant of Fig 10).
+      before the logits (the transplant of Fig 10); logits are then
+      kappa sqrt(d_h) cos(q, k), std ~kappa at init (transformer._to_rms).
     mup: 'none', 'simple', 'intermediate' or 'full' (Section 3.2.4, Fig E.5).
     mup_base_width: d_model of the base model muParam is relative to (Section 3.2.4: the
       smallest model tested, width 256); each layer's base fan-in is its fan-in in that model.

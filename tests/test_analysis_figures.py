@@ -74,3 +74,11 @@ def test_over_steps_defaults_to_the_largest_lr_with_a_trajectory(tmp_path):
   assert figures._longest_lived_lr(runs, key) == 1e-1  # pylint: disable=protected-access
   figures.loss_and_max_logit_over_steps(runs, str(tmp_path / "fig"))
   assert b"lr=1e-1" in (tmp_path / "fig.svg").read_bytes()
+
+
+def test_kappa_figure_reports_the_realised_max_logit_beside_kappa(demo_runs):
+  """Fig 10's axis is kappa, not 'the max logit': the logit each run realised is reported beside it."""
+  points = figures.kappa_points(demo_runs)
+  assert [p[0] for p in points] == list(synthetic.DEMO_KAPPAS)
+  for kappa, _, _, realised in points:
+    assert realised == pytest.approx(3.9 * kappa)

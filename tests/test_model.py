@@ -196,6 +196,8 @@ def test_kappa_sets_query_and_key_rms():
   _, (_, metrics) = init_apply(cfg, tokens())
   np.testing.assert_allclose(metrics["attn/q_rms/block_0"], 10.0, rtol=1e-3)
   np.testing.assert_allclose(metrics["attn/k_rms/block_1"], 10.0, rtol=1e-3)
+  # logit = kappa sqrt(d_h) cos(q, k): bounded by 4 kappa at d_h = 16, ~N(0, kappa^2) at init.
+  assert 100.0 < metrics["attn/max_logit/block_0"] <= 100.0 * 4 * (1 + 1e-5)
 
 
 def test_pointwise_attention_and_bigram_run():
