@@ -31,6 +31,19 @@ def test_every_gin_file_parses():
     config.parse(files, [])
 
 
+@pytest.mark.parametrize("files,dtype", [
+    (["gin/qkln.gin"], "bfloat16"),  # the paper's defaults (Section 2.1: bfloat16 on TPUs)
+    (["gin/no_qkln.gin", "gin/sizes/1.2B.gin"], "bfloat16"),
+    (QKLN_LOCAL, "float32"),  # every CPU preset puts local.gin last
+    (["gin/qkln.gin", "gin/repro.gin"], "float32"),
+    (["gin/qkln.gin", "gin/repro_smoke.gin"], "float32"),
+])
+def test_paper_config_computes_in_bfloat16_and_cpu_presets_in_float32(files, dtype):
+  from model.config import ModelConfig  # pylint: disable=import-outside-toplevel
+  config.parse(files, [])
+  assert ModelConfig(vocab_size=10).compute_dtype == dtype
+
+
 @pytest.mark.parametrize("bindings,message", [
     (["lrr=0.1"], "unknown gin binding 'lrr' in 'lrr=0.1': expected one of the macros"),
     (["lr=abc"], "bad gin binding 'lr=abc'"),
