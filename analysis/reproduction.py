@@ -4,9 +4,9 @@ sensitivity table and the figures.
 
   python -m analysis.reproduction runs/repro --out docs/reproduction
 
-Writes DIR/README.md (GitHub renders it) and DIR/figures/. The root must be a `repro_cpu` or
-`repro_smoke_cpu` sweep (its sweep.json says which); units not run yet are listed, not guessed. The
-verdicts are fixed rules stated beside them, applied the same way to any run of the suite: they are
+Writes DIR/README.md (GitHub renders it) and DIR/figures/. The root must be a `repro_cpu`,
+`repro_smoke_cpu` or `repro_long_cpu` sweep (its sweep.json says which; the long one holds only the
+late-training findings); units not run yet are listed, not guessed. The verdicts are fixed rules stated beside them, applied the same way to any run of the suite: they are
 not tuned to the paper. The suite's definition comes from launch/sweeps/repro.py, which makes this the
 one analysis module that imports launch (the definition only; nothing is launched).
 """

@@ -60,7 +60,7 @@ def test_sensitivity_table(sweep):
 
 
 def test_predict_states_its_axes_and_flags_crossings(sweep):
-  result = _cli("predict", sweep, "--params=4.8e9", "--step=2000", "--threshold=1e4")
+  result = _cli("predict", sweep, "--params=4.8e9", "--step=100", "--threshold=1e4")  # the runs end at 100
   assert result.returncode == 0, result.stderr
   assert "u = log10(non-embedding params)" in result.stdout
   rows = {row[2]: row for row in map(str.split, result.stdout.splitlines()) if row[:2] == ["all", "runs"]}

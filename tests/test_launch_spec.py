@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from launch import ginfiles, hyper, inline, spec, sweeps
+from launch.sweeps import grid
 from launch.errors import LaunchError
 from tests.trainer_utils import REPO
 
@@ -66,15 +67,16 @@ def test_named_sweep_expands_to_existing_gin_files(name):
   units = spec.expand(sweep)
   ginfiles.check_units(units, sweep.slots())
   assert all(ginfiles.resolve(f) for u in units for f in u.gin_files)
-  cpu_presets = ("gin/local.gin", "gin/repro.gin", "gin/repro_smoke.gin")  # the last two include the first
+  cpu_presets = ("gin/local.gin", "gin/repro.gin", "gin/repro_smoke.gin", "gin/repro_long.gin")  # all include the first
   assert (sweep.gin_files[-1] in cpu_presets) == name.endswith("_cpu")
 
 
 def test_every_figure_has_a_sweep_and_a_cpu_variant():
   figures = ["fig1", "fig2", "fig3_4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11_13", "figC1",
              *[f"figE{i}" for i in range(1, 16)]]
-  suite = ["repro_cpu", "repro_smoke_cpu"]  # the CPU reproduction suite, launch/sweeps/repro.py
-  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite)
+  suite = ["repro_cpu", "repro_smoke_cpu", "repro_long_cpu"]  # the CPU reproduction suites, launch/sweeps/repro.py
+  heldout = ["fig9_fit_cpu", "fig9_heldout_cpu"]  # Fig 9's prediction before training the largest model
+  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout)
 
 
 def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):
@@ -132,3 +134,11 @@ def test_foreign_root_is_refused_without_force_and_nothing_deleted(tmp_path):
   result = launch_cmd(*args[:-2], f"--root={plain}", "--dry_run")
   assert result.returncode == 2 and "holds no sweep.json" in result.stderr
   assert sorted(os.listdir(root)) == ["lr=0.1", "notes.txt", "sweep.json"]
+
+
+def test_mup_cpu_sweeps_take_their_base_width_from_the_smallest_cpu_model():
+  """Section 3.2.4: base fan-ins come from the smallest model tested (256 in the paper, 64 on CPU)."""
+  for name in ("fig8_cpu", "figE4_cpu", "figE5_cpu"):
+    assert sweeps.get(name).bindings["ModelConfig.mup_base_width"] == min(grid.CPU_WIDTHS) == 64
+  for name in ("fig8", "figE4", "figE5", "fig1_cpu"):
+    assert "ModelConfig.mup_base_width" not in sweeps.get(name).bindings

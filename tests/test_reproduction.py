@@ -15,6 +15,8 @@ from analysis.synthetic import write_run
 from launch import spec
 from launch.sweeps import repro
 from tests.trainer_utils import REPO
+from train import config
+from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
 
 HIGH_PENALTY = {  # final loss above the width's best at the largest LR (+1 at d=128), by cell; the
     # last entry is the warm-up: 0 short, 1 default, 2 long
@@ -45,6 +47,18 @@ def test_full_suite_is_the_union_of_its_findings_without_repeats():
   assert all(u.gin_files[-1] == "gin/repro.gin" for u in suite)
   coupled = [u for u in suite if "gin/ablations/coupled_weight_decay.gin" in u.gin_files]
   assert sorted({u.point["lr"] for u in coupled}) == [1e-4, *repro.FULL.lrs]
+
+
+def test_long_suite_holds_the_late_findings_at_ten_times_the_steps():
+  suite = _units(repro.LONG)
+  assert len({u.name for u in suite}) == len(suite) == 32
+  per_finding = {f.key: {u.name for u in _units(repro.LONG, f)} for f in repro.findings(repro.LONG)}
+  # z-loss x decay 4 cells x 6 LRs; independent vs coupled decay 2 cells x 7 LRs (3e-4 added)
+  assert {k: len(v) for k, v in per_finding.items()} == {"output_logits": 24, "weight_decay": 14}
+  assert {u.point["d_model"] for u in suite} == {128} and {u.point["warmup_steps"] for u in suite} == {200}
+  assert all(u.gin_files[-1] == "gin/repro_long.gin" for u in suite)
+  bindings = config.parse(["gin/qkln.gin", "gin/repro_long.gin"], [])["bindings"]
+  assert bindings["steps"] == 10 * config.parse(["gin/qkln.gin", "gin/repro.gin"], [])["bindings"]["steps"]
 
 
 def test_named_sweep_dry_run_lists_the_suite(tmp_path):
@@ -131,7 +145,7 @@ def test_root_of_another_sweep_is_one_line_exit_2(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
   assert result.returncode == 2
   assert result.stderr.strip().splitlines() == [
-      f"error: {root} holds sweep 'fig1_cpu': expected one of repro_cpu, repro_smoke_cpu"]
+      f"error: {root} holds sweep 'fig1_cpu': expected one of repro_cpu, repro_smoke_cpu, repro_long_cpu"]
 
 
 def test_smoke_suite_trains_and_reports_every_section(tmp_path):

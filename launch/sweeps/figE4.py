@@ -2,4 +2,5 @@
 
 from launch.sweeps import grid
 
-SWEEPS = grid.lr_size_sweeps("figE4", __doc__, slots={"param": (None, "mup_simple")}, archs=("no_qkln",))
+SWEEPS = grid.mup_base_at_smallest_cpu_width(
+    grid.lr_size_sweeps("figE4", __doc__, slots={"param": (None, "mup_simple")}, archs=("no_qkln",)))

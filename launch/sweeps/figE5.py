@@ -3,5 +3,6 @@ full muParam with qk-layernorm still trains)."""
 
 from launch.sweeps import grid
 
-SWEEPS = grid.lr_size_sweeps("figE5", __doc__, slots={"param": ("mup_simple", "mup_intermediate", "mup_full")},
-                             archs=grid.ARCHS, lr_values=grid.LRS + (1.0,))
+SWEEPS = grid.mup_base_at_smallest_cpu_width(grid.lr_size_sweeps(
+    "figE5", __doc__, slots={"param": ("mup_simple", "mup_intermediate", "mup_full")}, archs=grid.ARCHS,
+    lr_values=grid.LRS + (1.0,)))

@@ -6,6 +6,7 @@ size files for d_model/num_heads bindings (head dim 64) and puts gin/local.gin l
 intervention that sets a macro (warm-up, steps, batch) is swept as a binding at CPU scale instead.
 """
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from launch.hyper import Point, product, sweep, zipit
@@ -62,6 +63,13 @@ def lr_size_sweeps(name: str, description: str, slots: Mapping[str, Sequence[str
               product(*arch_axes, *slot_axes, sizes(size_names), lrs(lr_values)),
               arch_files + slot_files + [LOCAL],
               product(*arch_axes, *slot_axes, cpu_sizes(cpu_widths), lrs(lr_values)))
+
+
+def mup_base_at_smallest_cpu_width(sweeps: list[Sweep]) -> list[Sweep]:
+  """Section 3.2.4 takes muParam's base fan-ins from the smallest model tested (width 256, the default
+  ModelConfig.mup_base_width); at CPU scale the smallest width is 64, so the `_cpu` variant binds it."""
+  return [dataclasses.replace(s, bindings={**s.bindings, "ModelConfig.mup_base_width": min(CPU_WIDTHS)})
+          if s.name.endswith("_cpu") else s for s in sweeps]
 
 
 def macro_ablation_sweeps(name: str, description: str, slot: str, stems: Sequence[str | None],

@@ -9,6 +9,15 @@ warm-up, width, LR), so a unit shared by two findings (qk-layernorm at the defau
 is one run. qk-layernorm on/off uses three widths; the ablations (z-loss x weight decay, warm-up,
 coupled decay) use the two smaller ones to fit the budget. `repro_smoke_cpu` is the same suite at a
 few steps, for CI.
+
+`repro_long_cpu` (gin/repro_long.gin: 2000 steps, 10x) holds only the late-training findings that 200
+steps cannot show (Fig 3, 4, 6; docs/reproduction.md 3b-3c, 4b), under the same keys and so the same
+verdict rules: one width (d=128, where z-loss's effect reproduced at 200 steps), the z-loss x
+weight-decay cells and coupled decay, LRs from 1e-3 up (below it the cells did not differ at 200 steps)
+plus 3e-4 for coupled decay's second range; 32 units, sized for at most 3 hours on 2 cores.
+
+  python -m launch.sweep --sweep_name=repro_long_cpu --root=runs/repro_long --parallel=2
+  python -m analysis.reproduction runs/repro_long --out docs/reproduction_long
 """
 
 import dataclasses
@@ -39,7 +48,10 @@ class Scale:
 
 FULL = Scale("repro_cpu", "gin/repro.gin", grid.CPU_WIDTHS, (64, 128), grid.LRS, 1e-4, (10, 20, 50))
 SMOKE = Scale("repro_smoke_cpu", "gin/repro_smoke.gin", (64,), (64,), (1e-2, 3e-1), 1e-4, (1, 2, 4))
-SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
+LONG = Scale("repro_long_cpu", "gin/repro_long.gin", (128,), (128,), (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+             3e-4, (200, 200, 200))
+SCALES = {scale.name: scale for scale in (FULL, SMOKE, LONG)}
+LATE_FINDINGS = ("output_logits", "weight_decay")  # what repro_long_cpu holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +62,7 @@ class Finding:
   points: tuple[Point, ...]
 
 
-def _points(scale: Scale, archs=("qkln",), z_loss=(None,), weight_decay=(None,), warmups=None,
+def points(scale: Scale, archs=("qkln",), z_loss=(None,), weight_decay=(None,), warmups=None,
             widths=None, lrs=None) -> tuple[Point, ...]:
   """Arch x z-loss file x weight-decay file x warm-up x width x LR; defaults: the suite's defaults."""
   return tuple(product(grid.files("arch", archs, "gin"), grid.files("z_loss", z_loss),
@@ -61,32 +73,33 @@ def _points(scale: Scale, archs=("qkln",), z_loss=(None,), weight_decay=(None,),
 
 def findings(scale: Scale) -> list[Finding]:
   """The suite's findings in report order; findings 1, 2 and 5 read the same runs."""
-  qk = _points(scale, archs=("no_qkln", "qkln"))
+  qk = points(scale, archs=("no_qkln", "qkln"))
   small = scale.ablation_widths
-  return [
+  every = [
       Finding("attention_logits", "1. Attention logit growth and qk-layernorm (Fig 1, 2)", qk),
       Finding("sensitivity_size", "2. qk-layernorm lowers LR sensitivity; sensitivity grows with size (Fig 1)",
               qk),
       Finding("output_logits", "3. Output logit divergence without weight decay; z-loss prevents it (Fig 3, 4)",
-              _points(scale, z_loss=(None, "no_z_loss"), weight_decay=(None, "weight_decay_0"), widths=small)),
+              points(scale, z_loss=(None, "no_z_loss"), weight_decay=(None, "weight_decay_0"), widths=small)),
       Finding("warmup", "4a. Longer warm-up lowers LR sensitivity (Fig 5)",
-              _points(scale, warmups=scale.warmups, widths=small)),
+              points(scale, warmups=scale.warmups, widths=small)),
       Finding("weight_decay", "4b. Independent weight decay lowers LR sensitivity (Fig 6)",
-              _points(scale, weight_decay=(None, "coupled_weight_decay"), widths=small,
+              points(scale, weight_decay=(None, "coupled_weight_decay"), widths=small,
                       lrs=(scale.low_lr,) + scale.lrs)),
       Finding("grad_rms", "5. Gradient RMS falls with model size and LR (Fig 11)", qk),
   ]
+  return [f for f in every if f.key in LATE_FINDINGS] if scale is LONG else every
 
 
-def suite(scale: Scale) -> Sweep:
-  """Every finding's points once, in finding order."""
-  points, seen = [], set()
-  for finding in findings(scale):
+def suite(scale: Scale, findings_: list[Finding] | None = None) -> Sweep:
+  """Every finding's points once, in finding order (default: this suite's findings)."""
+  unique, seen = [], set()
+  for finding in findings_ or findings(scale):
     for point in finding.points:
       if tuple(point.items()) not in seen:
         seen.add(tuple(point.items()))
-        points.append(point)
-  return Sweep(scale.name, [*GIN_FILES, scale.preset], points, description=__doc__.split("\n\n")[0])
+        unique.append(point)
+  return Sweep(scale.name, [*GIN_FILES, scale.preset], unique, description=__doc__.split("\n\n")[0])
 
 
-SWEEPS = [suite(FULL), suite(SMOKE)]
+SWEEPS = [suite(FULL), suite(SMOKE), suite(LONG)]
