@@ -32,7 +32,10 @@ class ModelConfig:
     kappa: if set, queries and keys are mapped to sqrt(kappa) z / RMS(z)
       before the logits (the transplant of Fig 10); logits are then
       kappa sqrt(d_h) cos(q, k), std ~kappa at init (transformer._to_rms).
-    mup: 'none', 'simple', 'intermediate' or 'full' (Section 3.2.4, Fig E.5).
+    mup: 'none', 'simple', 'intermediate' or 'full' (Section 3.2.4, Fig E.5). At
+      d_model == mup_base_width all LR multipliers and the head init scale are 1, so
+      'simple' and 'intermediate' are the standard model bit for bit; 'full' still
+      zero-inits the queries and scales logits by 1/d_h.
     mup_base_width: d_model of the base model muParam is relative to (Section 3.2.4: the
       smallest model tested, width 256); each layer's base fan-in is its fan-in in that model.
     compute_dtype: activations dtype; parameters are always float32.
