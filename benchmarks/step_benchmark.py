@@ -9,6 +9,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from absl import app, flags
 
 from model.config import ModelConfig
@@ -16,7 +17,7 @@ from model.params import count_params
 from train import config as config_lib
 from train import optimizer as optimizer_lib
 from train import trainer as trainer_lib  # noqa: F401  (registers TrainConfig)
-from train.step import make_init, make_train_step, transformed_model
+from train.step import StepHyper, make_init, make_train_step, transformed_model
 
 flags.DEFINE_multi_string("gin_file", ["gin/qkln.gin", "gin/local.gin"], "Gin files.")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings.")
@@ -29,20 +30,22 @@ def main(_):
   config_lib.parse(FLAGS.gin_file, FLAGS.gin_bindings)
   cfg = trainer_lib.TrainConfig()
   model_cfg = ModelConfig(vocab_size=FLAGS.vocab_size)
-  optimizer = optimizer_lib.AdamW(optimizer_lib.OptimizerConfig(steps=cfg.steps))
+  opt_cfg = optimizer_lib.OptimizerConfig(steps=cfg.steps)
+  optimizer = optimizer_lib.AdamW(opt_cfg.static)
+  hyper = StepHyper(opt_cfg.hyper, np.float32(cfg.z_loss_coef))
   model = transformed_model(model_cfg)
   state = jax.jit(make_init(model, optimizer, cfg.seq_len))(jax.random.PRNGKey(0))
-  step = jax.jit(make_train_step(model, optimizer, cfg.z_loss_coef))
+  step = jax.jit(make_train_step(model, optimizer))
   tokens = jax.random.randint(jax.random.PRNGKey(1), (cfg.batch_size, cfg.seq_len + 1), 0, FLAGS.vocab_size)
   batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:],
            "weights": jnp.ones((cfg.batch_size, cfg.seq_len), jnp.float32)}
   start = time.time()
-  state, metrics = step(state, batch)
+  state, metrics = step(state, batch, hyper)
   jax.block_until_ready(metrics)
   compile_s = time.time() - start
   start = time.time()
   for _ in range(FLAGS.steps):
-    state, metrics = step(state, batch)
+    state, metrics = step(state, batch, hyper)
   jax.block_until_ready(metrics)
   per_step = (time.time() - start) / FLAGS.steps
   total, _ = count_params(state.params)

@@ -1,4 +1,6 @@
-"""Runs one work unit: `python -m train.main` for one run directory, retrying failures.
+"""Runs one work unit: `python -m train.main` for one run directory, retrying failures (the XManager and
+SLURM executors; the local one runs units in long-lived workers with the same records, see
+launch/executors/local.py).
 
 A finished unit (completed or diverged) is left alone. Otherwise the trainer runs (it resumes
 from its own checkpoint) until it finishes, up to 1 + max_retries failed attempts counted over
@@ -56,18 +58,40 @@ def _last_error(log_path: str) -> str | None:
   return errors[-1].removeprefix("error: ")[:500] if errors else None
 
 
+def log_header(log_path: str, number: int, total: int, what: str) -> None:
+  """The line in train.log that opens an attempt."""
+  with open(log_path, "a") as log:
+    log.write(f"=== launch.unit attempt {number}/{total} on {socket.gethostname()} at "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {what}\n")
+
+
+def record_start(workdir: str, pid: int) -> None:
+  """Opens an attempt in launch.json; pid is the process that trains it (trainer or worker)."""
+  start = {"host": socket.gethostname(), "pid": pid, "start": time.time()}
+  _record(workdir, lambda attempts: attempts.append(start))
+
+
+def record_end(workdir: str, log_path: str, code: int | None) -> None:
+  """Closes the open attempt: its exit code (None: stopped by the launcher, resumable) and error line."""
+  error = _last_error(log_path) if code else None
+  _record(workdir, lambda attempts: attempts[-1].update(end=time.time(), exit_code=code, error=error))
+
+
+def next_attempt(workdir: str, max_retries: int) -> int | None:
+  """The number of the unit's next attempt, None when its retries are used up."""
+  number = state.failures(workdir) + 1
+  return number if number <= max_retries + 1 else None
+
+
 def _attempt(command: list[str], workdir: str, log_name: str, number: int, total: int) -> int | None:
   """One trainer process; its exit code, or None when a signal stopped this runner."""
   log_path = os.path.join(workdir, log_name)
+  log_header(log_path, number, total, " ".join(command))
   with open(log_path, "a") as log:
-    log.write(f"=== launch.unit attempt {number}/{total} on {socket.gethostname()} at "
-              f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command)}\n")
-    log.flush()
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
                                cwd=ginfiles.REPO_ROOT)
-  start = {"host": socket.gethostname(), "pid": process.pid, "start": time.time()}
-  _record(workdir, lambda attempts: attempts.append(start))
+  record_start(workdir, process.pid)
   code = None
   try:
     code = process.wait()
@@ -78,8 +102,7 @@ def _attempt(command: list[str], workdir: str, log_name: str, number: int, total
         process.wait(timeout=30)
       except subprocess.TimeoutExpired:
         process.kill()
-    error = _last_error(log_path) if code else None
-    _record(workdir, lambda attempts: attempts[-1].update(end=time.time(), exit_code=code, error=error))
+    record_end(workdir, log_path, code)
   return code
 
 

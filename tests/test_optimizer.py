@@ -17,6 +17,23 @@ def make_cfg(**overrides) -> OptimizerConfig:
   return OptimizerConfig(**fields)
 
 
+class Configured:
+  """AdamW of a config: its static part built in, its float hyperparameters passed to every update."""
+
+  def __init__(self, cfg: OptimizerConfig, lr_multipliers=None):
+    self.opt, self.hyper = AdamW(cfg.static, lr_multipliers), cfg.hyper
+
+  def init(self, params):
+    return self.opt.init(params)
+
+  def update(self, grads, state, params):
+    return self.opt.update(grads, state, params, self.hyper)
+
+
+def lr_at(cfg: OptimizerConfig, step) -> jnp.ndarray:
+  return learning_rate(cfg.schedule, cfg.hyper, step)
+
+
 PARAMS = {"layer": {"w": jnp.array([[0.5, -1.0], [2.0, 0.25]]), "scale": jnp.array([1.0, -3.0])}}
 GRADS = {"layer": {"w": jnp.array([[0.1, 0.2], [-0.3, 0.05]]), "scale": jnp.array([1e-3, -2e-3])}}
 
@@ -29,7 +46,7 @@ def adam_delta(g: np.ndarray, eps: float) -> np.ndarray:
 @pytest.mark.parametrize("mode", ["independent", "coupled"])
 def test_one_step_matches_the_paper_formula(mode):
   cfg = make_cfg(weight_decay_mode=mode, warmup_steps=4, clip_norm=None)
-  opt = AdamW(cfg)
+  opt = Configured(cfg)
   new_params, state, delta, lr = opt.update(GRADS, opt.init(PARAMS), PARAMS)
   lam = {"independent": 1e-4, "coupled": 0.1}[mode]
   lr_1 = 0.1 * 1 / 4  # first update of a 4-step linear warm-up
@@ -49,8 +66,8 @@ def test_one_step_matches_the_paper_formula(mode):
 
 def test_coupled_decay_equals_optax_adamw_over_several_steps():
   cfg = make_cfg(weight_decay_mode="coupled", clip_norm=None)
-  ours = AdamW(cfg)
-  reference = optax.adamw(lambda count: learning_rate(cfg, count + 1), b1=0.9, b2=0.95, eps=1e-8,
+  ours = Configured(cfg)
+  reference = optax.adamw(lambda count: lr_at(cfg, count + 1), b1=0.9, b2=0.95, eps=1e-8,
                           weight_decay=0.1)
   p_ours, s_ours = PARAMS, ours.init(PARAMS)
   p_ref, s_ref = PARAMS, reference.init(PARAMS)
@@ -65,8 +82,8 @@ def test_coupled_decay_equals_optax_adamw_over_several_steps():
 def test_clipping_and_lr_multipliers_and_rms_scaling():
   big = jax.tree.map(lambda g: 100 * g, GRADS)
   cfg = make_cfg(warmup_steps=0, schedule="constant", weight_decay=0.0)
-  clipped = AdamW(cfg)
-  unclipped = AdamW(make_cfg(warmup_steps=0, schedule="constant", weight_decay=0.0, clip_norm=None))
+  clipped = Configured(cfg)
+  unclipped = Configured(make_cfg(warmup_steps=0, schedule="constant", weight_decay=0.0, clip_norm=None))
   # Adam is scale-invariant at step 1, so clipping only shows after the second step.
   p1, s1, _, _ = clipped.update(big, clipped.init(PARAMS), PARAMS)
   p1, s1, d_clip, _ = clipped.update(GRADS, s1, p1)
@@ -75,13 +92,13 @@ def test_clipping_and_lr_multipliers_and_rms_scaling():
   assert not np.allclose(d_clip["layer"]["w"], d_unclip["layer"]["w"])
 
   multipliers = {"layer": {"w": 0.25, "scale": 1.0}}
-  scaled = AdamW(cfg, multipliers)
+  scaled = Configured(cfg, multipliers)
   p_scaled, _, delta, _ = scaled.update(GRADS, scaled.init(PARAMS), PARAMS)
   np.testing.assert_allclose(p_scaled["layer"]["w"], PARAMS["layer"]["w"] - 0.1 * 0.25 * delta["layer"]["w"],
                              rtol=1e-6)
 
   rms_cfg = make_cfg(warmup_steps=0, schedule="constant", weight_decay=0.0, param_rms_lr_scaling=True)
-  rms_opt = AdamW(rms_cfg)
+  rms_opt = Configured(rms_cfg)
   p_rms, _, delta, _ = rms_opt.update(GRADS, rms_opt.init(PARAMS), PARAMS)
   rms_w = np.sqrt(np.mean(np.square(PARAMS["layer"]["w"])))
   np.testing.assert_allclose(p_rms["layer"]["w"], PARAMS["layer"]["w"] - 0.1 * rms_w * delta["layer"]["w"],
@@ -91,7 +108,7 @@ def test_clipping_and_lr_multipliers_and_rms_scaling():
 @pytest.mark.parametrize("schedule", ["cosine", "linear", "constant", "rsqrt"])
 def test_schedule_values(schedule):
   cfg = make_cfg(lr=0.3, steps=1000, warmup_steps=100, schedule=schedule)
-  lr = lambda t: float(learning_rate(cfg, t))
+  lr = lambda t: float(lr_at(cfg, t))
   np.testing.assert_allclose(lr(50), 0.15, rtol=1e-6)  # linear warm-up
   np.testing.assert_allclose(lr(100), 0.3, rtol=1e-6)  # peak at the end of warm-up
   expected_last = {"cosine": 1e-5, "linear": 1e-5, "constant": 0.3, "rsqrt": 0.3 * np.sqrt(100 / 1000)}

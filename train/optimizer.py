@@ -7,6 +7,10 @@ the schedule (Section 3.2.2):
   coupled:     theta <- theta - s_t * eta * (Delta + lambda * theta)   (optax.adamw, lambda 0.1)
 eta is further multiplied per parameter by the muParam multiplier and, with
 param_rms_lr_scaling, by max(RMS(theta), 1e-3) (Adafactor, Fig E.14).
+
+The float hyperparameters (Hyper) enter the jitted step as traced float32 scalars and only the
+choices that change the program (OptimizerStatic) are compile-time constants, so the units of a
+sweep that differ in LR, decay, betas, eps, clip norm or horizon share one compiled program.
 """
 
 import dataclasses
@@ -16,6 +20,7 @@ from typing import NamedTuple
 import gin
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 SCHEDULES = ("cosine", "linear", "constant", "rsqrt")
@@ -68,6 +73,42 @@ class OptimizerConfig:
     """lambda: the bound value, else the paper's default for the mode."""
     return DEFAULT_WEIGHT_DECAY[self.weight_decay_mode] if self.weight_decay is None else self.weight_decay
 
+  @property
+  def static(self) -> "OptimizerStatic":
+    return OptimizerStatic(self.schedule, self.weight_decay_mode, self.param_rms_lr_scaling,
+                           self.clip_norm is not None)
+
+  @property
+  def hyper(self) -> "Hyper":
+    # clip_norm is unused (any value) when the static part says there is no clipping.
+    values = (self.lr, self.min_lr, self.decay, self.b1, self.b2, self.eps, self.clip_norm or 1.0,
+              self.warmup_steps, self.steps)
+    return Hyper(*(np.float32(v) for v in values))
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerStatic:
+  """The optimizer's choices that change the compiled program: part of the program cache's key."""
+
+  schedule: str
+  weight_decay_mode: str
+  param_rms_lr_scaling: bool
+  clip: bool
+
+
+class Hyper(NamedTuple):
+  """The optimizer's float hyperparameters as float32 scalars: a traced argument of the step."""
+
+  lr: jnp.ndarray
+  min_lr: jnp.ndarray
+  decay: jnp.ndarray  # lambda
+  b1: jnp.ndarray
+  b2: jnp.ndarray
+  eps: jnp.ndarray
+  clip_norm: jnp.ndarray
+  warmup_steps: jnp.ndarray  # integers, exact in float32 below 2**24
+  steps: jnp.ndarray
+
 
 def _check_number(name: str, value, positive: bool = False) -> None:
   ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -76,25 +117,24 @@ def _check_number(name: str, value, positive: bool = False) -> None:
     raise ValueError(f"OptimizerConfig.{name}={value!r}: expected {kind}")
 
 
-def learning_rate(cfg: OptimizerConfig, step: jnp.ndarray) -> jnp.ndarray:
+def learning_rate(schedule: str, hyper: Hyper, step: jnp.ndarray) -> jnp.ndarray:
   """lr_t of update number `step` (1-based): linear warm-up to eta at warmup_steps,
   then decay reaching min_lr at update `steps` (cosine, linear), or constant, or
   eta * sqrt(warmup / t) (rsqrt)."""
   t = jnp.asarray(step, jnp.float32)
-  warmup = cfg.warmup_steps
-  end_lr = min(cfg.min_lr, cfg.lr)
-  frac = jnp.clip((t - warmup) / max(cfg.steps - warmup, 1), 0.0, 1.0)
-  if cfg.schedule == "cosine":
-    decayed = end_lr + (cfg.lr - end_lr) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
-  elif cfg.schedule == "linear":
-    decayed = end_lr + (cfg.lr - end_lr) * (1.0 - frac)
-  elif cfg.schedule == "constant":
-    decayed = jnp.full_like(t, cfg.lr)
+  lr, warmup = hyper.lr, hyper.warmup_steps
+  end_lr = jnp.minimum(hyper.min_lr, lr)
+  frac = jnp.clip((t - warmup) / jnp.maximum(hyper.steps - warmup, 1.0), 0.0, 1.0)
+  if schedule == "cosine":
+    decayed = end_lr + (lr - end_lr) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
+  elif schedule == "linear":
+    decayed = end_lr + (lr - end_lr) * (1.0 - frac)
+  elif schedule == "constant":
+    decayed = jnp.full_like(t, lr)
   else:
-    decayed = cfg.lr * jnp.sqrt(max(warmup, 1) / jnp.maximum(t, max(warmup, 1)))
-  if warmup == 0:
-    return decayed
-  return jnp.where(t < warmup, cfg.lr * t / warmup, decayed)
+    decayed = lr * jnp.sqrt(jnp.maximum(warmup, 1.0) / jnp.maximum(t, jnp.maximum(warmup, 1.0)))
+  # t >= 1, so without warm-up (warmup 0) the decayed value is always the one taken.
+  return jnp.where(t < warmup, lr * t / jnp.maximum(warmup, 1.0), decayed)
 
 
 class OptState(NamedTuple):
@@ -109,31 +149,35 @@ class AdamW:
   trainer logs as the unscaled update RMS.
   """
 
-  def __init__(self, cfg: OptimizerConfig, lr_multipliers=None):
-    self.cfg = cfg
+  def __init__(self, static: OptimizerStatic, lr_multipliers=None):
+    self.static = static
     self.lr_multipliers = lr_multipliers
-    clip = [optax.clip_by_global_norm(cfg.clip_norm)] if cfg.clip_norm else []
-    self._adam = optax.chain(*clip, optax.scale_by_adam(b1=cfg.b1, b2=cfg.b2, eps=cfg.eps))
+
+  def _moments(self, hyper: Hyper) -> optax.GradientTransformation:
+    clip = [optax.clip_by_global_norm(hyper.clip_norm)] if self.static.clip else []
+    return optax.chain(*clip, optax.scale_by_adam(b1=hyper.b1, b2=hyper.b2, eps=hyper.eps))
 
   def init(self, params) -> OptState:
-    return OptState(count=jnp.zeros([], jnp.int32), adam=self._adam.init(params))
+    # The moments' initial state (zeros) depends on no hyperparameter's value.
+    placeholder = Hyper(*([np.float32(0.5)] * len(Hyper._fields)))
+    return OptState(count=jnp.zeros([], jnp.int32), adam=self._moments(placeholder).init(params))
 
-  def update(self, grads, state: OptState, params):
+  def update(self, grads, state: OptState, params, hyper: Hyper):
     """Returns (new_params, new_state, delta, lr_t)."""
-    cfg = self.cfg
-    delta, adam_state = self._adam.update(grads, state.adam, params)
+    static = self.static
+    delta, adam_state = self._moments(hyper).update(grads, state.adam, params)
     count = state.count + 1
-    lr = learning_rate(cfg, count)
-    schedule = lr / cfg.lr
+    lr = learning_rate(static.schedule, hyper, count)
+    schedule = lr / hyper.lr
     multipliers = self.lr_multipliers or jax.tree.map(lambda _: 1.0, params)
 
     def new_param(p, d, mult):
       eta = lr * mult
-      if cfg.param_rms_lr_scaling:
+      if static.param_rms_lr_scaling:
         eta = eta * jnp.maximum(jnp.sqrt(jnp.mean(jnp.square(p))), 1e-3)
-      if cfg.weight_decay_mode == "independent":
-        return p - (eta * d + schedule * cfg.decay * p)
-      return p - eta * (d + cfg.decay * p)
+      if static.weight_decay_mode == "independent":
+        return p - (eta * d + schedule * hyper.decay * p)
+      return p - eta * (d + hyper.decay * p)
 
     new_params = jax.tree.map(new_param, params, delta, multipliers)
     return new_params, OptState(count=count, adam=adam_state), delta, lr

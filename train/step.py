@@ -14,9 +14,15 @@ from model.config import ModelConfig
 from model.params import named_leaves
 from model.transformer import Decoder
 from train.loss import cross_entropy_and_z_loss
-from train.optimizer import AdamW, OptState
+from train.optimizer import AdamW, Hyper, OptState
 
 Batch = dict[str, jnp.ndarray]
+
+
+class StepHyper(NamedTuple):
+  """The step's traced float hyperparameters (float32 scalars): one program serves every value."""
+  optimizer: Hyper
+  z_loss_coef: jnp.ndarray
 
 
 class TrainState(NamedTuple):
@@ -48,18 +54,19 @@ def _rms(x: jnp.ndarray) -> jnp.ndarray:
   return jnp.sqrt(jnp.mean(jnp.square(x.astype(jnp.float32))))
 
 
-def make_train_step(model: hk.Transformed, optimizer: AdamW, z_loss_coef: float
-                    ) -> Callable[[TrainState, Batch], tuple[TrainState, dict[str, Any]]]:
+def make_train_step(model: hk.Transformed, optimizer: AdamW
+                    ) -> Callable[[TrainState, Batch, StepHyper], tuple[TrainState, dict[str, Any]]]:
   """One AdamW update; returns the new state and the metrics of metrics.jsonl."""
 
-  def loss_fn(params, batch):
+  def loss_fn(params, batch, z_loss_coef):
     logits_BLV, characteristics = _forward(model, params, batch)
     ce, z_loss = cross_entropy_and_z_loss(logits_BLV, batch["targets"], batch["weights"], z_loss_coef)
     return ce + z_loss, (ce, z_loss, characteristics)
 
-  def train_step(state: TrainState, batch: Batch):
-    grads, (ce, z_loss, characteristics) = jax.grad(loss_fn, has_aux=True)(state.params, batch)
-    params, opt_state, delta, lr = optimizer.update(grads, state.opt_state, state.params)
+  def train_step(state: TrainState, batch: Batch, hyper: StepHyper):
+    grads, (ce, z_loss, characteristics) = jax.grad(loss_fn, has_aux=True)(state.params, batch,
+                                                                          hyper.z_loss_coef)
+    params, opt_state, delta, lr = optimizer.update(grads, state.opt_state, state.params, hyper.optimizer)
     metrics = {"train/loss": ce, "train/z_loss": z_loss, "lr": lr,
                "grad/global_norm": optax.global_norm(grads), **characteristics}
     for prefix, tree in (("grad", grads), ("update", delta), ("param", state.params)):

@@ -13,14 +13,14 @@ import numpy as np
 from absl import logging
 
 from model.config import ModelConfig
-from model.params import count_params, mup_lr_multipliers
 from train import data as data_lib
 from train import divergence
 from train import sharding
 from train.checkpoint import Checkpointer
-from train.optimizer import AdamW, OptimizerConfig
+from train.optimizer import OptimizerConfig
+from train.programs import build as build_programs
 from train.rundir import FINISHED, RunDir
-from train.step import TrainState, make_eval_step, make_init, make_train_step, transformed_model
+from train.step import StepHyper
 
 
 @gin.configurable
@@ -90,23 +90,13 @@ class Trainer:
     self.dataset = data_lib.make_dataset(batch_size=cfg.batch_size, seq_len=cfg.seq_len,
                                          seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
     self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
-    model = transformed_model(self.model_cfg)
-
-    init_fn = make_init(model, AdamW(self.opt_cfg), cfg.seq_len)
-    abstract = jax.eval_shape(init_fn, jax.random.PRNGKey(0))
-    multipliers = mup_lr_multipliers(self.model_cfg, abstract.params)
-    optimizer = AdamW(self.opt_cfg, multipliers)
-    self.state_shardings = sharding.fsdp_shardings(abstract, self.mesh)
-    self.batch_sharding = sharding.batch_sharding(self.mesh)
-    replicated = sharding.replicated(self.mesh)
-    self.init = jax.jit(make_init(model, optimizer, cfg.seq_len), out_shardings=self.state_shardings)
-    self.train_step = jax.jit(make_train_step(model, optimizer, cfg.z_loss_coef),
-                              in_shardings=(self.state_shardings, self.batch_sharding),
-                              out_shardings=(self.state_shardings, replicated))
-    self.eval_step = jax.jit(make_eval_step(model),
-                             in_shardings=(self.state_shardings.params, self.batch_sharding),
-                             out_shardings=(replicated, replicated))
-    self.num_params, self.num_nonembedding_params = count_params(abstract.params)
+    programs = build_programs(self.model_cfg, self.opt_cfg.static, cfg.seq_len, self.mesh)
+    self.init, self.train_step, self.eval_step = programs.init, programs.train_step, programs.eval_step
+    self.hyper = jax.device_put(StepHyper(self.opt_cfg.hyper, np.float32(cfg.z_loss_coef)),
+                                sharding.replicated(self.mesh))
+    self.state_shardings, self.batch_sharding = programs.state_shardings, programs.batch_sharding
+    abstract = programs.abstract
+    self.num_params, self.num_nonembedding_params = programs.num_params, programs.num_nonembedding_params
     sharded = sum(any(s.spec) for s in jax.tree.leaves(self.state_shardings.params))
     print(f"mesh: {self.mesh.size} devices; {sharded} of {len(jax.tree.leaves(abstract.params))} "
           f"parameter arrays FSDP-sharded; {self.num_params:,} params "
@@ -167,7 +157,7 @@ class Trainer:
     window_start, window_step = time.time(), self.start_step
     batches = self.dataset.train_batches(self.start_step)
     for step in range(self.start_step + 1, cfg.steps + 1):
-      self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)))
+      self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)), self.hyper)
       is_last = step == cfg.steps
       if step % cfg.log_every and step % cfg.eval_every and not is_last:
         self.checkpointer.maybe_save(step, self.state)

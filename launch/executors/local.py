@@ -1,8 +1,13 @@
-"""Runs the units on this machine: a pool of `parallel` worker processes (launch.run_unit).
+"""Runs the units on this machine: `parallel` long-lived trainer workers (`python -m train.worker`).
 
-With several GPUs each worker slot owns its own devices through CUDA_VISIBLE_DEVICES. A worker's
-own output goes to ROOT/<unit>/worker.log (the trainer's to train.log). Ctrl-C or SIGTERM stops
-the workers, which stop their trainers; relaunching resumes.
+Each slot keeps one worker that trains unit after unit, so units of one shape (the queue keeps them
+together) share its imports and compiled programs. Per unit it is what launch/unit.py does for the
+other executors: finished units are skipped, interrupted ones resume, failed attempts are retried up to
+--max_retries (counted in launch.json, one attempt record per try with the worker's pid), exit code 2
+is not retried. A worker that dies mid-unit fails that attempt with its exit code and is replaced.
+With several GPUs each slot owns its own devices through CUDA_VISIBLE_DEVICES. A unit's output goes to
+its train.log; a worker's own output between units to ROOT/.workers/slot<N>.log. Ctrl-C or SIGTERM
+stops the workers, leaving their units resumable; relaunching resumes.
 """
 
 import os
@@ -13,11 +18,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from launch import executors, ginfiles, state
+from launch import executors, state
+from launch import unit as unit_lib
 from launch.executors import Options
 from launch.spec import Unit
+from launch.worker import Worker
 
-WORKER_LOG = "worker.log"
+WORKERS_DIR = ".workers"
 
 
 def visible_gpus() -> list[str]:
@@ -57,13 +64,57 @@ def _progress(units: Sequence[Unit], root: str, done: int, running: int, start: 
           f"{totals['diverged']} failed {totals['failed']} | running {running} | eta {eta}")
 
 
-def _start(unit: Unit, root: str, options: Options, env: dict[str, str]) -> subprocess.Popen:
-  """A worker for the unit, its output in the unit's worker.log."""
-  workdir = executors.workdir(root, unit)
+# Bindings that change no compiled program (traced floats, loop settings, seeds): units that differ only
+# in these share a worker's programs, so the queue keeps them together. An ordering hint, nothing more.
+_VALUE_ONLY = {"lr", "steps", "warmup_steps", "seed"} | {
+    f"OptimizerConfig.{n}" for n in ("lr", "min_lr", "b1", "b2", "eps", "weight_decay", "steps", "warmup_steps")}
+_SHAPED_TRAIN = {"TrainConfig.batch_size", "TrainConfig.seq_len"}
+
+
+def shape_key(unit: Unit) -> tuple:
+  """What likely decides the unit's compiled programs: its gin files and its shape-changing bindings."""
+  def changes_program(binding: str) -> bool:
+    name = binding.split("=", 1)[0].strip()
+    return name not in _VALUE_ONLY and (not name.startswith("TrainConfig.") or name in _SHAPED_TRAIN)
+
+  return tuple(unit.gin_files), tuple(b for b in unit.gin_bindings if changes_program(b))
+
+
+class _Slot:
+  """A worker slot: its devices, its long-lived worker and the unit it runs."""
+
+  def __init__(self, number: int, devices: str | None, shared: bool):
+    self.number, self.env = number, _environment(devices, shared)
+    self.worker: Worker | None = None
+    self.unit: Unit | None = None
+    self.attempt = 0  # the running unit's attempt number
+    self.key: tuple | None = None  # shape key of the worker's last unit
+
+
+def _take(pending: list[Unit], key: tuple | None) -> Unit:
+  """The next unit, preferring one of the shape the slot's worker has compiled."""
+  for i, unit in enumerate(pending):
+    if shape_key(unit) == key:
+      return pending.pop(i)
+  return pending.pop(0)
+
+
+def _log_path(root: str, unit: Unit) -> str:
+  return os.path.join(executors.workdir(root, unit), state.LOG_FILE)
+
+
+def _submit(slot: _Slot, root: str, options: Options) -> None:
+  """Starts the slot's unit's next attempt on its worker (a new worker when it has none)."""
+  if slot.worker is None or not slot.worker.alive():
+    slot.worker = Worker(options.python, slot.env, os.path.join(root, WORKERS_DIR, f"slot{slot.number}.log"))
+  unit, workdir = slot.unit, executors.workdir(root, slot.unit)
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, WORKER_LOG), "a") as log:
-    return subprocess.Popen(executors.worker_command(unit, root, options), cwd=ginfiles.REPO_ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+  flags = unit_lib.train_command(unit.gin_files, unit.gin_bindings, workdir)[3:]  # past `python -m train.main`
+  unit_lib.log_header(_log_path(root, unit), slot.attempt, options.max_retries + 1,
+                      f"train.worker pid {slot.worker.pid}: {' '.join(flags)}")
+  slot.worker.submit(unit.gin_files, unit.gin_bindings, workdir, _log_path(root, unit))
+  unit_lib.record_start(workdir, slot.worker.pid)
+  slot.key = shape_key(unit)
 
 
 def _stop(signum, frame) -> None:
@@ -72,34 +123,62 @@ def _stop(signum, frame) -> None:
 
 def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   """Runs every unit; 0 when all finished, 1 when some failed, 130 when interrupted."""
-  slots = device_sets(visible_gpus(), options.parallel, options.gpus_per_unit)
-  shared = len(set(slots)) < len(slots)
-  pending = list(reversed(units))
-  running: dict[int, tuple[Unit, subprocess.Popen]] = {}
+  devices = device_sets(visible_gpus(), options.parallel, options.gpus_per_unit)
+  shared = len(set(devices)) < len(devices)
+  slots = [_Slot(i, d, shared) for i, d in enumerate(devices)]
+  pending = sorted(units, key=shape_key)  # stable: a sweep's order within each shape
   done, failed, start = 0, 0, time.time()
+
+  def finish(slot: _Slot, ok: bool) -> None:
+    nonlocal done, failed
+    done, failed = done + 1, failed + (not ok)
+    print(f"{slot.unit.name}: {'finished' if ok else 'failed'}", flush=True)
+    slot.unit = None
+    print(_progress(units, root, done, sum(s.unit is not None for s in slots), start), flush=True)
+
   previous = signal.signal(signal.SIGTERM, _stop)
   try:
-    while pending or running:
-      for slot in range(len(slots)):
-        if slot not in running and pending:
-          unit = pending.pop()
-          running[slot] = (unit, _start(unit, root, options, _environment(slots[slot], shared)))
-      for slot, (unit, process) in list(running.items()):
-        if process.poll() is not None:
-          del running[slot]
-          done += 1
-          failed += process.returncode != 0
-          print(f"{unit.name}: {'finished' if process.returncode == 0 else 'failed'}", flush=True)
-          print(_progress(units, root, done, len(running), start), flush=True)
+    while pending or any(s.unit for s in slots):
+      for slot in slots:
+        while slot.unit is None and pending:
+          slot.unit = _take(pending, slot.key)
+          workdir = executors.workdir(root, slot.unit)
+          number = unit_lib.next_attempt(workdir, options.max_retries)
+          if state.is_finished(workdir) or number is None:
+            finish(slot, number is not None)
+          else:
+            slot.attempt = number
+            _submit(slot, root, options)
+      for slot in slots:
+        if slot.unit is None:
+          continue
+        ended, code = slot.worker.poll()
+        if not ended:
+          continue
+        workdir = executors.workdir(root, slot.unit)
+        unit_lib.record_end(workdir, _log_path(root, slot.unit), code)
+        number = unit_lib.next_attempt(workdir, options.max_retries)
+        if code == 0 and state.is_finished(workdir):
+          finish(slot, True)
+        elif code == 2 or number is None:  # bad input fails the same way again
+          finish(slot, False)
+        else:  # the same slot retries it (on a new worker when the old one died)
+          slot.attempt = number
+          _submit(slot, root, options)
       time.sleep(0.2)
   except KeyboardInterrupt:
-    for _, process in running.values():
-      process.terminate()
-    for _, process in running.values():
-      process.wait()
-    print(f"interrupted with {len(running) + len(pending)} units unfinished: rerun the same command "
+    busy = [s for s in slots if s.unit is not None]
+    for slot in slots:
+      if slot.worker is not None:
+        slot.worker.stop()
+    for slot in busy:  # stopped by the launcher: no exit code, the run resumes on relaunch
+      unit_lib.record_end(executors.workdir(root, slot.unit), _log_path(root, slot.unit), None)
+    print(f"interrupted with {len(busy) + len(pending)} units unfinished: rerun the same command "
           "to resume", file=sys.stderr, flush=True)
     return 130
   finally:
     signal.signal(signal.SIGTERM, previous)
+  for slot in slots:
+    if slot.worker is not None:
+      slot.worker.close()
   return 1 if failed else 0
