@@ -133,3 +133,32 @@ def test_device_sets_give_each_worker_its_gpus(monkeypatch):
   assert local.device_sets([], 3, None) == [None, None, None]
   monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5")
   assert local.visible_gpus() == ["4", "5"]
+
+
+def test_a_killed_worker_fails_its_attempt_and_is_replaced(tmp_path):
+  """kill -9 of the worker mid-unit: the attempt is recorded failed with the signal's exit code, a new
+  worker retries the unit (resuming it) and the queue goes on; units otherwise share one worker."""
+  root = tmp_path / "demo"
+  steps = ["steps=60", "TrainConfig.log_every=1", "TrainConfig.eval_every=30", "TrainConfig.checkpoint_every=10"]
+  command = ([sys.executable, "-m", "launch.sweep", "--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin",
+              "--sweep=lr=[0.01,0.003]", f"--root={root}", "--parallel=1", "--max_retries=1"]
+             + [f"--gin_bindings={b}" for b in TINY + steps])
+  launcher = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  deadline, victim = time.time() + 300, None
+  while victim is None:
+    assert launcher.poll() is None and time.time() < deadline, "the sweep ended before a unit reached step 15"
+    for status_file in root.glob("*/status.json"):
+      if (state.read_json(str(status_file)) or {}).get("step", 0) >= 15:
+        victim = status_file.parent
+    time.sleep(0.05)
+  killed_pid = state.attempts(str(victim))[-1]["pid"]
+  os.kill(killed_pid, signal.SIGKILL)
+  output, _ = launcher.communicate(timeout=600)
+  assert launcher.returncode == 0, output
+  attempts = state.attempts(str(victim))
+  assert [a["exit_code"] for a in attempts] == [-signal.SIGKILL, 0], attempts
+  assert attempts[0]["pid"] == killed_pid != attempts[1]["pid"]
+  assert "resuming" in (victim / "train.log").read_text()
+  pids = {a["pid"] for d in root.iterdir() if d.is_dir() and d.name != ".workers" for a in state.attempts(str(d))}
+  assert len(pids) == 2  # the killed worker and its replacement ran every unit and attempt
+  assert sum(1 for d in root.iterdir() if state.is_finished(str(d))) == 2

@@ -148,3 +148,71 @@ def test_cross_entropy_and_z_loss_against_float64():
   np.testing.assert_allclose(z, expected_z, rtol=1e-5)
   _, no_z = cross_entropy_and_z_loss(jnp.asarray(logits), jnp.asarray(targets), jnp.asarray(weights), 0.0)
   assert float(no_z) == 0.0
+
+
+def schedule64(cfg: OptimizerConfig, t: int) -> float:
+  """learning_rate's formula in float64 (cosine and linear)."""
+  if t < cfg.warmup_steps:
+    return cfg.lr * t / cfg.warmup_steps
+  frac = min(max((t - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1), 0.0), 1.0)
+  end = min(cfg.min_lr, cfg.lr)
+  shape = 0.5 * (1 + np.cos(np.pi * frac)) if cfg.schedule == "cosine" else 1 - frac
+  return end + (cfg.lr - end) * shape
+
+
+def adamw64(cfg: OptimizerConfig, params: dict, grads_per_step: list[dict]) -> dict:
+  """Clipped AdamW with independent decay, step by step in float64 (the paper's rule)."""
+  p = {k: np.asarray(v, np.float64) for k, v in params["layer"].items()}
+  m = {k: np.zeros_like(v) for k, v in p.items()}
+  v = {k: np.zeros_like(x) for k, x in p.items()}
+  for t, grads in enumerate(grads_per_step, 1):
+    g = {k: np.asarray(x, np.float64) for k, x in grads["layer"].items()}
+    norm = np.sqrt(sum(np.sum(x**2) for x in g.values()))
+    if norm >= cfg.clip_norm:
+      g = {k: x / norm * cfg.clip_norm for k, x in g.items()}
+    lr_t = schedule64(cfg, t)
+    for k in p:
+      m[k] = cfg.b1 * m[k] + (1 - cfg.b1) * g[k]
+      v[k] = cfg.b2 * v[k] + (1 - cfg.b2) * g[k]**2
+      d = (m[k] / (1 - cfg.b1**t)) / (np.sqrt(v[k] / (1 - cfg.b2**t)) + cfg.eps)
+      p[k] = p[k] - (lr_t * d + lr_t / cfg.lr * cfg.decay * p[k])
+  return {"layer": p}
+
+
+def test_one_program_serves_every_float_hyperparameter_and_matches_float64_and_constants():
+  """The sweep's floats are traced: one compile, each config's own float64 result, and the same
+  update as a program with the floats baked in as constants (the old way) to float32 rounding."""
+  configs = [make_cfg(lr=0.1, steps=6, warmup_steps=2, clip_norm=0.5, weight_decay=1e-4),
+             make_cfg(lr=0.003, steps=8, warmup_steps=3, min_lr=1e-4, b1=0.8, b2=0.99, eps=1e-6,
+                      clip_norm=2.0, weight_decay=0.05),
+             make_cfg(lr=1.0, steps=5, warmup_steps=1, schedule="cosine", clip_norm=0.1, weight_decay=0.0)]
+  static = configs[0].static
+  assert all(c.static == static for c in configs)
+  opt = AdamW(static)
+  traces = []
+
+  def update(grads, state, params, hyper):
+    traces.append(1)
+    return opt.update(grads, state, params, hyper)[:2]
+
+  traced = jax.jit(update)
+  grads_per_step = [jax.tree.map(lambda g, i=i: g * (i + 1) - 0.02 * i, GRADS) for i in range(5)]
+  for cfg in configs:
+    constant = jax.jit(lambda g, s, p, hyper=cfg.hyper: opt.update(g, s, p, hyper)[:2])
+    p_traced, s_traced = PARAMS, opt.init(PARAMS)
+    p_const, s_const = PARAMS, opt.init(PARAMS)
+    for grads in grads_per_step:
+      p_traced, s_traced = traced(grads, s_traced, p_traced, cfg.hyper)
+      p_const, s_const = constant(grads, s_const, p_const)
+    chex.assert_trees_all_close(p_traced, p_const, rtol=1e-6, atol=1e-7)
+    chex.assert_trees_all_close(p_traced, adamw64(cfg, PARAMS, grads_per_step), rtol=2e-5, atol=1e-6)
+  assert len(traces) == 1  # one trace, one compile for all three configs
+
+
+def test_traced_hyperparameters_are_float32_scalars_and_static_part_keys_programs():
+  hyper = make_cfg(clip_norm=None).hyper
+  assert all(np.asarray(x).dtype == np.float32 and np.asarray(x).shape == () for x in hyper)
+  assert make_cfg(lr=0.1).static == make_cfg(lr=0.2, b2=0.99, steps=50).static
+  assert make_cfg().static != make_cfg(clip_norm=None).static
+  assert make_cfg().static != make_cfg(schedule="linear").static
+  assert float(make_cfg(weight_decay_mode="coupled").hyper.decay) == np.float32(0.1)
