@@ -1,8 +1,9 @@
 """A unit's state, read from its run directory: the trainer's status.json and the launcher's launch.json.
 
 launch.json is written only by the launcher (launch/unit.py): one record per attempt with its
-host, trainer pid, start, end and exit code. With status.json it tells a running unit from an
-interrupted one (its trainer is gone) and from one whose trainer died without saying so.
+host, trainer pid (under the local executor, its long-lived worker's), start, end and exit code. With
+status.json it tells a running unit from an interrupted one (its trainer is gone) and from one whose
+trainer died without saying so.
 """
 
 import dataclasses

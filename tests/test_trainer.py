@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.trainer_utils import REPO, TINY, read_metrics, read_status, run_train, train_cmd, without_timing
+from tests.trainer_utils import REPO, read_metrics, read_status, run_train, train_cmd, without_timing
 
 EXPECTED_KEYS = {"step", "train/loss", "train/z_loss", "lr", "grad/global_norm", "logits/mean", "logits/log_z",
                  "perf/tokens_per_s"}
@@ -160,38 +160,3 @@ def test_missing_gin_file_and_unwritable_workdir(tmp_path):
   result = run_train(blocker / "run", [], check=False)
   assert result.returncode == 2
   assert "is not writable" in result.stderr.strip().splitlines()[-1]
-
-
-def test_worker_units_equal_separate_processes_bitwise_and_a_failing_unit_spares_the_next(tmp_path):
-  """One `train.worker` runs a unit, a crashing unit, a unit of another LR (its compiled programs reused),
-  a malformed request and a bad binding; each answer is train.main's exit code, and the units it trained
-  write the same metrics, bit for bit, as separate `train.main` processes."""
-  steps = ["steps=4", "TrainConfig.log_every=1", "TrainConfig.eval_every=2"]
-  gin_files = ["gin/qkln.gin", "gin/local.gin"]
-  units = {"a": ["lr=0.01"], "crash": ["lr=0.01", "TrainConfig.divergence_threshold='x'"], "b": ["lr=0.003"],
-           "bad": ["lrr=0.1"]}
-
-  def request(name: str) -> str:
-    return json.dumps({"gin_files": gin_files, "gin_bindings": TINY + steps + units[name],
-                       "workdir": str(tmp_path / "worker" / name), "log": str(tmp_path / "worker" / name / "train.log")})
-
-  lines = [request("a"), request("crash"), request("b"), '{"gin_files": "gin/qkln.gin"}', request("bad")]
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
-  result = subprocess.run([sys.executable, "-m", "train.worker"], input="\n".join(lines) + "\n", cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=600)
-  assert result.returncode == 0, result.stderr[-3000:]
-  answers = [json.loads(line) for line in result.stdout.splitlines()]
-  assert [a["exit_code"] for a in answers] == [0, 1, 0, 2, 2], result.stdout
-  assert "gin_files='gin/qkln.gin': expected a list" in answers[3]["error"]
-  crash_log = (tmp_path / "worker" / "crash" / "train.log").read_text()
-  assert "error: run failed: TypeError" in crash_log and read_status(tmp_path / "worker" / "crash")["state"] == "failed"
-  bad_log = (tmp_path / "worker" / "bad" / "train.log").read_text().strip().splitlines()
-  assert bad_log[-1].startswith("error: unknown gin binding 'lrr'")
-  assert not (tmp_path / "worker" / "bad" / "metrics.jsonl").exists()
-  for name in ("a", "b"):
-    run_train(tmp_path / "separate" / name, steps + units[name])
-    ours, theirs = tmp_path / "worker" / name, tmp_path / "separate" / name
-    assert read_status(ours)["state"] == "completed"
-    assert without_timing(read_metrics(ours)) == without_timing(read_metrics(theirs)), name
-    assert "step 4/4" in (ours / "train.log").read_text()  # the unit's output went to its own log
-  assert read_metrics(tmp_path / "worker" / "a") != read_metrics(tmp_path / "worker" / "b")

@@ -1,8 +1,9 @@
-"""Where units run: `local` (a pool of worker processes), `xm` (XManager), `slurm` (submitit arrays).
+"""Where units run: `local` (long-lived trainer workers), `xm` (XManager), `slurm` (submitit arrays).
 
-Each executor module has `launch(units, root, options) -> exit code`. Every executor runs a unit
-as `python -m launch.run_unit` (launch/unit.py) so retries, logs and the attempt record are the
-same everywhere; only `slurm` calls launch.unit.run in its own Python job instead.
+Each executor module has `launch(units, root, options) -> exit code`. `xm` runs a unit as
+`python -m launch.run_unit` and `slurm` calls launch.unit.run in its own Python job: one train.main
+process per unit. `local` queues units on `python -m train.worker` processes with the same retries,
+logs and attempt records (launch/unit.py's record_start, record_end, next_attempt).
 """
 
 import dataclasses
