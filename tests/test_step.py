@@ -11,7 +11,7 @@ from model.config import ModelConfig
 from model.params import mup_lr_multipliers, named_leaves
 from train.loss import cross_entropy_and_z_loss
 from train.optimizer import AdamW, OptimizerConfig
-from train.step import make_init, make_train_step, transformed_model
+from train.step import StepHyper, make_init, make_train_step, transformed_model
 
 B, L, V = 2, 16, 64
 Z_LOSS = 1e-4
@@ -23,13 +23,15 @@ def batch(seed: int = 0) -> dict[str, jnp.ndarray]:
 
 
 def setup(cfg: ModelConfig, **opt_overrides):
-  """(model, optimizer, jitted step, initial state) as the trainer builds them."""
+  """(model, optimizer, jitted step of (state, batch), initial state) as train/programs.py builds them."""
   model = transformed_model(cfg)
   opt_cfg = OptimizerConfig(**{"lr": 1e-2, "steps": 10, "warmup_steps": 2, **opt_overrides})
-  abstract = jax.eval_shape(make_init(model, AdamW(opt_cfg), L), jax.random.PRNGKey(0))
-  optimizer = AdamW(opt_cfg, mup_lr_multipliers(cfg, abstract.params))
+  abstract = jax.eval_shape(make_init(model, AdamW(opt_cfg.static), L), jax.random.PRNGKey(0))
+  optimizer = AdamW(opt_cfg.static, mup_lr_multipliers(cfg, abstract.params))
   state = jax.jit(make_init(model, optimizer, L))(jax.random.PRNGKey(0))
-  return model, optimizer, jax.jit(make_train_step(model, optimizer, Z_LOSS)), state
+  step = jax.jit(make_train_step(model, optimizer))
+  hyper = StepHyper(opt_cfg.hyper, np.float32(Z_LOSS))
+  return model, optimizer, lambda state, batch: step(state, batch, hyper), state
 
 
 def rms(x) -> float:
