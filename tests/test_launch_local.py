@@ -16,7 +16,8 @@ from launch import state
 from launch.executors import local
 from tests.trainer_utils import REPO, TINY
 
-STEPS = ["steps=4", "TrainConfig.log_every=1", "TrainConfig.eval_every=2", "TrainConfig.checkpoint_every=2"]
+STEPS = ["steps=4", "TrainConfig.log_every=1", "TrainConfig.eval_every=2", "TrainConfig.checkpoint_every=2",
+         "TrainConfig.divergence_window=1"]  # the huge-LR unit diverges at its first log step above threshold
 # Zipped: the first unit's divergence threshold is a string, so its trainer crashes (exit 1) at the first
 # check; it comes first so that its two attempts overlap the other units.
 AXIS = "lr=[0.01,0.003,0.01,10000.0];TrainConfig.divergence_threshold=['x',None,None,None]"
