@@ -6,7 +6,8 @@ import numpy as np
 
 from model.config import ModelConfig
 
-EMBEDDING_PATHS = ("embed/embeddings", "head/w")
+HEAD_PATH = "head/w"  # stored (V, D), applied as x @ w.T (model/transformer.py Head)
+EMBEDDING_PATHS = ("embed/embeddings", HEAD_PATH)
 
 
 def path_of(module_name: str, param_name: str) -> str:
@@ -59,6 +60,7 @@ def mup_lr_multipliers(cfg: ModelConfig, params: hk.Params) -> hk.Params:
     if cfg.mup == "none" or not path.endswith("/w"):
       return 1.0
     suffix = next(s for s in base_fan_ins if path == s or path.endswith("/" + s))
-    return base_fan_ins[suffix] / leaf.shape[0]
+    fan_in = leaf.shape[1] if path == HEAD_PATH else leaf.shape[0]
+    return base_fan_ins[suffix] / fan_in
 
   return map_named(multiplier, params)

@@ -45,6 +45,28 @@ class Dense(hk.Module):
     return x @ w.astype(x.dtype)
 
 
+class Head(hk.Module):
+  """The untied output layer, its kernel stored (V, D) and applied as x @ w.T.
+
+  Same function and init as a Dense(V) with its kernel transposed; this layout is
+  what makes the head's weight gradient a fast dot on CPU (docs/performance.md):
+  with (D, V), XLA materialised a transpose of the B*L x V logit gradient and ran
+  the weight-gradient dot outside its fast matmul path.
+  """
+
+  def __init__(self, vocab_size: int, init_scale: float = 1.0, name: str | None = None):
+    super().__init__(name=name)
+    self.vocab_size = vocab_size
+    self.init_scale = init_scale
+
+  def __call__(self, x_BLD: jnp.ndarray) -> jnp.ndarray:
+    dense_init = hk.initializers.VarianceScaling(self.init_scale**2, "fan_in", "truncated_normal")
+    # Drawn as the (D, V) kernel of Dense and transposed: fan_in is D, same values for a given key.
+    w_init = lambda shape, dtype: dense_init(shape[::-1], dtype).T
+    w_VD = hk.get_parameter("w", (self.vocab_size, x_BLD.shape[-1]), jnp.float32, init=w_init)
+    return jnp.einsum("bld,vd->blv", x_BLD, w_VD.astype(x_BLD.dtype))
+
+
 class LayerNorm(hk.Module):
   """LayerNorm over the last axis with a float32 scale and no offset (the paper uses no biases).
 
@@ -61,6 +83,28 @@ class LayerNorm(hk.Module):
     var = jnp.mean(jnp.square(x32 - mean), axis=-1, keepdims=True)
     scale = hk.get_parameter("scale", (x.shape[-1],), jnp.float32, init=jnp.ones)
     return ((x32 - mean) * jax.lax.rsqrt(var + self.eps) * scale).astype(x.dtype)
+
+
+class Head(hk.Module):
+  """The untied output head, stored (V, D) and applied as x @ w.T.
+
+  Same function and init as a (D, V) Dense (the init is drawn in (D, V) and
+  transposed), but on XLA:CPU the (D, V) layout made the head's weight gradient
+  copy the (B*L, V) logit gradient into a transposed buffer and run the matmul
+  off the fast path: 35% of config A's step (docs/performance.md).
+  """
+
+  def __init__(self, vocab_size: int, init_scale: float, name: str = "head"):
+    super().__init__(name=name)
+    self.vocab_size = vocab_size
+    self.init_scale = init_scale
+
+  def __call__(self, x_BLD: jnp.ndarray) -> jnp.ndarray:
+    d_model = x_BLD.shape[-1]
+    dense_init = hk.initializers.VarianceScaling(self.init_scale**2, "fan_in", "truncated_normal")
+    w_VD = hk.get_parameter("w", (self.vocab_size, d_model), jnp.float32,
+                            init=lambda shape, dtype: dense_init(shape[::-1], dtype).T)
+    return jnp.einsum("bld,vd->blv", x_BLD, w_VD.astype(x_BLD.dtype))
 
 
 def layer_norm(name: str, eps: float) -> LayerNorm:
@@ -198,7 +242,7 @@ class Decoder(hk.Module):
       metrics[f"attn/qk_cosine/block_{i}"] = block_metrics["qk_cosine"]
       metrics[f"block/out_rms/block_{i}"] = block_metrics["out_rms"]
     x_BLD = layer_norm("final_norm", cfg.layernorm_eps)(x_BLD)
-    logits_BLV = Dense(cfg.vocab_size, init_scale=head_init_scale(cfg), name="head")(x_BLD)
+    logits_BLV = Head(cfg.vocab_size, init_scale=head_init_scale(cfg), name="head")(x_BLD)
     logits_BLV = logits_BLV.astype(jnp.float32)
     metrics["logits/mean"] = jnp.mean(logits_BLV)
     metrics["logits/log_z"] = jnp.mean(jax.nn.logsumexp(logits_BLV, axis=-1))

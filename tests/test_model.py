@@ -12,7 +12,7 @@ import pytest
 from model.config import ModelConfig
 from model.params import count_params, mup_lr_multipliers, named_leaves, path_of
 from model.rotary import apply_rotary
-from model.transformer import Attention, Block, Decoder, Dense, Mlp, head_init_scale
+from model.transformer import Attention, Block, Decoder, Dense, Head, Mlp, head_init_scale
 
 B, L, V = 2, 12, 50
 
@@ -80,7 +80,7 @@ def test_param_paths_and_counts():
   params, _ = init_apply(cfg, tokens())
   shapes = {k: v.shape for k, v in named_leaves(params).items()}
   assert shapes["embed/embeddings"] == (V, 64)
-  assert shapes["head/w"] == (64, V)
+  assert shapes["head/w"] == (V, 64)
   assert shapes["block_2/mlp/dense_in/w"] == (64, 256)
   assert shapes["block_0/attn/query_norm/scale"] == (64,)
   total, non_embedding = count_params(params)
@@ -272,3 +272,19 @@ def test_bad_model_config_raises_one_line(bad, message):
   with pytest.raises(ValueError) as info:
     make_cfg(**bad)
   assert message in str(info.value).splitlines()[0]  # gin appends its context on later lines
+
+
+def test_head_is_the_old_dense_transposed():
+  """The (V, D) head draws the (D, V) Dense kernel's values transposed and computes the same logits."""
+  x_BLD = jax.random.normal(jax.random.PRNGKey(3), (B, L, 16))
+  run = lambda module: hk.without_apply_rng(hk.transform(lambda x: module()(x)))
+  head = run(lambda: Head(V, init_scale=0.5, name="head"))
+  dense = run(lambda: Dense(V, init_scale=0.5, name="head"))
+  head_params = head.init(jax.random.PRNGKey(4), x_BLD)
+  dense_params = dense.init(jax.random.PRNGKey(4), x_BLD)
+  w_VD = np.asarray(head_params["head"]["w"])
+  chex.assert_shape(w_VD, (V, 16))
+  np.testing.assert_array_equal(w_VD, np.asarray(dense_params["head"]["w"]).T)
+  reference = np.asarray(x_BLD, np.float64) @ np.asarray(dense_params["head"]["w"], np.float64)
+  np.testing.assert_allclose(head.apply(head_params, x_BLD), reference, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(dense.apply(dense_params, x_BLD), reference, rtol=1e-5, atol=1e-5)

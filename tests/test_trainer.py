@@ -10,10 +10,14 @@ import subprocess
 import sys
 import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from tests.trainer_utils import REPO, read_metrics, read_status, run_train, train_cmd, without_timing
+from train.checkpoint import Checkpointer
+from train.step import TrainState
 
 EXPECTED_KEYS = {"step", "train/loss", "train/z_loss", "lr", "grad/global_norm", "logits/mean", "logits/log_z",
                  "perf/tokens_per_s"}
@@ -160,3 +164,19 @@ def test_missing_gin_file_and_unwritable_workdir(tmp_path):
   result = run_train(blocker / "run", [], check=False)
   assert result.returncode == 2
   assert "is not writable" in result.stderr.strip().splitlines()[-1]
+
+
+def test_checkpoint_of_another_layout_is_refused_not_moved_aside(tmp_path):
+  """A head stored [D, V] (the layout before docs/performance.md) must stop the resume with one
+  clear error and leave the checkpoint where it is, not be treated as corrupt."""
+  state = TrainState(step=jnp.zeros([], jnp.int32), params={"head": {"w": jnp.zeros((4, 8))}},
+                     opt_state=())
+  ckpt = Checkpointer(str(tmp_path / "checkpoints"), every=1, keep=2)
+  ckpt.maybe_save(1, state, force=True)
+  ckpt.manager.wait_until_finished()
+  expected = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state)
+  assert ckpt.restore_latest(expected).params["head"]["w"].shape == (4, 8)
+  transposed = expected._replace(params={"head": {"w": jax.ShapeDtypeStruct((8, 4), jnp.float32)}})
+  with pytest.raises(ValueError, match=r"params/head/w with shape \(4, 8\), this code expects \(8, 4\)"):
+    ckpt.restore_latest(transposed)
+  assert ckpt.manager.all_steps() == [1] and not (tmp_path / "corrupt_checkpoints").exists()

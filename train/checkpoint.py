@@ -13,6 +13,18 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 
+def _shapes(tree) -> dict[str, tuple[int, ...]]:
+  """{'params/head/w': shape} for a state or its stored metadata (NamedTuple fields and dict keys alike)."""
+  def name(key) -> str:
+    for attr in ("name", "key", "idx"):
+      if hasattr(key, attr):
+        return str(getattr(key, attr))
+    return str(key)
+
+  leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+  return {"/".join(name(k) for k in path): tuple(leaf.shape) for path, leaf in leaves if hasattr(leaf, "shape")}
+
+
 class Checkpointer:
   """Saves every `every` steps (and when asked); restores the newest readable step."""
 
@@ -36,6 +48,7 @@ class Checkpointer:
     steps = sorted(self.manager.all_steps(), reverse=True)
     errors = []
     for step in steps:
+      self._check_layout(step, abstract_state)
       try:
         state = self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
       except Exception as e:  # orbax raises many types for unreadable files
@@ -49,6 +62,21 @@ class Checkpointer:
     if errors:
       raise ValueError(f"no readable checkpoint in {self.directory}: {'; '.join(errors)}")
     return None
+
+  def _check_layout(self, step: int, abstract_state) -> None:
+    """A readable checkpoint whose array shapes differ from the model's is another layout, not
+    corruption: say so and stop, instead of moving a good checkpoint aside."""
+    try:
+      stored = _shapes(self.manager.item_metadata(step).tree)
+    except Exception:  # unreadable metadata: restore() below reports it as corrupt
+      return
+    expected = _shapes(abstract_state)
+    for path, shape in expected.items():
+      if path in stored and stored[path] != shape:
+        raise ValueError(f"checkpoint {self.directory}/{step} stores {path} with shape {stored[path]}, "
+                         f"this code expects {shape}: it was written with another parameter layout "
+                         "(head/w was [D, V] before it became [V, D], docs/performance.md); resume it "
+                         "with the commit that wrote it or start a new run directory")
 
   def _move_aside(self, step: int) -> None:
     if jax.process_index() != 0:
