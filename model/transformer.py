@@ -85,28 +85,6 @@ class LayerNorm(hk.Module):
     return ((x32 - mean) * jax.lax.rsqrt(var + self.eps) * scale).astype(x.dtype)
 
 
-class Head(hk.Module):
-  """The untied output head, stored (V, D) and applied as x @ w.T.
-
-  Same function and init as a (D, V) Dense (the init is drawn in (D, V) and
-  transposed), but on XLA:CPU the (D, V) layout made the head's weight gradient
-  copy the (B*L, V) logit gradient into a transposed buffer and run the matmul
-  off the fast path: 35% of config A's step (docs/performance.md).
-  """
-
-  def __init__(self, vocab_size: int, init_scale: float, name: str = "head"):
-    super().__init__(name=name)
-    self.vocab_size = vocab_size
-    self.init_scale = init_scale
-
-  def __call__(self, x_BLD: jnp.ndarray) -> jnp.ndarray:
-    d_model = x_BLD.shape[-1]
-    dense_init = hk.initializers.VarianceScaling(self.init_scale**2, "fan_in", "truncated_normal")
-    w_VD = hk.get_parameter("w", (self.vocab_size, d_model), jnp.float32,
-                            init=lambda shape, dtype: dense_init(shape[::-1], dtype).T)
-    return jnp.einsum("bld,vd->blv", x_BLD, w_VD.astype(x_BLD.dtype))
-
-
 def layer_norm(name: str, eps: float) -> LayerNorm:
   return LayerNorm(eps, name=name)
 
