@@ -47,31 +47,27 @@ def _tokens(vocab: int, batch: int, length: int):
 
 
 def _proxies_step(path: str, config: str):
-  """The project's step at `path`, built as its train/trainer.py builds it."""
+  """The project's step at `path`, built by its train/programs.py as its trainer builds it."""
   sys.path.insert(0, os.path.abspath(path))
   import jax
   import jax.numpy as jnp
+  import numpy as np
   from model.config import ModelConfig
-  from model.params import mup_lr_multipliers
-  from train import sharding
-  from train.optimizer import AdamW, OptimizerConfig
-  from train.step import make_init, make_train_step, transformed_model
+  from train import programs, sharding
+  from train.optimizer import OptimizerConfig
+  from train.step import StepHyper
   d, layers, heads, vocab, batch, length = CONFIGS[config]
   model_cfg = ModelConfig(vocab_size=vocab, d_model=d, num_layers=layers, num_heads=heads)
-  model = transformed_model(model_cfg)
   opt_cfg = OptimizerConfig(lr=1e-3, steps=10_000, warmup_steps=100, clip_norm=1.0)
-  abstract = jax.eval_shape(make_init(model, AdamW(opt_cfg), length), jax.random.PRNGKey(0))
-  optimizer = AdamW(opt_cfg, mup_lr_multipliers(model_cfg, abstract.params))
   mesh = sharding.make_mesh()
-  state_shardings = sharding.fsdp_shardings(abstract, mesh)
-  batch_sharding = sharding.batch_sharding(mesh)
-  state = jax.jit(make_init(model, optimizer, length), out_shardings=state_shardings)(jax.random.PRNGKey(0))
-  step = jax.jit(make_train_step(model, optimizer, 1e-4), in_shardings=(state_shardings, batch_sharding),
-                 out_shardings=(state_shardings, sharding.replicated(mesh)))
+  built = programs.build(model_cfg, opt_cfg.static, length, mesh)
+  state = built.init(jax.random.PRNGKey(0))
+  hyper = jax.device_put(StepHyper(opt_cfg.hyper, np.float32(1e-4)), sharding.replicated(mesh))
   tokens = _tokens(vocab, batch, length + 1)
   data = {"inputs": jnp.asarray(tokens[:, :-1]), "targets": jnp.asarray(tokens[:, 1:]),
           "weights": jnp.ones((batch, length), jnp.float32)}
-  return step, state, data
+  return (lambda state, batch: built.train_step(state, batch, hyper),
+          lambda state, batch: built.train_step.lower(state, batch, hyper), state, data)
 
 
 def _nanodo_step(path: str, config: str):
@@ -101,14 +97,15 @@ def _nanodo_step(path: str, config: str):
   trainer = nanodo_train.Trainer(c, state, mesh, shardings)
   tokens = _tokens(vocab, batch, length)
   # step_fn donates its batch: a fresh device copy per call, made outside the timed region.
-  return trainer.step_fn, trainer.state, lambda: jnp.asarray(tokens)
+  return trainer.step_fn, trainer.step_fn.lower, trainer.state, lambda: jnp.asarray(tokens)
 
 
-def _serve(step, state, batch_fn) -> None:
-  """Compiles, reports XLA's FLOPs, then times `steps` steps per 'time N' line on stdin."""
+def _serve(step, lower, state, batch_fn) -> None:
+  """Compiles, reports XLA's FLOPs (lower(state, batch) lowers the jitted step), then times `steps`
+  steps per 'time N' line on stdin."""
   import jax
   batch = batch_fn()
-  compiled = step.lower(state, batch).compile()
+  compiled = lower(state, batch).compile()
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
   start = time.perf_counter()
@@ -150,11 +147,10 @@ def _worker_main() -> None:
   if FLAGS.worker == "matmul":
     _matmul_ceiling(FLAGS.matmul_size)
   elif FLAGS.worker == "nanodo":
-    step, state, batch_fn = _nanodo_step(FLAGS.path, FLAGS.config)
-    _serve(step, state, batch_fn)
+    _serve(*_nanodo_step(FLAGS.path, FLAGS.config))
   else:
-    step, state, batch = _proxies_step(FLAGS.path, FLAGS.config)
-    _serve(step, state, lambda: batch)
+    step, lower, state, batch = _proxies_step(FLAGS.path, FLAGS.config)
+    _serve(step, lower, state, lambda: batch)
 
 
 class Worker:
