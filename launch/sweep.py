@@ -20,6 +20,7 @@ from absl import app, flags
 from launch import executors, ginfiles, inline, spec, state, sweeps
 from launch.errors import LaunchError
 from launch.hyper import product
+from rundir.lock import LOCK_FILE, DirLock, InUse
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files in order; '{key}' is filled by the axis named key.")
 flags.DEFINE_multi_string("gin_bindings", [], "Bindings every unit gets, after the files (e.g. steps=50).")
@@ -78,7 +79,7 @@ def check_root(root: str, sweep: spec.Sweep, units: list[spec.Unit], force: bool
     return
   manifest = state.read_json(os.path.join(root, state.MANIFEST_FILE))
   if manifest is None:
-    if os.listdir(root):
+    if set(os.listdir(root)) - {LOCK_FILE}:
       raise LaunchError(f"root {root} is not empty and holds no {state.MANIFEST_FILE}: expected a new directory "
                         "or a sweep's root (--force to use it anyway; nothing is deleted)")
     return
@@ -126,6 +127,11 @@ def main(argv: list[str]) -> None:
     _print_units(units, root, options)
     return
   os.makedirs(root, exist_ok=True)
+  try:
+    lock = DirLock(root, "root").acquire()  # held until this launcher exits; the kernel drops it on kill -9
+  except InUse as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
   state.write_json(os.path.join(root, state.MANIFEST_FILE),
                    {"sweep": sweep.to_json(), "units": [u.to_json() for u in units]})
   todo, exhausted = [], 0
@@ -139,7 +145,8 @@ def main(argv: list[str]) -> None:
       todo.append(unit)
   print(f"{sweep.name}: {len(units)} units in {root}; {len(units) - len(todo) - exhausted} finished, "
         f"{exhausted} failed (retries used up), launching {len(todo)} on {FLAGS.executor}", flush=True)
-  code = executor.launch(todo, root, options) if todo else 0
+  with lock:
+    code = executor.launch(todo, root, options) if todo else 0
   sys.exit(code if code else (1 if exhausted else 0))
 
 

@@ -68,4 +68,6 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
     traceback.print_exc()
     job.run_dir.update_status(state="failed", reason=f"{type(e).__name__}: {' '.join(str(e).split())[:500]}")
     return _fail(f"run failed: {type(e).__name__}: {e}", 1)
+  finally:
+    job.release()
   return 0

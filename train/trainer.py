@@ -13,9 +13,10 @@ import numpy as np
 from absl import logging
 
 from model.config import ModelConfig
+from rundir.lock import DirLock
 from train import data as data_lib
 from train import divergence
-from train import sharding
+from train import identity, sharding
 from train.checkpoint import Checkpointer
 from train.optimizer import OptimizerConfig
 from train.programs import build as build_programs
@@ -78,18 +79,34 @@ class Trainer:
 
   def __init__(self, workdir: str, run_info: dict):
     self.run_dir = RunDir(workdir, writer=jax.process_index() == 0)
+    self.lock = DirLock(workdir, "workdir").acquire() if self.run_dir.writer else None
+    try:
+      self._build(run_info)
+    except BaseException:
+      self.release()
+      raise
+
+  def release(self) -> None:
+    """Gives up the workdir (a worker process runs further units after this one)."""
+    if self.lock is not None:
+      self.lock.release()
+
+  def _build(self, run_info: dict) -> None:
     self.cfg = TrainConfig()
     cfg = self.cfg
     self.opt_cfg = OptimizerConfig(steps=cfg.steps)
+    self.dataset = data_lib.make_dataset(batch_size=cfg.batch_size, seq_len=cfg.seq_len,
+                                         seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
+    self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
+    config = identity.resolved_config(cfg, self.opt_cfg, self.model_cfg, self.dataset.describe())
+    identity.check(self.run_dir.path, self.run_dir.read_json("run.json"), config)
+    run_info = {**run_info, "config": config, "fingerprint": identity.fingerprint(config)}
     self.previous_status = self.run_dir.status()
     if self.previous_status.get("state") in FINISHED:
       return
 
     self.mesh = sharding.make_mesh()
     sharding.check_batch_divisible(cfg.batch_size, self.mesh)
-    self.dataset = data_lib.make_dataset(batch_size=cfg.batch_size, seq_len=cfg.seq_len,
-                                         seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
-    self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
     programs = build_programs(self.model_cfg, self.opt_cfg.static, cfg.seq_len, self.mesh)
     self.init, self.train_step, self.eval_step = programs.init, programs.train_step, programs.eval_step
     self.hyper = jax.device_put(StepHyper(self.opt_cfg.hyper, np.float32(cfg.z_loss_coef)),
@@ -136,7 +153,7 @@ class Trainer:
     cfg, run_dir = self.cfg, self.run_dir
     self.eval_batches = [self._global_batch(b) for b in self.dataset.eval_batches()]
     writer = _summary_writer(run_dir.path) if run_dir.writer and cfg.tensorboard else None
-    run_dir.truncate_metrics(self.start_step)
+    run_dir.truncate_metrics(self.start_step if self.state is not None else -1)  # from scratch: no line kept
     if self.state is None:
       self.state = self.init(jax.random.PRNGKey(cfg.seed))
       init_loss = self._evaluate(self.state.params)

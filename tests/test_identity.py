@@ -1,0 +1,111 @@
+"""Issue 10: a run directory and a sweep root hold one configuration and one writer."""
+
+import hashlib
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from rundir.lock import DirLock
+from tests.trainer_utils import REPO, read_metrics, run_train
+from train import identity
+
+BINDINGS = ["steps=10", "TrainConfig.log_every=5", "TrainConfig.eval_every=5", "TrainConfig.checkpoint_every=5",
+            "TrainConfig.tensorboard=False"]
+
+
+def snapshot(directory: pathlib.Path) -> dict[str, str]:
+  """{relative path: sha256} of every file except the lock: what 'nothing changes' compares."""
+  return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+          for p in sorted(directory.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory) -> pathlib.Path:
+  """A run with checkpoints whose status says 'running', as a kill -9 after step 10 leaves it."""
+  workdir = tmp_path_factory.mktemp("identity") / "run"
+  run_train(workdir, [*BINDINGS, "lr=0.01"])
+  status = json.loads((workdir / "status.json").read_text())
+  (workdir / "status.json").write_text(json.dumps({**status, "state": "running"}))
+  return workdir
+
+
+def test_run_json_records_config_and_fingerprint(interrupted):
+  run = json.loads((interrupted / "run.json").read_text())
+  assert run["config"]["optimizer"]["lr"] == 0.01 and run["config"]["model"]["d_model"] == 32
+  assert "log_every" not in run["config"]["train"] and run["config"]["train"]["steps"] == 10
+  assert run["fingerprint"] == identity.fingerprint(run["config"])
+
+
+@pytest.mark.parametrize("change, named", [("lr=0.1", "optimizer.lr: 0.01 -> 0.1"),
+                                           ("d_model=64", "model.d_model: 32 -> 64")])
+def test_rerun_with_another_config_is_refused_and_changes_nothing(interrupted, change, named):
+  before = snapshot(interrupted)
+  result = run_train(interrupted, [*BINDINGS, "lr=0.01", change], check=False)
+  assert result.returncode == 2, result.stderr[-2000:]
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith("error:") and named in lines[0] and "--workdir" in lines[0]
+  assert snapshot(interrupted) == before
+  assert not (interrupted.parent / "corrupt_checkpoints").exists()
+
+
+def test_finished_run_rerun_with_another_config_is_refused(tmp_path):
+  workdir = tmp_path / "run"
+  run_train(workdir, [*BINDINGS, "lr=0.01"])
+  result = run_train(workdir, [*BINDINGS, "lr=0.02"], check=False)
+  assert result.returncode == 2 and "optimizer.lr: 0.01 -> 0.02" in result.stderr
+  assert "already completed" not in result.stdout
+
+
+def test_second_trainer_on_a_workdir_is_refused(tmp_path):
+  workdir = tmp_path / "run"
+  workdir.mkdir()
+  with DirLock(str(workdir), "workdir"):
+    result = run_train(workdir, [*BINDINGS, "lr=0.01"], check=False)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert f"is in use by pid {os.getpid()}" in result.stderr and "Traceback" not in result.stderr
+  assert not (workdir / "metrics.jsonl").exists()
+
+
+def test_restart_from_scratch_keeps_one_line_per_step(tmp_path):
+  """A kill -9 before the first checkpoint leaves a step-0 line; the restart must not add a second."""
+  workdir = tmp_path / "run"
+  workdir.mkdir()
+  (workdir / "metrics.jsonl").write_text(json.dumps({"step": 0, "eval/loss": 5.0}) + "\n")
+  run_train(workdir, [*BINDINGS, "lr=0.01"])
+  steps = [r["step"] for r in read_metrics(workdir)]
+  assert steps == [0, 5, 10]
+
+
+def test_second_launcher_on_a_root_is_refused(tmp_path):
+  root = tmp_path / "sweep"
+  root.mkdir()
+  command = [sys.executable, "-m", "launch.sweep", "--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin",
+             "--sweep=lr=[0.01]", f"--root={root}"]
+  with DirLock(str(root), "root"):
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert f"root {root} is in use by pid {os.getpid()}" in result.stderr
+  assert not list(root.glob("*/metrics.jsonl"))
+
+
+def test_lock_is_released_when_its_holder_dies(tmp_path):
+  holder = subprocess.Popen([sys.executable, "-c", "import sys,time; from rundir.lock import DirLock; "
+                             f"DirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(60)"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+  assert holder.stdout.readline() == "held\n"
+  with pytest.raises(ValueError, match=f"in use by pid {holder.pid}"):
+    DirLock(str(tmp_path)).acquire()
+  holder.kill()
+  holder.wait()
+  with DirLock(str(tmp_path)):
+    pass
+
+
+def test_differences_name_each_changed_key():
+  old = {"model": {"d_model": 32, "mup": "none"}, "optimizer": {"lr": 0.1}}
+  new = {"model": {"d_model": 64, "mup": "none"}, "optimizer": {"lr": 0.1, "b2": 0.95}}
+  assert identity.differences(old, new) == ["model.d_model: 32 -> 64", "optimizer.b2: '<absent>' -> 0.95"]
