@@ -187,7 +187,7 @@ class Run:
   def missing_final_loss_reason(self) -> str:
     """Why `final_loss` is None, in a few words."""
     if self.state == "unknown":
-      return "no status.json"
+      return self.reason or "no status.json"
     if self.state == "completed":
       return "completed without a final eval loss"
     return self.state + (f": {self.reason}" if self.reason else "")
@@ -219,10 +219,13 @@ def load_run(path: str, name: str) -> Run:
           and all(isinstance(v, list) for v in (info.get("gin_files", []), info.get("gin_bindings", [])))):
     raise InputError(f"{run_file}: expected "
                      "{'gin_files': [...], 'gin_bindings': [...], 'bindings': {...}}")
+  status_file = os.path.join(path, "status.json")
   try:
-    status = _read_json(os.path.join(path, "status.json"))
-  except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    status = _read_json(status_file)
+  except FileNotFoundError:
     status = {}
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:  # named, so the user can rerun the trainer
+    status = {"reason": f"{status_file} is unreadable ({type(e).__name__}); rerun train.main to rebuild it"}
   return Run(path=path, name=name, gin_files=tuple(map(str, info.get("gin_files", []))),
              gin_bindings=tuple(map(str, info.get("gin_bindings", []))),
              bindings=dict(info.get("bindings", {})), status=status if isinstance(status, dict) else {})

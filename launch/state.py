@@ -94,9 +94,12 @@ def _state(status: Mapping, records: list[Mapping]) -> tuple[str, str | None]:
 
 
 def unit_status(workdir: str, name: str | None = None) -> UnitStatus:
-  status = read_json(os.path.join(workdir, STATUS_FILE)) or {}
+  status_file = os.path.join(workdir, STATUS_FILE)
+  status = read_json(status_file) or {}
   records = attempts(workdir)
   state, reason = _state(status, records)
+  if not status and os.path.exists(status_file):  # a broken file is named, not shown as 'pending'
+    reason = f"{status_file} is unreadable; rerun the unit to rebuild it"
   now = time.time()  # an open attempt counts to now only while its trainer runs
   seconds = sum(a.get("end", now if state == "running" else a["start"]) - a["start"] for a in records if "start" in a)
   return UnitStatus(name or os.path.basename(workdir), state, status.get("step"),

@@ -52,7 +52,7 @@ def table(root: str) -> str:
     step = "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}"
     lines.append(f"{s.name:{width}s}  {s.state:11s} {step:>13s} {_number(s.last_train_loss):>8s} "
                  f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s}"
-                 + (f"  {s.reason}" if s.state in ("failed", "diverged") and s.reason else ""))
+                 + (f"  {s.reason}" if s.state != "completed" and s.reason else ""))
   totals = dict.fromkeys(state.TOTALS, 0)
   for s in statuses:
     totals[s.total] += 1

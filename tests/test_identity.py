@@ -4,13 +4,17 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
 import pytest
 
+from analysis import runs
+from launch import state as launch_state
+
 from rundir.lock import DirLock
-from tests.trainer_utils import REPO, read_metrics, run_train
+from tests.trainer_utils import REPO, read_metrics, run_train, without_timing
 from train import identity
 
 BINDINGS = ["steps=10", "TrainConfig.log_every=5", "TrainConfig.eval_every=5", "TrainConfig.checkpoint_every=5",
@@ -109,3 +113,20 @@ def test_differences_name_each_changed_key():
   old = {"model": {"d_model": 32, "mup": "none"}, "optimizer": {"lr": 0.1}}
   new = {"model": {"d_model": 64, "mup": "none"}, "optimizer": {"lr": 0.1, "b2": 0.95}}
   assert identity.differences(old, new) == ["model.d_model: 32 -> 64", "optimizer.b2: '<absent>' -> 0.95"]
+
+
+def test_truncated_status_is_rebuilt_and_the_resume_is_identical(tmp_path):
+  """status.json cut mid-file beside checkpoints: the trainer rebuilds it and resumes bit-identically."""
+  workdir = tmp_path / "run"
+  run_train(workdir, [*BINDINGS, "lr=0.01"])
+  reference = read_metrics(workdir)
+  shutil.rmtree(workdir / "checkpoints" / "10")  # as if killed between steps 5 and 10
+  (workdir / "status.json").write_text('{"state": "runn')
+  assert "status.json is unreadable" in launch_state.unit_status(str(workdir)).reason
+  assert "status.json is unreadable" in runs.load_run(str(workdir), "run").missing_final_loss_reason()
+  result = run_train(workdir, [*BINDINGS, "lr=0.01"])
+  assert "rebuilt it from metrics.jsonl" in result.stdout and "resuming" in result.stdout
+  assert without_timing(read_metrics(workdir)) == without_timing(reference)
+  status = json.loads((workdir / "status.json").read_text())
+  assert status["state"] == "completed" and status["init_eval_loss"] == reference[0]["eval/loss"]
+  assert status["final_eval_loss"] == reference[-1]["eval/loss"]

@@ -16,7 +16,7 @@ from model.config import ModelConfig
 from rundir.lock import DirLock
 from train import data as data_lib
 from train import divergence
-from train import identity, sharding
+from train import identity, recover, sharding
 from train.checkpoint import Checkpointer
 from train.optimizer import OptimizerConfig
 from train.programs import build as build_programs
@@ -126,8 +126,11 @@ class Trainer:
     self.state = self.checkpointer.restore_latest(abstract_state)
     self.start_step = 0 if self.state is None else int(self.state.step)
     if self.state is not None and self.previous_status.get("init_eval_loss") is None:
-      raise ValueError(f"{self.run_dir.file('status.json')} has no init_eval_loss although checkpoints "
-                       "exist: expected the status file of the run that wrote them")
+      self.previous_status = recover.rebuild_status(self.run_dir, self.start_step, cfg.steps)
+      self.run_dir.write_json("status.json", {**self.previous_status, "num_params": self.num_params,
+                                              "num_nonembedding_params": self.num_nonembedding_params})
+      print(f"{self.run_dir.file('status.json')} was unreadable; rebuilt it from metrics.jsonl and the "
+            f"checkpoint at step {self.start_step}", flush=True)
 
     self.run_dir.write_json("run.json", run_info)
     self.run_dir.write_json("data.json", self.dataset.describe())
