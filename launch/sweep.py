@@ -17,6 +17,8 @@ import sys
 
 from absl import app, flags
 
+from rundir import cli
+
 from launch import executors, ginfiles, inline, spec, state, sweeps
 from launch.errors import LaunchError
 from launch.hyper import product
@@ -92,6 +94,18 @@ def check_root(root: str, sweep: spec.Sweep, units: list[spec.Unit], force: bool
                       "the same sweep or one that extends it (--force to launch anyway; nothing is deleted)")
 
 
+def check_root_writable(root: str) -> None:
+  """Refuses a root that is a file or cannot be created and written, before anything is written."""
+  if os.path.exists(root) and not os.path.isdir(root):
+    raise LaunchError(f"--root={root} is not a directory: expected a new or existing sweep directory")
+  existing = root
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+    raise LaunchError(f"--root={root} cannot be written ({existing} is not a writable directory): "
+                      "expected a directory this user can create and write")
+
+
 def _print_units(units: list[spec.Unit], root: str, options: executors.Options) -> None:
   for unit in units:
     status = state.unit_status(executors.workdir(root, unit), unit.name)
@@ -114,6 +128,7 @@ def main(argv: list[str]) -> None:
                         "parallel >= 1 and max_retries >= 0")
     executor = executors.load(FLAGS.executor)
     root = os.path.abspath(FLAGS.root or os.path.join("runs", sweep.name))
+    check_root_writable(root)
     check_root(root, sweep, units, FLAGS.force)
   except LaunchError as e:
     print(f"error: {e}", file=sys.stderr)
@@ -151,4 +166,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -42,7 +42,7 @@ class DirLock:
       self._fd = None
 
   def __enter__(self) -> "DirLock":
-    return self.acquire()
+    return self if self._fd is not None else self.acquire()
 
   def __exit__(self, *exc) -> None:
     self.release()

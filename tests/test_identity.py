@@ -130,3 +130,15 @@ def test_truncated_status_is_rebuilt_and_the_resume_is_identical(tmp_path):
   status = json.loads((workdir / "status.json").read_text())
   assert status["state"] == "completed" and status["init_eval_loss"] == reference[0]["eval/loss"]
   assert status["final_eval_loss"] == reference[-1]["eval/loss"]
+
+
+@pytest.mark.parametrize("args, named", [(["--root=/etc/passwd"], "--root=/etc/passwd is not a directory"),
+                                         (["--root=/etc/passwd/sweep"], "cannot be written"),
+                                         (["--root=ROOT", "--bogus"], "bogus")])
+def test_launcher_bad_root_or_flag_is_one_line_exit_2(tmp_path, args, named):
+  args = [a.replace("ROOT", str(tmp_path / "r")) for a in args]
+  command = [sys.executable, "-m", "launch.sweep", "--gin_file=gin/qkln.gin", "--sweep=lr=[0.01]", *args]
+  result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], lines
+  assert not (tmp_path / "r").exists()

@@ -14,6 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow (seqio's engine
 
 from absl import app, flags, logging
 
+from rundir import cli
+
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order (later ones override).")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. lr=0.1, applied after the files.")
 flags.DEFINE_string("workdir", None, "Run directory; default runs/<name from the config>.")
@@ -43,4 +45,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)
