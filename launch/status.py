@@ -15,6 +15,7 @@ from absl import app
 
 from launch import state
 from launch.errors import LaunchError
+from rundir import cli
 
 
 
