@@ -17,10 +17,10 @@ MANIFEST_FILE = "sweep.json"  # ROOT/sweep.json: the sweep and its units, writte
 STATUS_FILE = "status.json"
 RECORD_FILE = "launch.json"
 LOG_FILE = "train.log"
-FINISHED = ("completed", "diverged")
+FINISHED = ("completed", "diverged", "warned")  # warned: stopped by TrainConfig.stop_on_warning
 # What a unit can be; `interrupted` (its trainer is gone mid-run) counts as pending in totals.
-STATES = ("pending", "interrupted", "running", "completed", "diverged", "failed")
-TOTALS = ("pending", "running", "completed", "diverged", "failed")
+STATES = ("pending", "interrupted", "running", "completed", "diverged", "warned", "failed")
+TOTALS = ("pending", "running", "completed", "diverged", "warned", "failed")
 
 
 def duration(seconds: float) -> str:
