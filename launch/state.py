@@ -60,6 +60,8 @@ class UnitStatus:
   reason: str | None = None
   seconds: float = 0.0  # wall time over all attempts so far
   attempts: int = 0
+  warnings: int = 0  # instability warnings (status.json, docs/run_directory.md)
+  first_warning_step: int | None = None
 
   @property
   def total(self) -> str:
@@ -104,7 +106,8 @@ def unit_status(workdir: str, name: str | None = None) -> UnitStatus:
   seconds = sum(a.get("end", now if state == "running" else a["start"]) - a["start"] for a in records if "start" in a)
   return UnitStatus(name or os.path.basename(workdir), state, status.get("step"),
                     status.get("total_steps"), status.get("last_train_loss"),
-                    status.get("final_eval_loss"), reason, seconds, len(records))
+                    status.get("final_eval_loss"), reason, seconds, len(records), status.get("warnings") or 0,
+                    status.get("first_warning_step"))
 
 
 def attempts(workdir: str) -> list[dict]:
