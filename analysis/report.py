@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import functools
 import html
+import json
 import os
 import sys
 import time
@@ -163,6 +164,22 @@ def _figure_section(made: Sequence[Figure], out_dir: str) -> str:
   return "\n".join(parts)
 
 
+def _warning_section(runs: Sequence[Run]) -> str:
+  """Runs whose monitor warned (status.json's count, warnings.jsonl's first line): instability/detectors.py."""
+  rows = []
+  for r in runs:
+    count = r.status.get("warnings")
+    if not count:
+      continue
+    try:
+      with open(os.path.join(r.path, "warnings.jsonl")) as f:
+        first = json.loads(f.readline()).get("message", "-")
+    except (OSError, ValueError, AttributeError):
+      first = "-"
+    rows.append((r.name, r.state, fmt.sci(r.lr), count, first))
+  return _table(("run", "state", "lr", "warnings", "first warning"), rows) if rows else "<p>none</p>"
+
+
 def _problem_section(runs: Sequence[Run], problems: Sequence[str]) -> str:
   rows = [(r.name, r.state, fmt.sci(r.lr), r.status.get("step", "-"), r.reason or "-")
           for r in runs if r.state in ("diverged", "failed")]
@@ -192,6 +209,8 @@ def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str]
 {_prediction_section(runs, opts)}
 <h2>Figures</h2>
 {_figure_section(made, out_dir)}
+<h2>Instability warnings</h2>
+{_warning_section(runs)}
 <h2>Diverged and failed runs</h2>
 {_problem_section(runs, problems)}
 </body></html>

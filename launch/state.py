@@ -17,10 +17,10 @@ MANIFEST_FILE = "sweep.json"  # ROOT/sweep.json: the sweep and its units, writte
 STATUS_FILE = "status.json"
 RECORD_FILE = "launch.json"
 LOG_FILE = "train.log"
-FINISHED = ("completed", "diverged")
+FINISHED = ("completed", "diverged", "warned")  # warned: stopped by TrainConfig.stop_on_warning
 # What a unit can be; `interrupted` (its trainer is gone mid-run) counts as pending in totals.
-STATES = ("pending", "interrupted", "running", "completed", "diverged", "failed")
-TOTALS = ("pending", "running", "completed", "diverged", "failed")
+STATES = ("pending", "interrupted", "running", "completed", "diverged", "warned", "failed")
+TOTALS = ("pending", "running", "completed", "diverged", "warned", "failed")
 
 
 def duration(seconds: float) -> str:
@@ -60,6 +60,8 @@ class UnitStatus:
   reason: str | None = None
   seconds: float = 0.0  # wall time over all attempts so far
   attempts: int = 0
+  warnings: int = 0  # instability warnings (status.json, docs/run_directory.md)
+  first_warning_step: int | None = None
 
   @property
   def total(self) -> str:
@@ -104,7 +106,8 @@ def unit_status(workdir: str, name: str | None = None) -> UnitStatus:
   seconds = sum(a.get("end", now if state == "running" else a["start"]) - a["start"] for a in records if "start" in a)
   return UnitStatus(name or os.path.basename(workdir), state, status.get("step"),
                     status.get("total_steps"), status.get("last_train_loss"),
-                    status.get("final_eval_loss"), reason, seconds, len(records))
+                    status.get("final_eval_loss"), reason, seconds, len(records), status.get("warnings") or 0,
+                    status.get("first_warning_step"))
 
 
 def attempts(workdir: str) -> list[dict]:

@@ -2,8 +2,9 @@ r"""Shows where a sweep stands, from its run directories alone.
 
   python -m launch.status runs/fig1_cpu
 
-One line per unit (state, step, last train loss, final eval loss, attempts, wall time), then the
-totals (pending, running, completed, diverged, failed) and an ETA. Exit code 2 on a bad root.
+One line per unit (state, step, last train loss, final eval loss, attempts, wall time, instability
+warnings as count@first step), then the totals (pending, running, completed, diverged, warned, failed)
+and an ETA. Exit code 2 on a bad root.
 """
 
 import os
@@ -48,11 +49,12 @@ def _number(value: float | None) -> str:
 def table(root: str) -> str:
   statuses = [state.unit_status(os.path.join(root, name), name) for name in unit_names(root)]
   width = max([len(s.name) for s in statuses] + [4])
-  lines = [f"{'unit':{width}s}  {'state':11s} {'step':>13s} {'loss':>8s} {'eval':>8s} {'tries':>5s} {'time':>8s}"]
+  lines = [f"{'unit':{width}s}  {'state':11s} {'step':>13s} {'loss':>8s} {'eval':>8s} {'tries':>5s} {'time':>8s} {'warn':>8s}"]
   for s in statuses:
     step = "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}"
+    warn = f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-"
     lines.append(f"{s.name:{width}s}  {s.state:11s} {step:>13s} {_number(s.last_train_loss):>8s} "
-                 f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s}"
+                 f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s} {warn:>8s}"
                  + (f"  {s.reason}" if s.state != "completed" and s.reason else ""))
   totals = dict.fromkeys(state.TOTALS, 0)
   for s in statuses:

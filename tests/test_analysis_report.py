@@ -1,6 +1,7 @@
 """analysis/report.py: one self-contained page that embeds and links every figure, built from a tree with
 the damage real sweeps have (a truncated metrics line, a failed run, a run without status.json)."""
 
+import json
 import os
 import re
 
@@ -20,6 +21,12 @@ def built(tmp_path_factory):
   with open(os.path.join(paths[0], "metrics.jsonl"), "a") as f:
     f.write('{"step": 50, "train/loss": 3.')
   synthetic.write_run(str(root / "crashed"), lr=1e-2, state="failed", reason="RuntimeError: boom")
+  warned = synthetic.write_run(str(root / "warned"), lr=1e-2, final_loss=4.0)
+  status = json.loads((root / "warned" / "status.json").read_text())
+  (root / "warned" / "status.json").write_text(json.dumps({**status, "warnings": 2, "first_warning_step": 20}))
+  with open(os.path.join(warned, "warnings.jsonl"), "w") as f:
+    f.write(json.dumps({"step": 20, "kind": "loss_spike", "message": "step 20: train loss 9 is 2.00x its baseline"})
+            + "\n")
   (root / "starting").mkdir()
   (root / "starting" / "run.json").write_text(
       '{"gin_files": [], "gin_bindings": [], "bindings": {"lr": 0.1}}')
@@ -50,6 +57,10 @@ def test_tables_and_problem_runs(built):
   assert "loss nan at step" in problems  # the synthetic no-qk-layernorm run that diverged
   assert "1 unreadable line(s) in metrics.jsonl" in problems
   assert "starting: no status.json" in problems
+  warnings = page.split("<h2>Instability warnings</h2>")[1].split("<h2>")[0]
+  assert re.search(r"<td>warned</td><td>completed</td><td>[^<]+</td><td>2</td>"
+                   r"<td>step 20: train loss 9 is 2.00x its baseline</td>", warnings), warnings
+  assert warnings.count("<tr>") == 2  # header and the one run that warned
 
 
 def test_progress_and_skipped_figures_on_a_tree_without_metrics(tmp_path, capsys):

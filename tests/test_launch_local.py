@@ -100,8 +100,26 @@ def test_status_table_and_totals(sweep_root):
                           text=True, timeout=60)
   assert result.returncode == 0, result.stderr
   lines = result.stdout.splitlines()
-  assert lines[-1].startswith("pending 0 running 0 completed 2 diverged 1 failed 1 | 4 units | eta done")
+  assert lines[-1].startswith("pending 0 running 0 completed 2 diverged 1 warned 0 failed 1 | 4 units | eta done")
   assert any(line.startswith(NAMES["ok"]) and "completed" in line and "4/4" in line for line in lines)
+
+
+def test_status_shows_warnings_and_the_warned_state(tmp_path):
+  """The warn column is count@first step; a run stopped by stop_on_warning counts as warned, with its reason."""
+  for name, status in (("calm", {"state": "completed", "step": 4, "total_steps": 4, "warnings": 0}),
+                       ("loud", {"state": "warned", "step": 2, "total_steps": 4, "warnings": 3,
+                                 "first_warning_step": 2, "reason": "step 2: train loss 9 is 2.00x its baseline"})):
+    (tmp_path / name).mkdir()
+    (tmp_path / name / state.STATUS_FILE).write_text(json.dumps(status))
+  result = subprocess.run([sys.executable, "-m", "launch.status", str(tmp_path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+  assert result.returncode == 0, result.stderr
+  lines = result.stdout.splitlines()
+  assert lines[0].split()[-1] == "warn"
+  calm, loud = (next(line for line in lines if line.startswith(n)) for n in ("calm", "loud"))
+  assert calm.split()[-1] == "-"
+  assert loud.split()[1] == "warned" and "3@2  step 2: train loss 9 is 2.00x its baseline" in loud
+  assert lines[-1].startswith("pending 0 running 0 completed 1 diverged 0 warned 1 failed 0 | 2 units")
 
 
 def test_third_launch_runs_nothing(sweep_root):

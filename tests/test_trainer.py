@@ -180,3 +180,26 @@ def test_checkpoint_of_another_layout_is_refused_not_moved_aside(tmp_path):
   with pytest.raises(ValueError, match=r"params/head/w with shape \(4, 8\), this code expects \(8, 4\)"):
     ckpt.restore_latest(transposed)
   assert ckpt.manager.all_steps() == [1] and not (tmp_path / "corrupt_checkpoints").exists()
+
+
+def test_instability_warnings_go_to_warnings_jsonl_status_and_stdout_and_can_stop_the_run(tmp_path):
+  """loss_spike=0 makes every train loss a spike against the previous log: one excursion from the second
+  log on, so one record at step 10; stop_on_warning ends the run there as `warned` (exit 0)."""
+  common = ["steps=20", "TrainConfig.log_every=5", "TrainConfig.eval_every=20", "TrainConfig.tensorboard=False",
+            "MonitorThresholds.loss_spike=0.0", "MonitorThresholds.baseline=1"]
+  result = run_train(tmp_path / "go_on", common)
+  warnings = [json.loads(line) for line in (tmp_path / "go_on" / "warnings.jsonl").read_text().splitlines()]
+  assert [(w["step"], w["kind"], w["where"]) for w in warnings] == [(10, "loss_spike", "train/loss")]
+  losses = {m["step"]: m["train/loss"] for m in read_metrics(tmp_path / "go_on") if "train/loss" in m}
+  assert warnings[0]["value"] == losses[10] and warnings[0]["trend"] == pytest.approx(losses[10] / losses[5])
+  assert result.stdout.count("warning: step 10: train loss") == 1
+  status = read_status(tmp_path / "go_on")
+  assert status["state"] == "completed"
+  assert (status["warnings"], status["warning_kinds"], status["first_warning_step"]) == (1, {"loss_spike": 1}, 10)
+
+  result = run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True"])
+  status = read_status(tmp_path / "stop")
+  assert (status["state"], status["step"]) == ("warned", 10) and status["reason"].startswith("step 10: train loss")
+  assert read_metrics(tmp_path / "stop")[-1]["step"] == 10
+  again = run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True"])
+  assert "already warned" in again.stdout

@@ -3,7 +3,7 @@ r"""Trains one model; the run directory is the result.
   python -m train.main --gin_file=gin/qkln.gin --gin_file=gin/local.gin \
       --gin_bindings=lr=0.1 [--workdir=DIR]
 
-Exit codes: 0 completed or diverged, 1 crashed (status 'failed'), 2 bad input.
+Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad input.
 """
 
 import json

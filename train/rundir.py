@@ -11,8 +11,8 @@ import os
 import time
 from typing import Any
 
-STATES = ("running", "completed", "diverged", "failed")
-FINISHED = ("completed", "diverged")
+STATES = ("running", "completed", "diverged", "warned", "failed")
+FINISHED = ("completed", "diverged", "warned")  # warned: stopped by TrainConfig.stop_on_warning
 
 
 def _to_json(value: Any) -> Any:
@@ -76,16 +76,17 @@ class RunDir:
     status.update(fields, updated=time.time())
     self.write_json("status.json", status)
 
-  def append_metrics(self, metrics: dict[str, Any]) -> None:
+  def append_metrics(self, metrics: dict[str, Any], name: str = "metrics.jsonl") -> None:
+    """Appends one line to metrics.jsonl (or to `name`, e.g. warnings.jsonl)."""
     if self.writer:
       line = json.dumps({k: _to_json(v) for k, v in metrics.items()})
-      with open(self.file("metrics.jsonl"), "a") as f:
+      with open(self.file(name), "a") as f:
         f.write(line + "\n")
 
-  def metrics_records(self) -> list[dict]:
-    """The complete lines of metrics.jsonl (a line cut by a kill mid-write is skipped)."""
+  def metrics_records(self, name: str = "metrics.jsonl") -> list[dict]:
+    """The complete lines of metrics.jsonl or `name` (a line cut by a kill mid-write is skipped)."""
     try:
-      with open(self.file("metrics.jsonl")) as f:
+      with open(self.file(name)) as f:
         lines = [line for line in f if line.endswith("\n")]
     except OSError:
       return []
@@ -98,11 +99,16 @@ class RunDir:
     return records
 
   def truncate_metrics(self, last_step: int) -> None:
-    """Keeps the complete lines with step <= last_step: a resumed run rewrites what comes after."""
-    if not self.writer or not os.path.exists(self.file("metrics.jsonl")):
+    """Keeps the complete lines with step <= last_step in metrics.jsonl and warnings.jsonl: a resumed
+    run rewrites what comes after."""
+    for name in ("metrics.jsonl", "warnings.jsonl"):
+      self._truncate(name, last_step)
+
+  def _truncate(self, name: str, last_step: int) -> None:
+    if not self.writer or not os.path.exists(self.file(name)):
       return
     kept = []
-    with open(self.file("metrics.jsonl")) as f:
+    with open(self.file(name)) as f:
       for line in f:
         try:
           record = json.loads(line)
@@ -110,4 +116,4 @@ class RunDir:
           continue  # a line cut by a kill mid-write
         if line.endswith("\n") and record.get("step", math.inf) <= last_step:
           kept.append(line)
-    self.write_text("metrics.jsonl", "".join(kept))
+    self.write_text(name, "".join(kept))

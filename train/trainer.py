@@ -17,6 +17,7 @@ from rundir.lock import DirLock
 from train import data as data_lib
 from train import divergence
 from train import identity, recover, sharding
+from train.monitor import RunMonitor
 from train.checkpoint import Checkpointer
 from train.optimizer import OptimizerConfig
 from train.programs import build as build_programs
@@ -46,6 +47,7 @@ class TrainConfig:
   divergence_threshold: float | None = None
   divergence_margin: float = 1.0
   divergence_window: int = 10
+  stop_on_warning: bool = False  # end as `warned` at the first instability warning (train/monitor.py)
   tensorboard: bool = True  # events beside metrics.jsonl; importing clu's writer pulls in TensorFlow (~5 s)
 
   def __post_init__(self):
@@ -171,7 +173,8 @@ class Trainer:
     threshold = (cfg.divergence_threshold if cfg.divergence_threshold is not None
                  else init_loss + cfg.divergence_margin)
     spikes = divergence.replay(run_dir.metrics_records(), threshold, cfg.divergence_window)
-    run_dir.update_status(divergence_threshold=threshold, **spikes.status())
+    monitor = RunMonitor(run_dir, self.opt_cfg.eps)
+    run_dir.update_status(divergence_threshold=threshold, **spikes.status(), **monitor.status())
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
     window_start, window_step = time.time(), self.start_step
@@ -203,7 +206,15 @@ class Trainer:
           print(f"diverged: {reason}", flush=True)
           self._close(writer)
           return "diverged"
-        run_dir.update_status(step=step, last_train_loss=loss, **spikes.status())
+        warned = monitor.observe({"step": step, **record})
+        if warned and cfg.stop_on_warning:
+          self._record(writer, step, record)
+          self.checkpointer.maybe_save(step, self.state, force=True)
+          run_dir.update_status(state="warned", step=step, last_train_loss=loss, reason=warned[0]["message"],
+                                **spikes.status(), **monitor.status())
+          self._close(writer)
+          return "warned"
+        run_dir.update_status(step=step, last_train_loss=loss, **spikes.status(), **monitor.status())
       if step % cfg.eval_every == 0 or is_last:
         record["eval/loss"] = self._evaluate(self.state.params)
       self._record(writer, step, record)

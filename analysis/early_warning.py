@@ -1,0 +1,201 @@
+"""Offline evaluation of the instability monitor (instability/detectors.py) on finished runs:
+
+  python -m analysis.early_warning ROOT [ROOT ...] --out docs/early_warning.md
+
+"Bad" is fixed before looking (docs/early_warning.md): diverged, or completed with a final eval loss above
+the best of its sweep (runs differing only in lr) by more than --margin. Runs are split into two halves by
+a hash of their path relative to their root; thresholds are chosen on the tuning half from a small grid and
+reported on the held-out half: detection rate on bad runs, false-alarm rate on good runs, median lead time.
+"""
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from typing import Any, Sequence
+
+from absl import flags
+
+from analysis import cli
+from analysis.grouping import partition
+from analysis.runs import Run
+from instability import detectors
+
+flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
+flags.DEFINE_float("margin", 0.1, "A completed run is bad when its final eval loss exceeds its sweep's best by this.")
+FLAGS = flags.FLAGS
+
+BEGIN, END = "<!-- early_warning table: begin -->", "<!-- early_warning table: end -->"
+# The grid thresholds are chosen from (the rest keep Thresholds' defaults).
+GRID = {"attn_level": (3e2, 1e3, 3e3), "logz_rise": (2.0, 5.0, 10.0), "loss_spike": (1.2, 1.5, 2.0),
+        "update_spike": (2.0, 3.0, 5.0)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  """One finished run: its records, whether it is bad, the step it went bad (None when good), its half."""
+
+  name: str
+  records: list[dict[str, Any]]
+  eps: float
+  bad: bool
+  event_step: int | None
+  tuning: bool
+
+
+def read_records(path: str) -> list[dict[str, Any]]:
+  """metrics.jsonl's complete, parseable lines."""
+  records = []
+  try:
+    with open(os.path.join(path, "metrics.jsonl")) as f:
+      for line in f:
+        try:
+          record = json.loads(line)
+        except json.JSONDecodeError:
+          continue
+        if isinstance(record, dict) and isinstance(record.get("step"), (int, float)):
+          records.append(record)
+  except OSError:
+    pass
+  return records
+
+
+def in_tuning_half(relpath: str) -> bool:
+  return hashlib.sha256(relpath.encode()).digest()[0] % 2 == 0
+
+
+def _eval_curve(records: list[dict]) -> dict[int, float]:
+  return {int(r["step"]): r["eval/loss"] for r in records if isinstance(r.get("eval/loss"), (int, float))}
+
+
+def cases(runs: Sequence[Run], roots: Sequence[str], margin: float) -> list[Case]:
+  """The completed and diverged runs labelled; others (running, failed, warned) are left out."""
+  out = []
+  for group in partition(runs):
+    finished = [r for r in group if r.state in ("completed", "diverged")]
+    records = {r.name: read_records(r.path) for r in finished}
+    finals = [r.final_loss for r in finished if r.state == "completed" and r.final_loss is not None
+              and math.isfinite(r.final_loss)]
+    best = min(finals, default=math.inf)
+    good = [r for r in finished if r.state == "completed" and r.final_loss is not None
+            and r.final_loss <= best + margin]
+    for run in finished:
+      root = next((r for r in roots if os.path.abspath(run.path).startswith(os.path.abspath(r))), "")
+      relpath = os.path.relpath(run.path, root) if root else run.name
+      if run.state == "diverged":
+        bad, event = True, int(run.status.get("step") or max(int(r["step"]) for r in records[run.name]))
+      elif run.final_loss is None or run.final_loss > best + margin:
+        bad, event = True, _left_band(_eval_curve(records[run.name]), [_eval_curve(records[g.name]) for g in good],
+                                      margin)
+      else:
+        bad, event = False, None
+      out.append(Case(run.name, records[run.name], run.eps, bad, event, in_tuning_half(relpath)))
+  return out
+
+
+def _left_band(curve: dict[int, float], good: list[dict[int, float]], margin: float) -> int:
+  """The first eval step (> 0) at which the run's eval loss is above every good run's by more than margin."""
+  for step in sorted(s for s in curve if s > 0):
+    band = [g[step] for g in good if step in g]
+    if band and not curve[step] <= max(band) + margin:
+      return step
+  return max(curve, default=0)
+
+
+def first_warning(case: Case, th: detectors.Thresholds) -> int | None:
+  _, warnings = detectors.replay(case.records, dataclasses.replace(th, adam_eps=case.eps))
+  return min((w["step"] for w in warnings), default=None)
+
+
+def score(cases_: Sequence[Case], th: detectors.Thresholds) -> dict[str, Any]:
+  """Detection rate (bad runs warned at or before they went bad), false-alarm rate, median lead."""
+  detected, alarms, leads = 0, 0, []
+  for case in cases_:
+    step = first_warning(case, th)
+    if case.bad and step is not None and step <= case.event_step:
+      detected += 1
+      leads.append(case.event_step - step)
+    elif not case.bad and step is not None:
+      alarms += 1
+  n_bad = sum(c.bad for c in cases_)
+  n_good = len(cases_) - n_bad
+  return {"bad": n_bad, "good": n_good, "detected": detected, "false_alarms": alarms,
+          "detection_rate": detected / n_bad if n_bad else math.nan,
+          "false_alarm_rate": alarms / n_good if n_good else math.nan,
+          "median_lead": statistics.median(leads) if leads else math.nan}
+
+
+def choose(tuning: Sequence[Case]) -> tuple[detectors.Thresholds, dict[str, Any]]:
+  """The grid point with the highest detection minus false-alarm rate on the tuning half (then longest lead)."""
+  best = None
+  for values in itertools.product(*GRID.values()):
+    th = detectors.Thresholds(**dict(zip(GRID, values)))
+    s = score(tuning, th)
+    key = (_num(s["detection_rate"]) - _num(s["false_alarm_rate"]), _num(s["median_lead"]))
+    if best is None or key > best[0]:
+      best = (key, th, s)
+  return best[1], best[2]
+
+
+def _num(x: float) -> float:
+  return 0.0 if math.isnan(x) else x
+
+
+def _pct(x: float) -> str:
+  return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
+
+
+def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wall_s: float) -> str:
+  rows = ["| half | bad runs | detected | detection rate | good runs | false alarms | false-alarm rate | median lead (steps) |",
+          "|---|---|---|---|---|---|---|---|"]
+  for name, s in (("tuning", tune), ("held-out", held)):
+    lead = "n/a" if math.isnan(s["median_lead"]) else f"{s['median_lead']:g}"
+    rows.append(f"| {name} | {s['bad']} | {s['detected']} | {_pct(s['detection_rate'])} | {s['good']} | "
+                f"{s['false_alarms']} | {_pct(s['false_alarm_rate'])} | {lead} |")
+  chosen_text = ", ".join(f"{k}={getattr(chosen, k):g}" for k in GRID)
+  return "\n".join([BEGIN, f"Command: `{command}` ({wall_s:.1f} s wall).", "",
+                    f"Thresholds chosen on the tuning half: {chosen_text}.", "", *rows, END])
+
+
+def write(out: str, text: str) -> None:
+  """Replaces the table between the markers of `out`; creates `out` holding only the table if absent."""
+  if os.path.exists(out):
+    with open(out) as f:
+      doc = f.read()
+    if BEGIN not in doc or END not in doc:
+      cli.exit_usage(f"--out={out}: has no '{BEGIN}' ... '{END}' markers; expected docs/early_warning.md")
+    text = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
+  else:
+    text += "\n"
+  with open(out + ".tmp", "w") as f:
+    f.write(text)
+  os.replace(out + ".tmp", out)
+
+
+def main(argv: list[str]) -> None:
+  start = time.time()
+  if not FLAGS.margin >= 0:
+    cli.exit_usage(f"--margin={FLAGS.margin}: expected a number >= 0")
+  runs, _ = cli.load_runs(argv, "analysis.early_warning")
+  labelled = cases(runs, argv[1:], FLAGS.margin)
+  tuning = [c for c in labelled if c.tuning]
+  held = [c for c in labelled if not c.tuning]
+  chosen, tune_score = choose(tuning)
+  held_score = score(held, chosen)
+  wall_s = time.time() - start
+  command = " ".join(["python -m analysis.early_warning", *argv[1:]]
+                     + ([f"--out={FLAGS.out}"] if FLAGS.out else []) + [f"--margin={FLAGS.margin:g}"])
+  text = table(chosen, tune_score, held_score, command, wall_s)
+  if FLAGS.out:
+    write(FLAGS.out, text)
+  print(text)
+  print(f"wall time {wall_s:.1f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+  cli.run(main)

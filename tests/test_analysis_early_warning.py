@@ -1,0 +1,76 @@
+"""analysis.early_warning: labels fixed before looking, detection / false alarm / lead time, the doc's table."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from analysis import early_warning
+from analysis.runs import find_runs
+from analysis.synthetic import write_run
+from instability.detectors import Thresholds
+from tests.trainer_utils import REPO
+
+
+def _records(losses, logits=None, eval_losses=None):
+  out = [{"step": 0, "eval/loss": 10.0}]
+  for i, loss in enumerate(losses):
+    step = 10 * (i + 1)
+    rec = {"step": step, "train/loss": loss}
+    if logits:
+      rec["attn/max_logit/block_0"] = logits[i]
+    if eval_losses and step in eval_losses:
+      rec["eval/loss"] = eval_losses[step]
+    out.append(rec)
+  return out
+
+
+def sweep(root):
+  """One sweep (runs differing only in lr): a good run, a good run within the margin, a run that ends
+  0.5 above the best (bad; its eval loss leaves the good band at step 40), and a run whose attention logit
+  doubles from step 30 and diverges at step 60."""
+  flat = [4.0] * 6
+  write_run(f"{root}/a", lr=1e-3, final_loss=3.0, step=60, metrics=_records(flat, eval_losses={20: 5.0, 40: 3.5, 60: 3.0}))
+  write_run(f"{root}/b", lr=3e-3, final_loss=3.05, step=60, metrics=_records(flat, eval_losses={20: 5.0, 40: 3.6, 60: 3.05}))
+  write_run(f"{root}/c", lr=1e-2, final_loss=3.5, step=60,
+            metrics=_records([4.0, 4.0, 4.0, 7.0, 7.0, 7.0], eval_losses={20: 5.0, 40: 4.0, 60: 3.5}))
+  write_run(f"{root}/d", lr=1e-1, state="diverged", step=60, reason="nan",
+            metrics=_records([4.0] * 5 + [math.nan], logits=[100.0, 300.0, 1e3, 2.5e3, 6e3, 2e4]))
+
+
+def test_labels_and_scores_by_hand(tmp_path):
+  sweep(tmp_path)
+  runs, _ = find_runs([str(tmp_path)])
+  cases = {c.name: c for c in early_warning.cases(runs, [str(tmp_path)], margin=0.1)}
+  assert {n: (c.bad, c.event_step) for n, c in cases.items()} == {
+      "a": (False, None), "b": (False, None), "c": (True, 40), "d": (True, 60)}
+  th = Thresholds(window=2, baseline=3, loss_spike=1.5)
+  # c: loss 7 at step 40 vs median 4 -> warned at 40, lead 0; d: logit 1e3 at step 30 = 10x step 10's -> lead 30.
+  assert [early_warning.first_warning(cases[n], th) for n in "abcd"] == [None, None, 40, 30]
+  s = early_warning.score(list(cases.values()), th)
+  assert (s["detected"], s["false_alarms"], s["detection_rate"], s["median_lead"]) == (2, 0, 1.0, 15)
+  s = early_warning.score(list(cases.values()), Thresholds(window=2, baseline=3, loss_spike=0.5))
+  assert (s["false_alarms"], s["false_alarm_rate"]) == (2, 1.0)  # loss 4 > 0.5 * 4 from step 40 on in a and b
+
+
+def test_the_split_is_a_fixed_function_of_the_relative_path():
+  halves = [early_warning.in_tuning_half(f"sweep/run_{i}") for i in range(200)]
+  assert halves == [early_warning.in_tuning_half(f"sweep/run_{i}") for i in range(200)]
+  assert 60 < sum(halves) < 140
+
+
+def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path):
+  sweep(tmp_path / "runs")
+  doc = tmp_path / "doc.md"
+  doc.write_text(f"# Method\nprose\n{early_warning.BEGIN}\nstale table\n{early_warning.END}\nafter\n")
+  cmd = [sys.executable, "-m", "analysis.early_warning", str(tmp_path / "runs"), f"--out={doc}"]
+  result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr
+  text = doc.read_text()
+  assert text.startswith("# Method\nprose\n") and text.endswith("after\n") and "stale table" not in text
+  assert "| held-out |" in text and "wall time" in result.stderr
+  bare = tmp_path / "bare.md"
+  bare.write_text("no markers\n")
+  result = subprocess.run(cmd[:-1] + [f"--out={bare}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2 and result.stderr.startswith("error: --out=") and bare.read_text() == "no markers\n"
