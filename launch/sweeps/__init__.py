@@ -1,22 +1,20 @@
 """The paper's sweeps, one module per figure; each module's SWEEPS holds the figure's sweep and its
 `_cpu` variant (gin/local.gin last, widths 64-256) that a laptop runs in hours, not TPU-months.
+A module of this package that defines SWEEPS is found by `all_sweeps`: adding a figure is adding a file.
 """
 
 import importlib
+import pkgutil
 
 from launch.errors import LaunchError
 from launch.spec import Sweep
 
-MODULES = ("fig1", "fig2", "fig3_4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11_13",
-           "figC1", "figE1", "figE2", "figE3", "figE4", "figE5", "figE6", "figE7", "figE8", "figE9",
-           "figE10", "figE11", "figE12", "figE13", "figE14", "figE15", "repro")
-
 
 def all_sweeps() -> dict[str, Sweep]:
-  """Every named sweep, by name."""
+  """Every named sweep, by name, from every module of this package that defines SWEEPS."""
   sweeps = {}
-  for module in MODULES:
-    for sweep in importlib.import_module(f"launch.sweeps.{module}").SWEEPS:
+  for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    for sweep in getattr(importlib.import_module(f"{__name__}.{info.name}"), "SWEEPS", ()):
       sweeps[sweep.name] = sweep
   return sweeps
 
