@@ -27,6 +27,7 @@ from analysis import fmt
 from analysis import grouping
 from analysis import predict
 from analysis import sensitivity
+from analysis.render import Figure, render
 from analysis.runs import InputError, Run, load_metrics, state_summary
 
 _STYLE = """
@@ -50,14 +51,6 @@ class Options:
   threshold: float = predict.THRESHOLD
   rms_window: int = 500
   output_block: int = 2
-
-
-@dataclasses.dataclass
-class Figure:
-  name: str
-  caption: str
-  paths: list[str]
-  skipped: str | None
 
 
 def figure_specs(opts: Options) -> list[tuple[str, str, Callable[[Sequence[Run], str], list[str]]]]:
@@ -103,12 +96,7 @@ def make_figures(runs: Sequence[Run], out_dir: str, opts: Options) -> list[Figur
   made = []
   for i, (name, caption, make) in enumerate(specs, 1):
     _progress(f"figure {i}/{len(specs)}: {name}")
-    try:
-      made.append(Figure(name, caption, make(runs, os.path.join(out_dir, "figures", name)), None))
-    except figures.Skipped as e:
-      made.append(Figure(name, caption, [], str(e)))
-    except Exception as e:  # pylint: disable=broad-except  # one bad figure must not lose the report
-      made.append(Figure(name, caption, [], f"failed: {type(e).__name__}: {e}"))
+    made.append(render(name, caption, make, runs, os.path.join(out_dir, "figures", name)))
     if made[-1].skipped:
       _progress(f"  skipped: {made[-1].skipped}")
   return made

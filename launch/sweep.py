@@ -147,8 +147,7 @@ def main(argv: list[str]) -> None:
   except InUse as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
-  state.write_json(os.path.join(root, state.MANIFEST_FILE),
-                   {"sweep": sweep.to_json(), "units": [u.to_json() for u in units]})
+  state.write_json(os.path.join(root, state.MANIFEST_FILE), sweeps.manifest(sweep, units))
   todo, exhausted = [], 0
   for unit in units:
     workdir = executors.workdir(root, unit)

@@ -2,17 +2,21 @@
 verdict rules on hand-made runs, and the smoke suite trained for real and reported end to end."""
 
 import dataclasses
+import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
 
 from analysis import reproduction
+from analysis import verdicts
 from analysis.runs import find_runs
 from analysis.synthetic import write_run
 from launch import spec
+from launch import sweeps
 from launch.sweeps import repro
 from tests.trainer_utils import REPO
 from train import config
@@ -95,11 +99,14 @@ def _fake_suite(root, scale: repro.Scale, penalty=HIGH_PENALTY, no_qkln_peak=1e4
 
 
 def _verdicts(root, scale: repro.Scale) -> dict[str, list[str]]:
+  """Each finding's verdicts, read as analysis reads them: from the report the launcher puts in sweep.json."""
   runs = {r.name: r for r in find_runs([str(root)])[0]}
+  report = repro.report(scale)
+  read = reproduction.scale_of(report["scale"])
   out = {}
-  for finding in repro.findings(scale):
-    cells, _ = reproduction.cells(finding, runs, scale)
-    out[finding.key] = [c.verdict for c in reproduction.CLAIMS[finding.key](cells, scale)[0]]
+  for finding in report["findings"]:
+    cells, _ = reproduction.cells(finding, runs, read)
+    out[finding["key"]] = [c.verdict for c in verdicts.CLAIMS[finding["key"]](cells, read)[0]]
   return out
 
 
@@ -121,31 +128,56 @@ def test_verdict_rules_on_hand_made_runs(tmp_path):
 def test_verdicts_fail_and_go_unmeasured_when_the_runs_say_so(tmp_path):
   flat = {**HIGH_PENALTY, ("no_qkln", "none", "none", 1): 1.0}
   _fake_suite(tmp_path, TWO_WIDTHS, penalty=flat, no_qkln_peak=8.0)
-  verdicts = _verdicts(tmp_path, TWO_WIDTHS)
-  assert verdicts["attention_logits"] == ["not reproduced"]
-  assert verdicts["sensitivity_size"][0] == "not reproduced"  # equal sensitivities are not lower
+  found = _verdicts(tmp_path, TWO_WIDTHS)
+  assert found["attention_logits"] == ["not reproduced"]
+  assert found["sensitivity_size"][0] == "not reproduced"  # equal sensitivities are not lower
   for name in os.listdir(tmp_path):
     if "warmup_steps=4" in name and "lr=0.3" in name:
       os.remove(tmp_path / name / "status.json")  # no final loss: that sweep is incomplete
   assert _verdicts(tmp_path, TWO_WIDTHS)["warmup"] == ["not measured"]
 
 
-@pytest.mark.parametrize("verdicts, expected", [
-    ([True, True], "reproduced"), ([True, False], "partly"), ([False, False], "not reproduced"),
-    ([True, None], "not measured"), ([], "not measured")])
-def test_combine(verdicts, expected):
-  assert reproduction.combine(verdicts) == expected
+def _report(root, manifest: dict) -> subprocess.CompletedProcess:
+  write_run(str(root / "a"), lr=0.1, final_loss=5.0)
+  (root / "sweep.json").write_text(json.dumps(manifest))
+  return subprocess.run([sys.executable, "-m", "analysis.reproduction", str(root), f"--out={root}/o"],
+                        cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
 def test_root_of_another_sweep_is_one_line_exit_2(tmp_path):
-  root = tmp_path / "other"
-  write_run(str(root / "a"), lr=0.1, final_loss=5.0)
-  (root / "sweep.json").write_text('{"sweep": {"name": "fig1_cpu"}}')
-  result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(root), f"--out={tmp_path}/o"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
-  assert result.returncode == 2
+  result = _report(tmp_path, {"version": 2, "sweep": {"name": "fig1_cpu"}, "units": []})
+  assert result.returncode == 2 and not (tmp_path / "o").exists()
   assert result.stderr.strip().splitlines() == [
-      f"error: {root} holds sweep 'fig1_cpu': expected one of repro_cpu, repro_smoke_cpu, repro_long_cpu"]
+      f"error: {tmp_path} holds sweep 'fig1_cpu', which has no findings: expected the root of a reproduction "
+      "suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)"]
+
+
+def test_root_of_the_old_launcher_asks_for_a_relaunch(tmp_path):
+  result = _report(tmp_path, {"sweep": {"name": "repro_cpu"}, "units": []})  # sweep.json before `report`
+  assert result.returncode == 2 and not (tmp_path / "o").exists()
+  assert result.stderr.strip().splitlines() == [
+      f"error: {tmp_path}/sweep.json was written by an older launcher and lists no findings: relaunch the same "
+      f"command (python -m launch.sweep --sweep_name=repro_cpu --root={tmp_path}); it rewrites sweep.json and "
+      "skips finished units"]
+
+
+def test_report_in_the_manifest_names_each_findings_units():
+  for scale in repro.SCALES.values():
+    sweep = repro.suite(scale)
+    manifest = sweeps.manifest(sweep, spec.expand(sweep))
+    units = {u["name"]: u for u in manifest["units"]}
+    for finding, entry in zip(repro.findings(scale), manifest["report"]["findings"]):
+      assert [u["name"] for u in entry["units"]] == [u.name for u in _units(scale, finding)]
+      for unit in entry["units"]:
+        assert unit["name"] == ",".join(f"{k}={v}" for k, v in unit["labels"].items())
+        assert units[unit["name"]]["point"].keys() == unit["labels"].keys()
+    assert reproduction.scale_of(manifest["report"]["scale"]) == verdicts.Scale(
+        scale.name, scale.preset, scale.widths, scale.ablation_widths, scale.lrs, scale.low_lr, scale.warmups)
+
+
+def test_analysis_imports_no_launch():
+  for path in pathlib.Path(REPO, "analysis").glob("*.py"):
+    assert not re.search(r"^\s*(from|import) (launch|train|model)\b", path.read_text(), re.M), path
 
 
 def test_smoke_suite_trains_and_reports_every_section(tmp_path):

@@ -7,16 +7,29 @@ import importlib
 import pkgutil
 
 from launch.errors import LaunchError
-from launch.spec import Sweep
+from launch.spec import Sweep, Unit
+
+MANIFEST_VERSION = 2  # 2: sweep.json carries `report`, the findings' units, so analysis reads no launch code
+
+
+def _modules() -> list:
+  return [importlib.import_module(f"{__name__}.{info.name}")
+          for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)]
 
 
 def all_sweeps() -> dict[str, Sweep]:
   """Every named sweep, by name, from every module of this package that defines SWEEPS."""
-  sweeps = {}
-  for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    for sweep in getattr(importlib.import_module(f"{__name__}.{info.name}"), "SWEEPS", ()):
-      sweeps[sweep.name] = sweep
-  return sweeps
+  return {sweep.name: sweep for module in _modules() for sweep in getattr(module, "SWEEPS", ())}
+
+
+def manifest(sweep: Sweep, units: list[Unit]) -> dict:
+  """ROOT/sweep.json: the sweep, its units and, for a sweep with findings (a module's REPORTS), what
+  analysis.reproduction reads: the suite's scale and each finding's units with their labels."""
+  reports = {name: report for module in _modules() for name, report in getattr(module, "REPORTS", {}).items()}
+  out = {"version": MANIFEST_VERSION, "sweep": sweep.to_json(), "units": [u.to_json() for u in units]}
+  if sweep.name in reports:
+    out["report"] = reports[sweep.name]
+  return out
 
 
 def get(name: str) -> Sweep:

@@ -23,7 +23,7 @@ plus 3e-4 for coupled decay's second range; 32 units, sized for at most 3 hours 
 import dataclasses
 
 from launch.hyper import Point, product, sweep
-from launch.spec import Sweep
+from launch.spec import Sweep, name_value, unit_name
 from launch.sweeps import grid
 
 SLOTS = ("arch", "z_loss", "weight_decay")  # gin-file axes; the rest are bindings
@@ -102,4 +102,17 @@ def suite(scale: Scale, findings_: list[Finding] | None = None) -> Sweep:
   return Sweep(scale.name, [*GIN_FILES, scale.preset], unique, description=__doc__.split("\n\n")[0])
 
 
+def report(scale: Scale) -> dict:
+  """What the reproduction report needs of this suite, for ROOT/sweep.json: the scale, and each finding's
+  units by name with their point as names render it (a file slot by its stem)."""
+  return {"scale": {"name": scale.name, "preset": scale.preset, "widths": list(scale.widths),
+                    "ablation_widths": list(scale.ablation_widths), "lrs": list(scale.lrs),
+                    "low_lr": scale.low_lr, "warmups": list(scale.warmups)},
+          "findings": [{"key": f.key, "title": f.title,
+                        "units": [{"name": unit_name(p, SLOTS),
+                                   "labels": {k: name_value(v, k in SLOTS) for k, v in p.items()}}
+                                  for p in f.points]} for f in findings(scale)]}
+
+
 SWEEPS = [suite(FULL), suite(SMOKE), suite(LONG)]
+REPORTS = {scale.name: report(scale) for scale in SCALES.values()}

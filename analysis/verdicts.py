@@ -1,0 +1,276 @@
+"""The verdict rules of the reproduction report, fixed before the runs (docs/reproduction.md): pure
+functions from a finding's cells (runs grouped by intervention and width) to claims with a verdict of
+'reproduced', 'partly', 'not reproduced' or 'not measured', and the evidence table they read.
+"""
+
+import dataclasses
+import math
+from typing import Callable, Sequence
+
+from analysis import figures
+from analysis import fmt
+from analysis import sensitivity
+from analysis.runs import Run
+
+MAX_LOGIT = "attn/max_logit/block_0"
+OUTPUT_LOGIT = "logits/mean"
+GRAD_RMS = "grad/rms/block_0/mlp/dense_in/w"
+LOG_Z = "logits/log_z"
+LOGIT_RATIO = 100.0  # "orders of magnitude": two
+SENSITIVITY_MARGIN = 0.02  # nats: a smaller difference in LR sensitivity is not counted as lower
+LOGIT_MARGIN = 1.0  # "very negative": the lowest output logit mean lower by at least this
+HIGH_LR = 0.1  # LRs from here up are the paper's unstable range (Fig 1)
+SIZE_KEYS = ("d_model", "num_heads", "lr")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+  """The sizes and LRs of one version of the suite (sweep.json's report.scale); warm-ups are
+  (short, default, long)."""
+  name: str
+  preset: str
+  widths: tuple[int, ...]
+  ablation_widths: tuple[int, ...]
+  lrs: tuple[float, ...]
+  low_lr: float  # Fig 6 starts one LR lower, for the coupled-decay range [1e-4, 1e-1]
+  warmups: tuple[int, int, int]
+
+  @property
+  def coupled_lrs(self) -> tuple[float, ...]:
+    return (self.low_lr,) + self.lrs[:-1]
+
+
+
+@dataclasses.dataclass(eq=False)
+class Cell:
+  """The runs of one intervention at one width, over LR, with their LR sensitivity."""
+  point: dict[str, str]  # the unit point without width and lr, as unit names render it (a file by its stem)
+  width: int
+  runs: list[Run]
+  sens: sensitivity.Sensitivity | None
+
+  def at(self, lr: float) -> Run | None:
+    return next((r for r in self.runs if math.isclose(r.lr, lr, rel_tol=sensitivity.LR_RTOL)), None)
+
+
+def effective_loss(run: Run | None) -> float | None:
+  """The run's final loss as LR sensitivity counts it (sensitivity.scored_loss)."""
+  if run is None or run.final_loss is None or run.init_loss is None:
+    return None
+  return sensitivity.scored_loss(run.final_loss, run.init_loss)
+
+
+def extreme(run: Run | None, key: str, pick: Callable = max) -> float | None:
+  """The largest (or, with pick=min, smallest) finite logged value of a metric."""
+  if run is None:
+    return None
+  values = [v for v in run.series(key)[1] if math.isfinite(v)]
+  return float(pick(values)) if values else None
+
+
+def marked(run: Run | None, value: float | None) -> str:
+  """A table entry: the value, flagged when its run did not complete."""
+  if run is None:
+    return "-"
+  return fmt.sci(value) + ("" if run.state == "completed" else f" ({run.state})")
+
+
+def cell_label(point: dict[str, str]) -> str:
+  return ", ".join(f"{k}={v}" for k, v in point.items())
+
+
+def varying(cells_: Sequence[Cell]) -> Callable[[Cell], str]:
+  """A cell's label naming only the point keys that differ among the cells."""
+  keys = [k for k in cells_[0].point if len({str(c.point.get(k)) for c in cells_}) > 1] if cells_ else []
+  return lambda c: cell_label({k: c.point[k] for k in keys}) or "defaults"
+
+
+def find(cells_: Sequence[Cell], width: int, **point) -> Cell | None:
+  """The cell at `width` whose point has these values (file slots by stem)."""
+  for cell in cells_:
+    if cell.width == width and all(cell.point.get(k) == v for k, v in point.items()):
+      return cell
+  return None
+
+
+def sens_of(cell: Cell | None) -> float | None:
+  return cell.sens.lr_sensitivity if cell and cell.sens else None
+
+
+# --- verdicts: (verdict, per-width lines) from fixed rules -----------------------------------------
+
+def combine(checks: Sequence[bool | None]) -> str:
+  """'reproduced' when every check passes, 'partly' when some do, 'not reproduced' when none do;
+  'not measured' when any check lacks its runs."""
+  if not checks or any(c is None for c in checks):
+    return "not measured"
+  return "reproduced" if all(checks) else "partly" if any(checks) else "not reproduced"
+
+
+def less(a: float | None, b: float | None, margin: float = 0.0) -> bool | None:
+  """a below b by at least margin; None when either is missing."""
+  return None if a is None or b is None else a <= b - margin if margin else a < b
+
+
+@dataclasses.dataclass
+class Claim:
+  text: str
+  rule: str
+  verdict: str
+  detail: list[str]
+
+
+def attention_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
+  """Finding 1: the peak max attention logit without qk-LN vs with it at the high LRs, and the loss."""
+  high = [lr for lr in scale.lrs if lr >= HIGH_LR]
+  checks, detail, rows = [], [], []
+  for width in scale.widths:
+    off, on = find(cells_, width, arch="no_qkln"), find(cells_, width, arch="qkln")
+    ratios, wins = [], []
+    for lr in high:
+      peak_off, peak_on = (extreme(c.at(lr) if c else None, MAX_LOGIT) for c in (off, on))
+      if peak_off is not None and peak_on:
+        ratios.append(peak_off / peak_on)
+      wins.append(less(effective_loss(on.at(lr) if on else None), effective_loss(off.at(lr) if off else None)))
+    ok = None if not ratios or None in wins else max(ratios) >= LOGIT_RATIO and any(wins)
+    checks.append(ok)
+    detail.append(f"d={width}: largest logit ratio {fmt.sci(max(ratios)) if ratios else '-'} at lr >= "
+                  f"{fmt.sci(HIGH_LR)}; qk-LN loss lower at {sum(map(bool, wins))}/{len(high)} of those LRs")
+    for cell in (off, on):
+      if cell:
+        rows.append([f"d={width}, {cell.point['arch']}"]
+                    + [marked(r, extreme(r, MAX_LOGIT)) for r in map(cell.at, scale.lrs)])
+  claim = Claim("Without qk-layernorm the max attention logit grows by orders of magnitude at high LR and "
+                "the loss suffers; with it the same LRs train.",
+                f"at each width, peak max logit of block 0 without / with qk-LN >= {LOGIT_RATIO:g} at some "
+                f"lr >= {fmt.sci(HIGH_LR)}, and the qk-LN final loss lower at one of those LRs",
+                combine(checks), detail)
+  return [claim], [["width, arch"] + [fmt.sci(lr) for lr in scale.lrs]] + rows
+
+
+def size_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
+  """Finding 2: qk-LN sensitivity below no qk-LN at every width; sensitivity rising with width."""
+  lower, detail = [], []
+  for width in scale.widths:
+    off, on = sens_of(find(cells_, width, arch="no_qkln")), sens_of(find(cells_, width, arch="qkln"))
+    lower.append(less(on, off, SENSITIVITY_MARGIN))
+    detail.append(f"d={width}: {fmt.number(on, 3)} with qk-LN vs {fmt.number(off, 3)} without")
+  rising, above, growth_detail = [], [], []
+  for arch in ("no_qkln", "qkln"):
+    values = [sens_of(find(cells_, w, arch=arch)) for w in scale.widths]
+    if None in values or len(values) < 2:
+      rising.append(None)
+      continue
+    rising.append(all(less(a, b, SENSITIVITY_MARGIN) for a, b in zip(values, values[1:])))
+    above.append(less(values[0], values[-1], SENSITIVITY_MARGIN))
+    growth_detail.append(f"{arch}: " + " -> ".join(fmt.number(v, 3) for v in values))
+  grows = combine(rising)
+  if grows == "not reproduced" and any(above):
+    grows = "partly"
+  return [Claim("qk-layernorm lowers LR sensitivity.",
+                f"qk-LN sensitivity below no qk-LN by >= {SENSITIVITY_MARGIN} at each width",
+                combine(lower), detail),
+          Claim("LR sensitivity grows with model size.",
+                f"sensitivity rising by >= {SENSITIVITY_MARGIN} at every width step, with and without qk-LN; "
+                "'partly' when it is only higher at the largest width than at the smallest",
+                grows, growth_detail)], []
+
+
+def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
+  """Finding 3: without weight decay, no z-loss is more LR sensitive (Fig 3) and its output logits drift
+  down (Fig 4); weight decay helps the larger models."""
+  sens_checks, drift_checks, sens_detail, drift_detail, rows = [], [], [], [], []
+  for width in scale.ablation_widths:
+    bare = find(cells_, width, z_loss="no_z_loss", weight_decay="weight_decay_0")
+    z = find(cells_, width, z_loss="none", weight_decay="weight_decay_0")
+    drift = [min((v for r in c.runs if (v := extreme(r, OUTPUT_LOGIT, min)) is not None), default=None)
+             if c else None for c in (bare, z)]
+    sens_checks.append(less(sens_of(z), sens_of(bare), SENSITIVITY_MARGIN))
+    drift_checks.append(less(drift[0], drift[1], LOGIT_MARGIN))
+    sens_detail.append(f"d={width}: {fmt.number(sens_of(bare), 3)} without z-loss vs "
+                       f"{fmt.number(sens_of(z), 3)} with")
+    drift_detail.append(f"d={width}: {fmt.number(drift[0], 3)} without z-loss vs {fmt.number(drift[1], 3)} with")
+  label = varying(cells_)
+  for cell in cells_:
+    rows.append([f"d={cell.width}, {label(cell)}"] + [
+        marked(r, extreme(r, OUTPUT_LOGIT, min)) + f" / {fmt.sci(extreme(r, LOG_Z))}" if r else "-"
+        for r in map(cell.at, scale.lrs)])
+  largest = scale.ablation_widths[-1]
+  decayed, bare = (sens_of(find(cells_, largest, z_loss="no_z_loss", weight_decay=wd))
+                   for wd in ("none", "weight_decay_0"))
+  return [Claim("Without weight decay, z-loss lowers LR sensitivity.",
+                f"at each width without weight decay, sensitivity without z-loss above with it by >= "
+                f"{SENSITIVITY_MARGIN}", combine(sens_checks), sens_detail),
+          Claim("Without z-loss and weight decay, the output logits drift very negative.",
+                f"at each width without weight decay, the lowest output logit mean (any LR, any step) without "
+                f"z-loss below that with it by >= {LOGIT_MARGIN:g}", combine(drift_checks), drift_detail),
+          Claim("Weight decay also mitigates it for the larger models.",
+                f"without z-loss, weight decay 1e-4 less LR sensitive than none by >= {SENSITIVITY_MARGIN} at "
+                f"d={largest}", combine([less(decayed, bare, SENSITIVITY_MARGIN)]),
+                [f"d={largest}: {fmt.number(decayed, 3)} with weight decay vs {fmt.number(bare, 3)} without"])], \
+      [["width, cell (lowest logits/mean / peak log Z)"] + list(map(fmt.sci, scale.lrs))] + rows
+
+
+def _pairwise(cells_: Sequence[Cell], widths: Sequence[int], better: dict, worse: dict,
+              name: Callable[[dict], str]) -> tuple[str, list[str]]:
+  checks, detail = [], []
+  for width in widths:
+    good, bad = sens_of(find(cells_, width, **better)), sens_of(find(cells_, width, **worse))
+    checks.append(less(good, bad, SENSITIVITY_MARGIN))
+    detail.append(f"d={width}: {fmt.number(good, 3)} ({name(better)}) vs {fmt.number(bad, 3)} ({name(worse)})")
+  return combine(checks), detail
+
+
+def warmup_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
+  short, _, long = scale.warmups
+  verdict, detail = _pairwise(cells_, scale.ablation_widths, {"warmup_steps": str(long)},
+                              {"warmup_steps": str(short)}, lambda p: f"warm-up {p['warmup_steps']}")
+  return [Claim("Longer warm-up lowers LR sensitivity.",
+                f"at each width, warm-up {long} less LR sensitive than warm-up {short} by >= "
+                f"{SENSITIVITY_MARGIN}", verdict, detail)], []
+
+
+def weight_decay_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
+  verdict, detail = _pairwise(cells_, scale.ablation_widths, {"weight_decay": "none"},
+                              {"weight_decay": "coupled_weight_decay"},
+                              lambda p: "independent 1e-4" if p["weight_decay"] == "none" else "coupled 0.1")
+  return [Claim("Weight decay independent of the LR lowers LR sensitivity.",
+                f"at each width, independent decay less LR sensitive than coupled decay by >= "
+                f"{SENSITIVITY_MARGIN} (coupled: the minimum over the two LR ranges, Section 3.2.2)",
+                verdict, detail)], []
+
+
+def grad_rms_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
+  """Finding 5 on the qk-LN runs: grad RMS at the largest completed LR below that at the smallest, at
+  every width; at the smallest LR, falling with width."""
+  window = max(1, steps_of(cells_) // 4)
+  qk = sorted((c for c in cells_ if c.point["arch"] == "qkln"), key=lambda c: c.width)
+  by_lr, detail, rows = [], [], []
+  for cell in qk:
+    values = [(r.lr, figures.window_mean(r, GRAD_RMS, window)) for r in cell.runs if r.state == "completed"]
+    values = [(lr, v) for lr, v in values if v is not None]
+    by_lr.append(less(values[-1][1], values[0][1]) if len(values) > 1 else None)
+    if values:
+      detail.append(f"d={cell.width}: {fmt.sci(values[0][1])} at lr {fmt.sci(values[0][0])} -> "
+                    f"{fmt.sci(values[-1][1])} at lr {fmt.sci(values[-1][0])}")
+    rows.append([f"d={cell.width}"] + [marked(r, r and figures.window_mean(r, GRAD_RMS, window))
+                                      for r in map(cell.at, scale.lrs)])
+  lowest = [figures.window_mean(c.at(scale.lrs[0]), GRAD_RMS, window) if c.at(scale.lrs[0]) else None
+            for c in qk]
+  by_width = (None if None in lowest or len(lowest) < 2 else all(a > b for a, b in zip(lowest, lowest[1:])))
+  detail.append(f"at lr {fmt.sci(scale.lrs[0])} over widths {list(scale.widths)}: "
+                + " -> ".join(fmt.sci(v) for v in lowest))
+  header = [f"qk-LN, mean of final {window} steps"] + [fmt.sci(lr) for lr in scale.lrs]
+  return [Claim("Gradient RMS falls as the LR grows and as the model grows (towards AdamW's epsilon).",
+                "qk-LN runs: at each width, grad RMS of block_0/mlp/dense_in/w lower at the largest completed "
+                "LR than at the smallest; at the smallest LR, falling with every width step",
+                combine(by_lr + [by_width]), detail)], [header] + rows
+
+
+def steps_of(cells_: Sequence[Cell]) -> int:
+  return max((int(r.status.get("total_steps") or 0) for c in cells_ for r in c.runs), default=0)
+
+
+CLAIMS = {"attention_logits": attention_claims, "sensitivity_size": size_claims,
+          "output_logits": output_logit_claims, "warmup": warmup_claims,
+          "weight_decay": weight_decay_claims, "grad_rms": grad_rms_claims}
