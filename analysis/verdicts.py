@@ -11,6 +11,7 @@ from analysis import figures
 from analysis import fmt
 from analysis import sensitivity
 from analysis.runs import Run
+from rundir.suite import Scale
 
 MAX_LOGIT = "attn/max_logit/block_0"
 OUTPUT_LOGIT = "logits/mean"
@@ -21,24 +22,6 @@ SENSITIVITY_MARGIN = 0.02  # nats: a smaller difference in LR sensitivity is not
 LOGIT_MARGIN = 1.0  # "very negative": the lowest output logit mean lower by at least this
 HIGH_LR = 0.1  # LRs from here up are the paper's unstable range (Fig 1)
 SIZE_KEYS = ("d_model", "num_heads", "lr")
-
-
-@dataclasses.dataclass(frozen=True)
-class Scale:
-  """The sizes and LRs of one version of the suite (sweep.json's report.scale); warm-ups are
-  (short, default, long)."""
-  name: str
-  preset: str
-  widths: tuple[int, ...]
-  ablation_widths: tuple[int, ...]
-  lrs: tuple[float, ...]
-  low_lr: float  # Fig 6 starts one LR lower, for the coupled-decay range [1e-4, 1e-1]
-  warmups: tuple[int, int, int]
-
-  @property
-  def coupled_lrs(self) -> tuple[float, ...]:
-    return (self.low_lr,) + self.lrs[:-1]
-
 
 
 @dataclasses.dataclass(eq=False)

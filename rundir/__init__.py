@@ -1,1 +1,1 @@
-"""Run-directory facts shared by train/ and launch/ (stdlib only: launch must not import train)."""
+"""Run-directory facts shared by train/, launch/ and analysis/ (stdlib only: launch must not import train)."""

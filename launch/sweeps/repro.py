@@ -25,26 +25,10 @@ import dataclasses
 from launch.hyper import Point, product, sweep
 from launch.spec import Sweep, name_value, unit_name
 from launch.sweeps import grid
+from rundir.suite import Scale
 
 SLOTS = ("arch", "z_loss", "weight_decay")  # gin-file axes; the rest are bindings
 GIN_FILES = tuple(f"{{{slot}}}" for slot in SLOTS)
-
-
-@dataclasses.dataclass(frozen=True)
-class Scale:
-  """The sizes and LRs of one version of the suite; warm-ups are (short, default, long)."""
-  name: str
-  preset: str
-  widths: tuple[int, ...]
-  ablation_widths: tuple[int, ...]
-  lrs: tuple[float, ...]
-  low_lr: float  # Fig 6 starts one LR lower, for the coupled-decay range [1e-4, 1e-1]
-  warmups: tuple[int, int, int]
-
-  @property
-  def coupled_lrs(self) -> tuple[float, ...]:
-    return (self.low_lr,) + self.lrs[:-1]
-
 
 FULL = Scale("repro_cpu", "gin/repro.gin", grid.CPU_WIDTHS, (64, 128), grid.LRS, 1e-4, (10, 20, 50))
 SMOKE = Scale("repro_smoke_cpu", "gin/repro_smoke.gin", (64,), (64,), (1e-2, 3e-1), 1e-4, (1, 2, 4))
