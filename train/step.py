@@ -68,7 +68,7 @@ def make_train_step(model: hk.Transformed, optimizer: AdamW
                                                                           hyper.z_loss_coef)
     params, opt_state, delta, lr = optimizer.update(grads, state.opt_state, state.params, hyper.optimizer)
     metrics = {"train/loss": ce, "train/z_loss": z_loss, "lr": lr,
-               "grad/global_norm": optax.global_norm(grads), **characteristics}
+               "grad/global_norm": optax.tree.norm(grads), **characteristics}
     for prefix, tree in (("grad", grads), ("update", delta), ("param", state.params)):
       metrics.update({f"{prefix}/rms/{path}": _rms(x) for path, x in named_leaves(tree).items()})
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
