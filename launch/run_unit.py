@@ -12,6 +12,7 @@ import sys
 from absl import app, flags
 
 from launch import unit
+from rundir import cli
 
 flags.DEFINE_string("workdir", None, "The unit's run directory.", required=True)
 flags.DEFINE_multi_string("gin_file", [], "Gin files, in order.")
@@ -33,4 +34,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -19,7 +19,7 @@ from absl import app, flags
 
 from rundir import cli
 
-from launch import executors, ginfiles, inline, spec, state, sweeps
+from launch import executors, ginfiles, inline, spec, state, sweeps, validate
 from launch.errors import LaunchError
 from launch.hyper import product
 from rundir.lock import LOCK_FILE, DirLock, InUse
@@ -114,8 +114,11 @@ def _print_units(units: list[spec.Unit], root: str, options: executors.Options) 
 
 
 def main(argv: list[str]) -> None:
+  if FLAGS.verbosity > 0:  # absl's -v: the trainers show TensorFlow's start-up lines (train/quiet.py)
+    os.environ["PROXIES_VERBOSE"] = "1"
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}: expected only --flags")
+    print(f"error: unexpected arguments {argv[1:]}: expected only --flags", file=sys.stderr)
+    sys.exit(2)
   if FLAGS.list:
     for name, sweep in sweeps.all_sweeps().items():
       print(f"{name:14s} {len(spec.expand(sweep)):4d} units  {sweep.description.splitlines()[0]}")
@@ -123,6 +126,7 @@ def main(argv: list[str]) -> None:
   try:
     sweep = build_sweep()
     units = units_of(sweep)
+    validate.check_configs(units, FLAGS.python)
     if FLAGS.parallel < 1 or FLAGS.max_retries < 0:
       raise LaunchError(f"--parallel={FLAGS.parallel} --max_retries={FLAGS.max_retries}: expected "
                         "parallel >= 1 and max_retries >= 0")

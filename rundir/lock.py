@@ -6,6 +6,7 @@ the file keeps the holder's pid only so the refusal can name it.
 
 import fcntl
 import os
+import time
 
 LOCK_FILE = ".lock"
 
@@ -22,11 +23,19 @@ class DirLock:
     self.what = what
     self._fd: int | None = None
 
-  def acquire(self) -> "DirLock":
+  def acquire(self, wait_s: float = 0.0) -> "DirLock":
+    """Takes the lock, waiting up to wait_s seconds for a holder to let go (a relaunched sweep's
+    worker may meet its killed predecessor still exiting); InUse after that."""
     fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    deadline = time.monotonic() + wait_s
+    while True:
+      try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        break
+      except BlockingIOError:
+        if time.monotonic() < deadline:
+          time.sleep(0.1)
+          continue
       holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
       os.close(fd)
       raise InUse(f"{self.what} {self.path} is in use by pid {holder}: expected one writer at a "

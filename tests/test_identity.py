@@ -14,7 +14,7 @@ from analysis import runs
 from launch import state as launch_state
 
 from rundir.lock import DirLock
-from tests.trainer_utils import REPO, read_metrics, run_train, without_timing
+from tests.trainer_utils import REPO, TINY, read_metrics, run_train, without_timing
 from train import identity
 
 BINDINGS = ["steps=10", "TrainConfig.log_every=5", "TrainConfig.eval_every=5", "TrainConfig.checkpoint_every=5",
@@ -142,3 +142,92 @@ def test_launcher_bad_root_or_flag_is_one_line_exit_2(tmp_path, args, named):
   lines = result.stderr.strip().splitlines()
   assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:") and named in lines[0], lines
   assert not (tmp_path / "r").exists()
+
+
+def test_stop_settings_may_change_on_resume(tmp_path):
+  """When a diverging run stops is a decision on the recorded losses, not the computation."""
+  workdir = tmp_path / "run"
+  run_train(workdir, [*BINDINGS, "lr=0.01"])
+  result = run_train(workdir, [*BINDINGS, "lr=0.01", "TrainConfig.divergence_window=3",
+                               "TrainConfig.log_every=1"])
+  assert "already completed; nothing to do" in result.stdout
+
+
+def test_resuming_at_the_last_step_completes_with_the_recorded_final_loss(interrupted, tmp_path):
+  """A kill between the last checkpoint and the last status leaves 'running' at step == steps."""
+  workdir = tmp_path / "run"
+  shutil.copytree(interrupted, workdir)
+  reference = read_metrics(workdir)
+  run_train(workdir, [*BINDINGS, "lr=0.01"])
+  status = json.loads((workdir / "status.json").read_text())
+  assert status["state"] == "completed" and status["final_eval_loss"] == reference[-1]["eval/loss"]
+  assert read_metrics(workdir) == reference
+
+
+def test_bad_input_at_set_up_leaves_no_run_directory(tmp_path):
+  result = run_train(tmp_path / "new" / "run", [*BINDINGS, "make_dataset.source='nope'"], check=False)
+  assert result.returncode == 2 and "source='nope' is unknown" in result.stderr
+  assert not (tmp_path / "new").exists()
+
+
+def test_lock_waits_for_a_holder_that_is_exiting(tmp_path):
+  """A relaunched sweep's worker may meet its killed predecessor still exiting: it waits (wait_s)."""
+  holder = subprocess.Popen([sys.executable, "-c", "import time; from rundir.lock import DirLock; "
+                             f"DirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(1.5)"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+  assert holder.stdout.readline() == "held\n"
+  with pytest.raises(ValueError, match=f"in use by pid {holder.pid}"):
+    DirLock(str(tmp_path)).acquire()
+  with DirLock(str(tmp_path)).acquire(wait_s=60):
+    pass
+  holder.wait()
+
+
+def test_worker_holds_each_units_lock_only_while_it_runs(tmp_path):
+  """`train.worker` runs units one after another in one process: each unit's lock (with the worker's
+  pid) is released when the unit ends, while the worker lives on."""
+  workdir = tmp_path / "unit"
+  request = {"gin_files": ["gin/qkln.gin", "gin/local.gin"], "log": str(workdir / "train.log"),
+             "gin_bindings": TINY + BINDINGS + ["make_dataset.source='nope'"], "workdir": str(workdir)}
+  worker = subprocess.Popen([sys.executable, "-m", "train.worker"], cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+  try:
+    worker.stdin.write(json.dumps(request) + "\n")
+    worker.stdin.flush()
+    answer = json.loads(worker.stdout.readline())
+    assert answer["exit_code"] == 2 and "source='nope'" in (workdir / "train.log").read_text()
+    assert (workdir / ".lock").read_text().strip() == str(worker.pid)  # it did hold it
+    assert worker.poll() is None
+    with DirLock(str(workdir)):  # released, though the worker still runs
+      pass
+  finally:
+    worker.stdin.close()
+    worker.wait(timeout=60)
+
+
+def test_a_run_with_tensorboard_is_quiet_on_stderr(tmp_path):
+  """TensorFlow's C++ start-up lines are hidden by default (-v 1 or PROXIES_VERBOSE=1 shows them)."""
+  result = run_train(tmp_path / "run", ["steps=2", "TrainConfig.tensorboard=True"])
+  assert list((tmp_path / "run").glob("events.out.tfevents.*"))  # TensorFlow was imported
+  assert result.stderr == ""
+
+
+def test_unknown_run_unit_flag_is_one_line_exit_2():
+  result = subprocess.run([sys.executable, "-m", "launch.run_unit", "--workdir=x", "--no_such_flag"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 2 and len(lines) == 1 and "no_such_flag" in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_bad_value_in_a_sweep_is_refused_before_anything_trains(tmp_path, dry_run):
+  """Every unit's config is validated by the trainer's own checks, in one process, at launch."""
+  root = tmp_path / "demo"
+  command = [sys.executable, "-m", "launch.sweep", "--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin",
+             "--sweep=lr=[abc,0.1,xyz]", f"--root={root}", *(["--dry_run"] if dry_run else [])]
+  result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 2 and len(lines) == 1, result.stderr
+  assert lines[0].startswith("error: unit 'lr=abc': OptimizerConfig.lr='abc': expected a positive number")
+  assert "(and 1 more bad units)" in lines[0]
+  assert not root.exists()

@@ -9,9 +9,10 @@ import hashlib
 import json
 from typing import Any
 
-# TrainConfig fields that change what is written or when, never the numbers computed: they may
-# change on resume.
-RESUMABLE_TRAIN_FIELDS = ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "tensorboard")
+# TrainConfig fields that change what is written or when, or when a diverging or warned run stops
+# early (a decision on the recorded losses), never the numbers computed: they may change on resume.
+RESUMABLE_TRAIN_FIELDS = ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "tensorboard",
+                          "divergence_threshold", "divergence_margin", "divergence_window", "stop_on_warning")
 
 
 def resolved_config(train_cfg: Any, opt_cfg: Any, model_cfg: Any, data: dict) -> dict:
@@ -54,7 +55,10 @@ def check(workdir: str, recorded: dict | None, config: dict) -> None:
     return
   if recorded.get("fingerprint") == fingerprint(config):
     return
-  diffs = differences(recorded["config"], config)
+  old = json.loads(json.dumps(recorded["config"]))
+  for field in RESUMABLE_TRAIN_FIELDS:  # a run.json written when fewer fields were resumable
+    old.get("train", {}).pop(field, None)
+  diffs = differences(old, config)
   if diffs:
     raise ValueError(f"workdir {workdir} holds a run of another configuration ({'; '.join(diffs)}): "
                      "expected the same configuration to resume it; pick another --workdir")

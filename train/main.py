@@ -3,6 +3,8 @@ r"""Trains one model; the run directory is the result.
   python -m train.main --gin_file=gin/qkln.gin --gin_file=gin/local.gin \
       --gin_bindings=lr=0.1 [--workdir=DIR]
 
+  python -m train.main --validate=UNITS.json   # a launcher's check of a sweep's configs
+
 Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad input.
 """
 
@@ -20,6 +22,8 @@ flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order (later on
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. lr=0.1, applied after the files.")
 flags.DEFINE_string("workdir", None, "Run directory; default runs/<name from the config>.")
 flags.DEFINE_bool("print_config", False, "Validate the config, print run.json's object and exit.")
+flags.DEFINE_string("validate", None, "Validate the configs of a JSON list of units ({name, gin_files, "
+                    "gin_bindings}) read from this file ('-': stdin), one error line per bad unit; exit 2 if any.")
 FLAGS = flags.FLAGS
 
 
@@ -28,11 +32,30 @@ def _fail(message: str, code: int) -> None:
   sys.exit(code)
 
 
+def _validate(path: str, run) -> None:
+  try:
+    with (open(0) if path == "-" else open(path)) as f:
+      units = json.load(f)
+  except (OSError, ValueError) as e:
+    _fail(f"--validate={path}: {e}: expected a JSON list of units", 2)
+  errors = run.validate(units)
+  for line in errors:
+    print(f"error: {line}", file=sys.stderr)
+  if errors:
+    sys.exit(2)
+
+
 def main(argv: list[str]) -> None:
-  logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
+  if FLAGS.verbosity > 0:  # absl's -v: everything, TensorFlow's start-up lines included
+    os.environ["PROXIES_VERBOSE"] = "1"  # train/quiet.py
+  else:
+    logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
   from train import config, run  # imported late so --help stays fast
+  if FLAGS.validate:
+    _validate(FLAGS.validate, run)
+    return
   if FLAGS.print_config:
     try:
       print(json.dumps(config.parse(FLAGS.gin_file, FLAGS.gin_bindings)))

@@ -5,10 +5,13 @@ Exit codes: 0 completed or diverged, 1 crashed (status 'failed'), 2 bad input (o
 """
 
 import os
+import shutil
 import sys
 import traceback
 
+from rundir.lock import LOCK_FILE
 from train import config
+from train.data.errors import DataError
 from train import data, optimizer, trainer  # noqa: F401  (registers the gin configurables)
 
 _process_ready = False
@@ -48,22 +51,61 @@ def _prepare_process() -> None:
     _process_ready = True
 
 
-def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = None) -> int:
-  """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first."""
+def validate(units: list[dict]) -> list[str]:
+  """'unit NAME: reason' for each unit ({"name", "gin_files", "gin_bindings"}) whose gin config or
+  config values are bad: a launcher checks a whole sweep in one process before anything trains."""
+  errors = []
+  for unit in units:
+    try:
+      config.parse(unit["gin_files"], unit["gin_bindings"])
+      trainer.configs()
+    except ValueError as e:
+      errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
+  return errors
+
+
+def _first_missing(path: str) -> str | None:
+  """The outermost directory of `path` that does not exist yet (what creating it would add)."""
+  path, missing = os.path.abspath(path), None
+  while not os.path.exists(path):
+    path, missing = os.path.dirname(path), path
+  return missing
+
+
+def _remove_if_unused(created: str) -> None:
+  """A set-up refused as bad input leaves no directory behind: removes `created` (which this run
+  made) when it holds no file but the lock."""
+  for _, _, files in os.walk(created):
+    if set(files) - {LOCK_FILE}:
+      return
+  shutil.rmtree(created, ignore_errors=True)
+
+
+def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = None,
+        lock_wait_s: float = 0.0) -> int:
+  """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first.
+  lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once)."""
   try:
     run_info = config.parse(gin_files, gin_bindings)
   except ValueError as e:
     return _fail(str(e), 2)
   _prepare_process()
   workdir = workdir or config.default_workdir(run_info)
+  created = _first_missing(workdir)
   try:
-    job = trainer.Trainer(workdir, run_info)
+    job = trainer.Trainer(workdir, run_info, lock_wait_s)
   except (ValueError, OSError) as e:
+    if created:
+      _remove_if_unused(created)
     return _fail(str(e).splitlines()[0], 2)  # gin appends its call context on later lines
   try:
     job.train()
   except KeyboardInterrupt:
     raise
+  except DataError as e:  # bad data met mid-run (e.g. a truncated shard): a retry would meet it again
+    message = str(e).splitlines()[0]
+    job.run_dir.update_status(state="failed", reason=message)
+    return _fail(message, 2)
   except Exception as e:  # a crash is recorded, then reported
     traceback.print_exc()
     job.run_dir.update_status(state="failed", reason=f"{type(e).__name__}: {' '.join(str(e).split())[:500]}")

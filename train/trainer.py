@@ -16,7 +16,7 @@ from model.config import ModelConfig
 from rundir.lock import DirLock
 from train import data as data_lib
 from train import divergence
-from train import identity, recover, sharding
+from train import identity, quiet, recover, sharding
 from train.monitor import RunMonitor
 from train.checkpoint import Checkpointer
 from train.optimizer import OptimizerConfig
@@ -62,6 +62,13 @@ class TrainConfig:
       raise ValueError(f"TrainConfig.z_loss_coef={self.z_loss_coef!r}: expected a number >= 0")
 
 
+def configs() -> tuple[ModelConfig, OptimizerConfig, TrainConfig]:
+  """The run's config dataclasses as gin binds them, validated (bad values raise ValueError);
+  ModelConfig.vocab_size is the dataset's, filled in by the Trainer."""
+  train_cfg = TrainConfig()
+  return ModelConfig(), OptimizerConfig(steps=train_cfg.steps), train_cfg
+
+
 def _fmt_duration(seconds: float) -> str:
   if not math.isfinite(seconds):
     return "?"
@@ -72,6 +79,7 @@ def _fmt_duration(seconds: float) -> str:
 
 def _summary_writer(path: str):
   """A TensorBoard writer; imported here so runs without one skip TensorFlow's import."""
+  quiet.import_tensorflow()
   from clu import metric_writers  # pylint: disable=import-outside-toplevel
   return metric_writers.SummaryWriter(path)
 
@@ -79,9 +87,9 @@ def _summary_writer(path: str):
 class Trainer:
   """Builds everything in __init__ (bad input raises ValueError there); train() runs the loop."""
 
-  def __init__(self, workdir: str, run_info: dict):
+  def __init__(self, workdir: str, run_info: dict, lock_wait_s: float = 0.0):
     self.run_dir = RunDir(workdir, writer=jax.process_index() == 0)
-    self.lock = DirLock(workdir, "workdir").acquire() if self.run_dir.writer else None
+    self.lock = DirLock(workdir, "workdir").acquire(lock_wait_s) if self.run_dir.writer else None
     try:
       self._build(run_info)
     except BaseException:
@@ -94,9 +102,8 @@ class Trainer:
       self.lock.release()
 
   def _build(self, run_info: dict) -> None:
-    self.cfg = TrainConfig()
+    _, self.opt_cfg, self.cfg = configs()
     cfg = self.cfg
-    self.opt_cfg = OptimizerConfig(steps=cfg.steps)
     self.dataset = data_lib.make_dataset(batch_size=cfg.batch_size, seq_len=cfg.seq_len,
                                          seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
     self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
@@ -179,6 +186,7 @@ class Trainer:
     tokens_per_step = cfg.batch_size * cfg.seq_len
     window_start, window_step = time.time(), self.start_step
     batches = self.dataset.train_batches(self.start_step)
+    record = {}
     for step in range(self.start_step + 1, cfg.steps + 1):
       self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)), self.hyper)
       is_last = step == cfg.steps
@@ -220,7 +228,8 @@ class Trainer:
       self._record(writer, step, record)
       self.checkpointer.maybe_save(step, self.state, force=is_last)
 
-    final_loss = record["eval/loss"]
+    # Resumed at the last step (killed after its checkpoint, before its status): evaluate it again.
+    final_loss = record["eval/loss"] if "eval/loss" in record else self._evaluate(self.state.params)
     state = "completed" if math.isfinite(final_loss) else "diverged"
     run_dir.update_status(state=state, step=cfg.steps, final_eval_loss=final_loss if state == "completed" else None,
                           reason=None if state == "completed" else f"final eval loss {final_loss}")

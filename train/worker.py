@@ -23,6 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow (seqio's engine
 
 from absl import app, logging
 
+# A relaunched sweep's worker may start a unit while its killed predecessor is still exiting.
+LOCK_WAIT_S = 30.0
 REQUEST_KEYS = {"gin_files": list, "gin_bindings": list, "workdir": str, "log": str}
 
 
@@ -68,7 +70,7 @@ def run_unit(request: dict) -> int:
   from train import run  # pylint: disable=import-outside-toplevel
   import gin  # pylint: disable=import-outside-toplevel
   try:
-    return run.run(request["gin_files"], request["gin_bindings"], request["workdir"])
+    return run.run(request["gin_files"], request["gin_bindings"], request["workdir"], LOCK_WAIT_S)
   except KeyboardInterrupt:
     raise
   except Exception as e:  # outside Trainer.train (which records its own crash), e.g. in set-up

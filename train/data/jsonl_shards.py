@@ -13,7 +13,7 @@ import os
 import zlib
 from collections.abc import Iterator, Sequence
 
-from train.data.errors import DataError
+from train.data.errors import DataError, ShardError
 
 _WARNED_LINES_PER_FILE = 10
 
@@ -62,14 +62,14 @@ def read_records(path: str, start: int = 0) -> Iterator[tuple[int, str | None]]:
                             "(%d bad line(s) in this file so far)", index + 1, path, bad_lines)
         yield index, text
   except FileNotFoundError:
-    raise DataError(f"shard {path!r} does not exist (it was listed before; was it deleted?)") from None
+    raise ShardError(f"shard {path!r} does not exist (it was listed before; was it deleted?)") from None
   except PermissionError:
-    raise DataError(f"shard {path!r} is not readable (permission denied)") from None
+    raise ShardError(f"shard {path!r} is not readable (permission denied)") from None
   except EOFError:
-    raise DataError(f"shard {path!r} is truncated after line {index + 1}; expected a complete "
+    raise ShardError(f"shard {path!r} is truncated after line {index + 1}; expected a complete "
                     ".json.gz (re-download it)") from None
   except (gzip.BadGzipFile, zlib.error, OSError) as e:
-    raise DataError(f"shard {path!r} is not a readable .json.gz ({e}); expected gzip-compressed "
+    raise ShardError(f"shard {path!r} is not a readable .json.gz ({e}); expected gzip-compressed "
                     "JSON lines") from None
   if bad_lines:
     logging.warning("skipped %d bad line(s) of %s", bad_lines, path)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from train.data import packing as packing_lib
-from train.data.errors import DataError
+from train.data.errors import DataError, ShardError
 from train.data.interface import Batch
 from train.data.shards import ShardSet
 
@@ -230,6 +230,8 @@ class StreamingDataset:
       stream = RowStream(self._source, seq_len=self._seq_len, seed=self._seed,
                          process_index=self._process[0], process_count=self._process[1],
                          position=position)
+    except ShardError:
+      raise  # the shard is bad, not the index
     except DataError as e:
       raise DataError(f"position index {str(index.path)!r} does not match the data at step "
                       f"{indexed_step} ({e}); "

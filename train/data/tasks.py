@@ -10,8 +10,12 @@ import functools
 from collections.abc import Iterator
 
 import numpy as np
-import seqio
-import tensorflow as tf
+
+from train import quiet
+
+quiet.import_tensorflow()  # before seqio, which imports it loudly
+import seqio  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from train.data.embedded_corpus import Document
 from train.data.shards import ShardSet
