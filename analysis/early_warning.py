@@ -1,11 +1,13 @@
 """Offline evaluation of the instability monitor (instability/detectors.py) on finished runs:
 
-  python -m analysis.early_warning ROOT [ROOT ...] --out docs/early_warning.md
+  python -m analysis.early_warning ROOT [ROOT ...] [--seen=ROOT ...] --out docs/early_warning.md
 
-"Bad" is fixed before looking (docs/early_warning.md): diverged, or completed with a final eval loss above
-the best of its sweep (runs differing only in lr) by more than --margin. Runs are split into two halves by
-a hash of their path relative to their root; thresholds are chosen on the tuning half from a small grid and
-reported on the held-out half: detection rate on bad runs, false-alarm rate on good runs, median lead time.
+"Bad" is fixed before looking (docs/early_warning.md, second definition): an instability, i.e. diverged,
+spiked above its divergence threshold, or above its sweep's best LR (runs differing only in lr) and more than
+--margin above its best final eval loss. Runs under --seen roots (already looked at) go to the tuning half,
+the others are split by a hash of their path relative to their root; thresholds are chosen on the tuning
+half from a small grid and reported on the held-out half: detection rate on bad runs, false-alarm rate on
+good runs, median lead time.
 """
 
 import dataclasses
@@ -27,7 +29,9 @@ from analysis.runs import Run
 from instability import detectors
 
 flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
-flags.DEFINE_float("margin", 0.1, "A completed run is bad when its final eval loss exceeds its sweep's best by this.")
+flags.DEFINE_float("margin", 0.1, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
+                   "sweep's best by this.")
+flags.DEFINE_multi_string("seen", [], "A root whose runs were looked at before: read too, all in the tuning half.")
 FLAGS = flags.FLAGS
 
 BEGIN, END = "<!-- early_warning table: begin -->", "<!-- early_warning table: end -->"
@@ -38,7 +42,7 @@ GRID = {"attn_level": (3e2, 1e3, 3e3), "logz_rise": (2.0, 5.0, 10.0), "loss_spik
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-  """One finished run: its records, whether it is bad, the step it went bad (None when good), its half."""
+  """One finished run: its records, whether it is bad (and why), the step it went bad (None when good), its half."""
 
   name: str
   records: list[dict[str, Any]]
@@ -46,6 +50,10 @@ class Case:
   bad: bool
   event_step: int | None
   tuning: bool
+  why: tuple[str, ...] = ()  # the bad-run rules it meets: WHY's entries
+
+
+WHY = ("diverged", "spiked", "above best LR")
 
 
 def read_records(path: str) -> list[dict[str, Any]]:
@@ -69,32 +77,56 @@ def in_tuning_half(relpath: str) -> bool:
   return hashlib.sha256(relpath.encode()).digest()[0] % 2 == 0
 
 
+def root_of(path: str, roots: Sequence[str]) -> str | None:
+  """The root (of those given) that holds `path`."""
+  path = os.path.abspath(path)
+  return next((r for r in roots if os.path.commonpath([path, os.path.abspath(r)]) == os.path.abspath(r)), None)
+
+
 def _eval_curve(records: list[dict]) -> dict[int, float]:
   return {int(r["step"]): r["eval/loss"] for r in records if isinstance(r.get("eval/loss"), (int, float))}
 
 
-def cases(runs: Sequence[Run], roots: Sequence[str], margin: float) -> list[Case]:
-  """The completed and diverged runs labelled; others (running, failed, warned) are left out."""
+def _first_spike(run: Run, records: list[dict]) -> int | None:
+  """The first log step whose train loss exceeded the run's divergence_threshold; None if it never spiked."""
+  if not (run.status.get("spike_logs") or 0) > 0:
+    return None
+  threshold = run.status.get("divergence_threshold")
+  if isinstance(threshold, (int, float)):
+    above = [int(r["step"]) for r in records if isinstance(r.get("train/loss"), (int, float))
+             and not r["train/loss"] <= threshold]
+    if above:
+      return min(above)
+  return run.status.get("last_spike_step")
+
+
+def cases(runs: Sequence[Run], roots: Sequence[str], margin: float, seen: Sequence[str] = ()) -> list[Case]:
+  """The completed and diverged runs labelled by docs/early_warning.md's second definition; others (running,
+  failed, warned) are left out. Runs under a `seen` root are all in the tuning half."""
   out = []
   for group in partition(runs):
     finished = [r for r in group if r.state in ("completed", "diverged")]
     records = {r.name: read_records(r.path) for r in finished}
-    finals = [r.final_loss for r in finished if r.state == "completed" and r.final_loss is not None
+    scored = [r for r in finished if r.state == "completed" and r.final_loss is not None
               and math.isfinite(r.final_loss)]
-    best = min(finals, default=math.inf)
-    good = [r for r in finished if r.state == "completed" and r.final_loss is not None
-            and r.final_loss <= best + margin]
+    best_run = min(scored, key=lambda r: r.final_loss, default=None)
+    best = best_run.final_loss if best_run else math.inf
+    good = [r for r in scored if r.final_loss <= best + margin]
     for run in finished:
-      root = next((r for r in roots if os.path.abspath(run.path).startswith(os.path.abspath(r))), "")
-      relpath = os.path.relpath(run.path, root) if root else run.name
+      events = {}
       if run.state == "diverged":
-        bad, event = True, int(run.status.get("step") or max(int(r["step"]) for r in records[run.name]))
-      elif run.final_loss is None or run.final_loss > best + margin:
-        bad, event = True, _left_band(_eval_curve(records[run.name]), [_eval_curve(records[g.name]) for g in good],
-                                      margin)
-      else:
-        bad, event = False, None
-      out.append(Case(run.name, records[run.name], run.eps, bad, event, in_tuning_half(relpath)))
+        events["diverged"] = int(run.status.get("step") or max(int(r["step"]) for r in records[run.name]))
+      spike = _first_spike(run, records[run.name])
+      if spike is not None:
+        events["spiked"] = int(spike)
+      if (best_run is not None and best_run.lr is not None and run.lr is not None and run.lr > best_run.lr
+          and run in scored and run.final_loss > best + margin):
+        events["above best LR"] = _left_band(_eval_curve(records[run.name]),
+                                             [_eval_curve(records[g.name]) for g in good], margin)
+      root = root_of(run.path, [*roots, *seen])
+      tuning = root in seen or in_tuning_half(os.path.relpath(run.path, root) if root else run.name)
+      out.append(Case(run.name, records[run.name], run.eps, bool(events), min(events.values(), default=None),
+                      tuning, tuple(w for w in WHY if w in events)))
   return out
 
 
@@ -124,7 +156,8 @@ def score(cases_: Sequence[Case], th: detectors.Thresholds) -> dict[str, Any]:
       alarms += 1
   n_bad = sum(c.bad for c in cases_)
   n_good = len(cases_) - n_bad
-  return {"bad": n_bad, "good": n_good, "detected": detected, "false_alarms": alarms,
+  why = {w: sum(w in c.why for c in cases_) for w in WHY}
+  return {"bad": n_bad, "good": n_good, "why": why, "detected": detected, "false_alarms": alarms,
           "detection_rate": detected / n_bad if n_bad else math.nan,
           "false_alarm_rate": alarms / n_good if n_good else math.nan,
           "median_lead": statistics.median(leads) if leads else math.nan}
@@ -158,8 +191,11 @@ def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wa
     rows.append(f"| {name} | {s['bad']} | {s['detected']} | {_pct(s['detection_rate'])} | {s['good']} | "
                 f"{s['false_alarms']} | {_pct(s['false_alarm_rate'])} | {lead} |")
   chosen_text = ", ".join(f"{k}={getattr(chosen, k):g}" for k in GRID)
+  why = "; ".join(f"{name}: " + ", ".join(f"{s['why'][w]} {w}" for w in WHY)
+                  for name, s in (("tuning", tune), ("held-out", held)))
   return "\n".join([BEGIN, f"Command: `{command}` ({wall_s:.1f} s wall).", "",
-                    f"Thresholds chosen on the tuning half: {chosen_text}.", "", *rows, END])
+                    f"Thresholds chosen on the tuning half: {chosen_text}.", "", *rows, "",
+                    f"Bad runs by rule (a run may meet several): {why}.", END])
 
 
 def write(out: str, text: str) -> None:
@@ -181,14 +217,17 @@ def main(argv: list[str]) -> None:
   start = time.time()
   if not FLAGS.margin >= 0:
     cli.exit_usage(f"--margin={FLAGS.margin}: expected a number >= 0")
-  runs, _ = cli.load_runs(argv, "analysis.early_warning")
-  labelled = cases(runs, argv[1:], FLAGS.margin)
+  both = sorted(set(argv[1:]) & set(FLAGS.seen))
+  if both:
+    cli.exit_usage(f"--seen={both[0]} is also given as a root: expected each root once")
+  runs, _ = cli.load_runs([*argv, *FLAGS.seen], "analysis.early_warning")
+  labelled = cases(runs, argv[1:], FLAGS.margin, FLAGS.seen)
   tuning = [c for c in labelled if c.tuning]
   held = [c for c in labelled if not c.tuning]
   chosen, tune_score = choose(tuning)
   held_score = score(held, chosen)
   wall_s = time.time() - start
-  command = " ".join(["python -m analysis.early_warning", *argv[1:]]
+  command = " ".join(["python -m analysis.early_warning", *argv[1:], *(f"--seen={r}" for r in FLAGS.seen)]
                      + ([f"--out={FLAGS.out}"] if FLAGS.out else []) + [f"--margin={FLAGS.margin:g}"])
   text = table(chosen, tune_score, held_score, command, wall_s)
   if FLAGS.out:

@@ -1,6 +1,8 @@
 """analysis.early_warning: labels fixed before looking, detection / false alarm / lead time, the doc's table."""
 
+import json
 import math
+import os
 import subprocess
 import sys
 
@@ -26,10 +28,22 @@ def _records(losses, logits=None, eval_losses=None):
   return out
 
 
+def _spiked(path, threshold, first_step):
+  """Marks a written run as having spiked above `threshold` (status.json's keys, docs/run_directory.md)."""
+  status_file = os.path.join(path, "status.json")
+  with open(status_file) as f:
+    status = json.load(f)
+  status.update(spike_logs=1, divergence_threshold=threshold, last_spike_step=first_step)
+  with open(status_file, "w") as f:
+    json.dump(status, f)
+
+
 def sweep(root):
-  """One sweep (runs differing only in lr): a good run, a good run within the margin, a run that ends
-  0.5 above the best (bad; its eval loss leaves the good band at step 40), and a run whose attention logit
-  doubles from step 30 and diverges at step 60."""
+  """One sweep (runs differing only in lr), best LR 1e-3: a good run, a good run within the margin, a run
+  above the best LR that ends 0.5 above the best (bad; its eval loss leaves the good band at step 40), a run
+  whose attention logit doubles from step 30 and diverges at step 60, a slow run below the best LR that ends
+  0.8 above the best (good: slow, not unstable), and a run below the best LR that spiked above its
+  divergence threshold at step 20 and recovered (bad at 20)."""
   flat = [4.0] * 6
   write_run(f"{root}/a", lr=1e-3, final_loss=3.0, step=60, metrics=_records(flat, eval_losses={20: 5.0, 40: 3.5, 60: 3.0}))
   write_run(f"{root}/b", lr=3e-3, final_loss=3.05, step=60, metrics=_records(flat, eval_losses={20: 5.0, 40: 3.6, 60: 3.05}))
@@ -37,21 +51,48 @@ def sweep(root):
             metrics=_records([4.0, 4.0, 4.0, 7.0, 7.0, 7.0], eval_losses={20: 5.0, 40: 4.0, 60: 3.5}))
   write_run(f"{root}/d", lr=1e-1, state="diverged", step=60, reason="nan",
             metrics=_records([4.0] * 5 + [math.nan], logits=[100.0, 300.0, 1e3, 2.5e3, 6e3, 2e4]))
+  write_run(f"{root}/e", lr=1e-4, final_loss=3.8, step=60, metrics=_records(flat, eval_losses={20: 5.0, 40: 4.5, 60: 3.8}))
+  _spiked(write_run(f"{root}/f", lr=3e-4, final_loss=3.02, step=60,
+                    metrics=_records([4.0, 7.0, 4.0, 4.0, 4.0, 4.0], eval_losses={60: 3.02})), 6.0, 20)
 
 
 def test_labels_and_scores_by_hand(tmp_path):
   sweep(tmp_path)
   runs, _ = find_runs([str(tmp_path)])
   cases = {c.name: c for c in early_warning.cases(runs, [str(tmp_path)], margin=0.1)}
-  assert {n: (c.bad, c.event_step) for n, c in cases.items()} == {
-      "a": (False, None), "b": (False, None), "c": (True, 40), "d": (True, 60)}
+  assert {n: (c.bad, c.event_step, c.why) for n, c in cases.items()} == {
+      "a": (False, None, ()), "b": (False, None, ()), "c": (True, 40, ("above best LR",)),
+      "d": (True, 60, ("diverged",)), "e": (False, None, ()), "f": (True, 20, ("spiked",))}
   th = Thresholds(window=2, baseline=3, loss_spike=1.5)
-  # c: loss 7 at step 40 vs median 4 -> warned at 40, lead 0; d: logit 1e3 at step 30 = 10x step 10's -> lead 30.
-  assert [early_warning.first_warning(cases[n], th) for n in "abcd"] == [None, None, 40, 30]
+  # c: loss 7 at step 40 vs median 4 -> warned at 40, lead 0; d: logit 1e3 at step 30 = 10x step 10's -> lead 30;
+  # f: its spike at step 20 has only one earlier log, short of the 3-log baseline -> missed.
+  assert [early_warning.first_warning(cases[n], th) for n in "abcdef"] == [None, None, 40, 30, None, None]
   s = early_warning.score(list(cases.values()), th)
-  assert (s["detected"], s["false_alarms"], s["detection_rate"], s["median_lead"]) == (2, 0, 1.0, 15)
+  assert (s["bad"], s["detected"], s["false_alarms"], s["median_lead"]) == (3, 2, 0, 15)
+  assert s["detection_rate"] == pytest.approx(2 / 3)
+  assert s["why"] == {"diverged": 1, "spiked": 1, "above best LR": 1}
   s = early_warning.score(list(cases.values()), Thresholds(window=2, baseline=3, loss_spike=0.5))
-  assert (s["false_alarms"], s["false_alarm_rate"]) == (2, 1.0)  # loss 4 > 0.5 * 4 from step 40 on in a and b
+  assert (s["false_alarms"], s["false_alarm_rate"]) == (3, 1.0)  # loss 4 > 0.5 * 4 from step 40 on in a, b, e
+
+
+def test_a_run_above_the_best_lr_and_spiked_goes_bad_at_the_earlier_step(tmp_path):
+  write_run(f"{tmp_path}/a", lr=1e-3, final_loss=3.0, step=60, metrics=_records([4.0] * 6, eval_losses={40: 3.5}))
+  _spiked(write_run(f"{tmp_path}/b", lr=1e-2, final_loss=3.5, step=60,
+                    metrics=_records([4.0, 4.0, 8.0, 4.0, 4.0, 4.0], eval_losses={40: 4.0})), 6.0, 30)
+  runs, _ = find_runs([str(tmp_path)])
+  case = [c for c in early_warning.cases(runs, [str(tmp_path)], margin=0.1) if c.name == "b"][0]
+  assert (case.bad, case.event_step, case.why) == (True, 30, ("spiked", "above best LR"))
+
+
+def test_seen_roots_are_all_in_the_tuning_half(tmp_path):
+  for root in ("new", "seen"):
+    sweep(tmp_path / root)
+  new, seen = str(tmp_path / "new"), str(tmp_path / "seen")
+  runs, _ = find_runs([new, seen])
+  cases = early_warning.cases(runs, [new], margin=0.1, seen=[seen])
+  by_root = {r: [c.tuning for c in cases if c.name.startswith(r)] for r in (new, seen)}
+  assert by_root[seen] == [True] * 6
+  assert by_root[new] == [early_warning.in_tuning_half(n) for n in "abcdef"]
 
 
 def test_the_split_is_a_fixed_function_of_the_relative_path():
@@ -74,3 +115,5 @@ def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path)
   bare.write_text("no markers\n")
   result = subprocess.run(cmd[:-1] + [f"--out={bare}"], cwd=REPO, capture_output=True, text=True, timeout=120)
   assert result.returncode == 2 and result.stderr.startswith("error: --out=") and bare.read_text() == "no markers\n"
+  twice = subprocess.run(cmd + [f"--seen={tmp_path / 'runs'}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert twice.returncode == 2 and twice.stderr.startswith("error: --seen=") and "\n" not in twice.stderr.strip()
