@@ -12,9 +12,16 @@ contributes nothing, with a note: an earlier value of a run that never reached t
 at the step.
 
   python -m analysis.predict ROOT [ROOT ...] --params=4.8e9 --step=2000 [--block=0] [--threshold=1e4] [--json]
+  python -m analysis.predict ROOT --units=UNITS.json [--json]   # launch.sweep --predict_from=ROOT
+
+--units: one prediction per planned unit (a JSON list of {name, gin_files, gin_bindings, bindings, params,
+step}, '-' for stdin; run.json's keys as the trainer would write them), from the finished (completed or
+diverged) runs under ROOT that share all its settings but lr and model size, at its lr, extrapolated to its
+params at its step. A unit with no such runs, or too few sizes among them, gets no fit and a note.
 """
 
 import dataclasses
+import json
 import math
 from typing import Any, Sequence
 
@@ -124,6 +131,96 @@ def predict(runs: Sequence[Run], params: float = PAPER_PARAMS, step: int = PAPER
   return predictions
 
 
+@dataclasses.dataclass
+class UnitPrediction:
+  """A planned unit's predicted max logit; `prediction` is None (and `note` says why) without a fit."""
+
+  name: str
+  lr: float | None
+  params: float
+  step: int
+  threshold: float
+  prediction: Prediction | None
+  note: str | None
+
+  @property
+  def crosses(self) -> bool | None:
+    return self.prediction.crosses if self.prediction else None
+
+  def to_json(self) -> dict[str, Any]:
+    p = self.prediction
+    return {"name": self.name, "lr": self.lr, "params": self.params, "step": self.step,
+            "threshold": self.threshold, "predicted_max_logit": fmt.json_float(p.predicted if p else None),
+            "crosses_threshold": self.crosses, "fit_sizes": len({q.params for q in p.points}) if p else 0,
+            "note": self.note}
+
+
+FINISHED = ("completed", "diverged")
+
+
+def planned_run(unit: dict[str, Any]) -> Run:
+  """A unit not yet run, as a Run holding what its run.json will (the path is never read)."""
+  return Run(path=f"<planned unit {unit['name']}>", name=unit["name"], gin_files=tuple(unit["gin_files"]),
+             gin_bindings=tuple(unit["gin_bindings"]), bindings=dict(unit["bindings"]), status={})
+
+
+def predict_units(runs: Sequence[Run], units: Sequence[dict[str, Any]], block: int = 0,
+                  threshold: float = THRESHOLD) -> list[UnitPrediction]:
+  """One prediction per unit; InputError when no run is finished."""
+  finished = [r for r in runs if r.state in FINISHED]
+  if not finished:
+    raise InputError(f"none of the {len(runs)} runs is finished (completed or diverged): "
+                     "expected a root of finished runs")
+  key = max_logit_key(block)
+  by_config: dict[str, list[Run]] = {}
+  for run in finished:
+    by_config.setdefault(grouping.freeze(grouping.config(run, with_size=False)), []).append(run)
+  out = []
+  for unit in units:
+    planned = planned_run(unit)
+    lr, params, step = planned.settings.get("lr"), float(unit["params"]), int(unit["step"])
+    lr = float(lr) if is_number(lr) else None
+    same = by_config.get(grouping.freeze(grouping.config(planned, with_size=False)), [])
+    at_lr = [r for r in same if lr is not None and r.lr == lr]  # both parsed from gin text: equal floats
+    prediction, note = None, None
+    if not same:
+      note = "no finished run shares its settings (all but lr and model size)"
+    elif not at_lr:
+      note = f"no finished run at lr {lr} among the {len(same)} with its settings"
+    elif not any(r.series(key)[0].size for r in at_lr):
+      note = f"no finished run at its lr and settings logged {key}"
+    else:
+      [prediction] = predict(at_lr, params, step, block, threshold)
+      left_out = prediction.notes[:-1]
+      if not prediction.fit:
+        note = prediction.notes[-1] + (f" ({len(left_out)} runs left out, e.g. {left_out[0]})" if left_out else "")
+        prediction = None
+    out.append(UnitPrediction(unit["name"], lr, params, step, threshold, prediction, note))
+  return out
+
+
+def read_units(path: str) -> list[dict[str, Any]]:
+  """--units' JSON list, or InputError naming what is wrong."""
+  try:
+    with (open(0) if path == "-" else open(path)) as f:
+      units = json.load(f)
+  except (OSError, ValueError) as e:
+    raise InputError(f"--units={path}: unreadable ({e}): expected a JSON list of units")
+  keys = ("name", "gin_files", "gin_bindings", "bindings", "params", "step")
+  if not isinstance(units, list) or not all(isinstance(u, dict) and all(k in u for k in keys) for u in units):
+    raise InputError(f"--units={path}: expected a JSON list of objects with keys {', '.join(keys)}")
+  return units
+
+
+def units_table(predictions: Sequence[UnitPrediction]) -> str:
+  rows = [("unit", "lr", "params", "step", "predicted", "crosses")]
+  for p in predictions:
+    crosses = f"no fit ({p.note})" if p.prediction is None else ("YES" if p.crosses else "no")
+    rows.append((p.name, fmt.sci(p.lr) if p.lr is not None else "-", fmt.count(p.params), str(p.step),
+                 fmt.number(p.prediction.predicted if p.prediction else None), crosses))
+  return cli.columns(rows)
+
+
 def table(predictions: Sequence[Prediction]) -> str:
   header = ("intervention", "lr", "sizes", "a", "b", "c", "predicted", "crosses")
   rows = [header]
@@ -141,6 +238,8 @@ def define_flags() -> None:
                        "(runs that stopped before it are left out).")
   flags.DEFINE_integer("block", 0, "Block whose max attention logit is fitted (block 0 in the paper).")
   flags.DEFINE_float("threshold", THRESHOLD, "Max logit flagged as unstable.")
+  flags.DEFINE_string("units", None, "Predict these planned units (JSON file, '-': stdin) instead; each "
+                      "gives its own params and step.")
 
 
 def checked_flags() -> tuple[float, int, int, float]:
@@ -158,6 +257,17 @@ def checked_flags() -> tuple[float, int, int, float]:
 def main(argv: list[str]) -> None:
   runs, _ = cli.load_runs(argv, "analysis.predict")
   params, step, block, threshold = checked_flags()
+  if flags.FLAGS.units is not None:
+    for name in ("params", "step"):
+      if flags.FLAGS[name].present:
+        cli.exit_usage(f"--{name} with --units: expected each unit's own {name} in the units file")
+    try:
+      predictions = predict_units(runs, read_units(flags.FLAGS.units), block, threshold)
+    except InputError as e:
+      cli.exit_usage(str(e))
+    cli.print_results(predictions, f"max attention logit of block {block} per planned unit, from the finished "
+                      f"runs with its settings and lr; crosses = predicted >= {fmt.sci(threshold)}", units_table)
+    return
   try:
     predictions = predict(runs, params, step, block, threshold)
   except InputError as e:

@@ -3,7 +3,8 @@ r"""Shows where a sweep stands, from its run directories alone.
   python -m launch.status runs/fig1_cpu
 
 One line per unit (state, step, last train loss, final eval loss, attempts, wall time, instability
-warnings as count@first step), then the totals (pending, running, completed, diverged, warned, failed)
+warnings as count@first step, and when launched with --predict_from the predicted max attention logit:
+'YES 2e+04' past the threshold, 'no 3.1e+02', 'no fit'), then the totals (pending, running, completed, diverged, warned, failed)
 and an ETA. Exit code 2 on a bad root.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from absl import app
 
-from launch import state
+from launch import predict, state
 from launch.errors import LaunchError
 from rundir import cli
 
@@ -48,14 +49,17 @@ def _number(value: float | None) -> str:
 
 def table(root: str) -> str:
   statuses = [state.unit_status(os.path.join(root, name), name) for name in unit_names(root)]
+  predictions = predict.read(root)
   width = max([len(s.name) for s in statuses] + [4])
-  lines = [f"{'unit':{width}s}  {'state':11s} {'step':>13s} {'loss':>8s} {'eval':>8s} {'tries':>5s} {'time':>8s} {'warn':>8s}"]
+  lines = [f"{'unit':{width}s}  {'state':11s} {'step':>13s} {'loss':>8s} {'eval':>8s} {'tries':>5s} {'time':>8s} {'warn':>8s}"
+           + (f" {'predicted':>10s}" if predictions else "")]
   for s in statuses:
     step = "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}"
     warn = f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-"
+    predicted = f" {predict.cell(predictions.get('units', {}).get(s.name)):>10s}" if predictions else ""
     lines.append(f"{s.name:{width}s}  {s.state:11s} {step:>13s} {_number(s.last_train_loss):>8s} "
                  f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s} {warn:>8s}"
-                 + (f"  {s.reason}" if s.state != "completed" and s.reason else ""))
+                 + predicted + (f"  {s.reason}" if s.state != "completed" and s.reason else ""))
   totals = dict.fromkeys(state.TOTALS, 0)
   for s in statuses:
     totals[s.total] += 1
@@ -68,6 +72,8 @@ def table(root: str) -> str:
   else:
     when = f"{state.duration(seconds)} (at {time.strftime('%H:%M', time.localtime(time.time() + seconds))})"
   lines.append(" ".join(f"{k} {v}" for k, v in totals.items()) + f" | {len(statuses)} units | eta {when}")
+  if predictions:
+    lines.append(predict.summary(predictions))
   return "\n".join(lines)
 
 

@@ -3,11 +3,14 @@ r"""Launches a sweep: one `train.main` run per unit in ROOT/<unit name>, restart
   python -m launch.sweep --gin_file=gin/qkln.gin --gin_file=gin/local.gin \
       --sweep='lr=[1e-3,1e-2,1e-1]' --sweep='num_layers=[2,4]' --root=runs/demo --parallel=2
   python -m launch.sweep --sweep_name=fig1_cpu --root=runs/fig1
+  python -m launch.sweep --sweep_name=fig9_cpu --root=runs/fig9_big --predict_from=runs/fig9 --dry_run
 
 `--sweep` flags multiply; `k1=[..];k2=[..]` in one flag ties its keys (zip); a key named in a
 `--gin_file='{key}'` entry chooses that gin file (None for none). ROOT/sweep.json records the
 sweep: relaunching the same command skips finished units, resumes interrupted ones and retries
 failed ones up to --max_retries; a root holding another sweep is refused unless --force.
+--predict_from=ROOT marks the units Section 3.3's fit on ROOT's finished runs predicts to pass the max
+attention logit threshold (launch/predict.py): a column in --dry_run, kept in predictions.json for launch.status.
 Exit codes: 0 all units finished, 1 some failed, 2 bad input, 130 interrupted.
 """
 
@@ -19,7 +22,7 @@ from absl import app, flags
 
 from rundir import cli
 
-from launch import executors, ginfiles, inline, spec, state, sweeps, validate
+from launch import executors, ginfiles, inline, predict, spec, state, sweeps, validate
 from launch.errors import LaunchError
 from launch.hyper import product
 from rundir.lock import LOCK_FILE, DirLock, InUse
@@ -43,6 +46,10 @@ flags.DEFINE_string("slurm_partition", "", "slurm: the partition.")
 flags.DEFINE_integer("slurm_timeout_min", 24 * 60, "slurm: time limit of one unit.")
 flags.DEFINE_enum("slurm_cluster", None, ("slurm", "local"), "slurm: submitit's cluster; default: SLURM when "
                   "sbatch exists, else local processes.")
+flags.DEFINE_string("predict_from", None, "A root of finished runs: predict which units pass max attention "
+                    "logit 1e4 from their scaling fit (analysis.predict).")
+flags.DEFINE_integer("predict_step", None, "With --predict_from: the step of the fitted max logit (default: "
+                     "each unit's own steps).")
 FLAGS = flags.FLAGS
 
 
@@ -106,11 +113,14 @@ def check_root_writable(root: str) -> None:
                       "expected a directory this user can create and write")
 
 
-def _print_units(units: list[spec.Unit], root: str, options: executors.Options) -> None:
+def _print_units(units: list[spec.Unit], root: str, options: executors.Options, predictions: dict | None) -> None:
   for unit in units:
     status = state.unit_status(executors.workdir(root, unit), unit.name)
-    print(f"{unit.name}  [{status.state}]\n  {' '.join(executors.worker_command(unit, root, options))}")
+    column = f"  predicted {predict.cell(predictions['units'].get(unit.name))}" if predictions else ""
+    print(f"{unit.name}  [{status.state}]{column}\n  {' '.join(executors.worker_command(unit, root, options))}")
   print(f"{len(units)} units in {root}")
+  if predictions:
+    print(predict.summary(predictions))
 
 
 def main(argv: list[str]) -> None:
@@ -126,7 +136,13 @@ def main(argv: list[str]) -> None:
   try:
     sweep = build_sweep()
     units = units_of(sweep)
-    validate.check_configs(units, FLAGS.python)
+    if FLAGS.predict_step is not None and not FLAGS.predict_from:
+      raise LaunchError(f"--predict_step={FLAGS.predict_step} without --predict_from: expected both or neither")
+    predictions = None
+    if FLAGS.predict_from:  # validates the configs too, in the same trainer process
+      predictions = predict.predict(units, FLAGS.python, FLAGS.predict_from, FLAGS.predict_step)
+    else:
+      validate.check_configs(units, FLAGS.python)
     if FLAGS.parallel < 1 or FLAGS.max_retries < 0:
       raise LaunchError(f"--parallel={FLAGS.parallel} --max_retries={FLAGS.max_retries}: expected "
                         "parallel >= 1 and max_retries >= 0")
@@ -143,7 +159,7 @@ def main(argv: list[str]) -> None:
       slurm_partition=FLAGS.slurm_partition, slurm_timeout_min=FLAGS.slurm_timeout_min,
       slurm_cluster=FLAGS.slurm_cluster)
   if FLAGS.dry_run:
-    _print_units(units, root, options)
+    _print_units(units, root, options, predictions)
     return
   os.makedirs(root, exist_ok=True)
   try:
@@ -152,6 +168,9 @@ def main(argv: list[str]) -> None:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   state.write_json(os.path.join(root, state.MANIFEST_FILE), sweeps.manifest(sweep, units))
+  if predictions:  # a relaunch without --predict_from keeps the earlier predictions
+    predict.write(root, predictions)
+    print(predict.summary(predictions), flush=True)
   todo, exhausted = [], 0
   for unit in units:
     workdir = executors.workdir(root, unit)

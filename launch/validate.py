@@ -11,17 +11,18 @@ from launch.errors import LaunchError
 from launch.spec import Unit
 
 
-def check_configs(units: Sequence[Unit], python: str) -> None:
-  """Raises LaunchError naming the first bad unit and its reason (and how many more are bad)."""
+def check_configs(units: Sequence[Unit], python: str, describe: bool = False) -> list[dict] | None:
+  """Raises LaunchError naming the first bad unit and its reason (and how many more are bad). With
+  `describe`, returns each unit's run.json object, steps and non-embedding parameter count (train/run.py)."""
   request = json.dumps([{"name": u.name, "gin_files": list(u.gin_files), "gin_bindings": list(u.gin_bindings)}
                         for u in units])
+  command = [python, "-m", "train.main", "--validate=-", *(["--describe"] if describe else [])]
   try:
-    result = subprocess.run([python, "-m", "train.main", "--validate=-"], input=request, capture_output=True,
-                            text=True, cwd=ginfiles.REPO_ROOT)
+    result = subprocess.run(command, input=request, capture_output=True, text=True, cwd=ginfiles.REPO_ROOT)
   except OSError as e:
     raise LaunchError(f"--python={python} cannot run ({e.strerror}): expected the project's Python") from e
   if result.returncode == 0:
-    return
+    return json.loads(result.stdout.strip().splitlines()[-1]) if describe else None
   errors = [line.removeprefix("error: ") for line in result.stderr.splitlines() if line.startswith("error: ")]
   if result.returncode == 2 and errors:
     more = f" (and {len(errors) - 1} more bad units)" if len(errors) > 1 else ""

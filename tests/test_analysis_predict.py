@@ -1,7 +1,10 @@
 """analysis/predict.py: Section 3.3's fit per LR, extrapolation, threshold flags and step matching."""
 
+import json
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ import pytest
 from analysis import predict
 from analysis import synthetic
 from analysis.runs import InputError, find_runs
+from tests.trainer_utils import REPO
 
 SIZES = (1e5, 1e6, 1e7)
 KEY = "attn/max_logit/block_0"
@@ -84,3 +88,48 @@ def test_a_run_stopped_before_the_step_contributes_no_earlier_value(tmp_path):
   [p] = predict.predict(runs, step=200)
   assert [q.params for q in p.points] == list(SIZES[:2]) and p.fit is None
   assert any("stopped at step 100 (diverged), before step 200" in n for n in p.notes)
+
+
+def _unit(name, lr, step=200, params=4.8e9, **bindings):
+  """A planned unit as launch.sweep sends it: run.json's keys as the trainer would write them."""
+  bindings = {"lr": lr, "d_model": 70000, **bindings}
+  return {"name": name, "gin_files": ["gin/qkln.gin"], "gin_bindings": [f"lr={lr}", "d_model=70000"],
+          "bindings": bindings, "params": params, "step": step}
+
+
+def test_planned_units_get_the_fit_at_their_lr_params_and_step(tmp_path):
+  _write_sweep(tmp_path)
+  # A running run at lr 1e-1 with a fourth size and a wild logit: unfinished, so never part of the fit.
+  synthetic.write_run(str(tmp_path / "running"), lr=1e-1, params=1e8, state="running", step=300,
+                      bindings={"d_model": 10000}, metrics=[{"step": 100, KEY: 1e9}])
+  runs, _ = find_runs([str(tmp_path)])
+  units = [_unit("high", 1e-1), _unit("low", 1e-3), _unit("early", 1e-1, step=50, params=1e8),
+           _unit("other_lr", 1e-2), _unit("other_arch", 1e-1, qk_layernorm="none"), _unit("too_early", 1e-1, step=20)]
+  got = {p.name: p for p in predict.predict_units(runs, units)}
+  assert got["high"].prediction.predicted == pytest.approx(_log_quadratic(4.8e9, 1e-1), rel=1e-6)
+  assert got["low"].prediction.predicted == pytest.approx(_log_quadratic(4.8e9, 1e-3), rel=1e-6)
+  assert (got["high"].crosses, got["low"].crosses) == (True, False)
+  assert got["early"].prediction.predicted == pytest.approx(_log_quadratic(1e8, 1e-1) / 2, rel=1e-6)  # step 50's
+  assert got["other_lr"].prediction is None and got["other_lr"].note.startswith("no finished run at lr 0.01")
+  assert got["other_arch"].prediction is None and "shares its settings" in got["other_arch"].note
+  assert got["too_early"].crosses is None and "3 runs left out" in got["too_early"].note
+  assert got["high"].to_json()["crosses_threshold"] is True and got["other_lr"].to_json()["crosses_threshold"] is None
+
+
+def test_planned_units_without_a_finished_run_is_an_input_error(tmp_path):
+  synthetic.write_run(str(tmp_path / "a"), lr=1e-1, state="running", metrics=[{"step": 10, KEY: 5.0}])
+  runs, _ = find_runs([str(tmp_path)])
+  with pytest.raises(InputError, match="none of the 1 runs is finished"):
+    predict.predict_units(runs, [_unit("u", 1e-1)])
+
+
+def test_units_cli_reads_stdin_and_refuses_a_global_step(tmp_path):
+  _write_sweep(tmp_path)
+  cmd = [sys.executable, "-m", "analysis.predict", str(tmp_path), "--units=-", "--json"]
+  result = subprocess.run(cmd, input=json.dumps([_unit("high", 1e-1)]), cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+  assert result.returncode == 0, result.stderr
+  [out] = json.loads(result.stdout)
+  assert out["name"] == "high" and out["crosses_threshold"] is True and out["fit_sizes"] == 3
+  result = subprocess.run(cmd + ["--step=10"], input="[]", cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2 and result.stderr.strip() == "error: --step with --units: expected each unit's own step in the units file"

@@ -56,6 +56,15 @@ def test_readme_command_end_to_end(tmp_path):
   again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
   assert again.returncode == 0 and "already completed" in again.stdout
   assert read_metrics(workdir) == metrics  # a finished run is left alone
+  # launch.sweep --predict_from's description of the unit, untrained, is what the run wrote.
+  unit = {"name": "readme", "gin_files": [a.split("=", 1)[1] for a in command if a.startswith("--gin_file=")],
+          "gin_bindings": [a.split("=", 1)[1] for a in command if a.startswith("--gin_bindings=")]}
+  described = subprocess.run([sys.executable, "-m", "train.main", "--validate=-", "--describe"], input=json.dumps([unit]),
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert described.returncode == 0, described.stderr
+  [fact] = json.loads(described.stdout.strip().splitlines()[-1])
+  assert {k: fact[k] for k in ("gin_files", "gin_bindings", "bindings")} == {k: run[k] for k in ("gin_files", "gin_bindings", "bindings")}
+  assert (fact["steps"], fact["num_nonembedding_params"]) == (20, status["num_nonembedding_params"])
 
 
 def test_sigkill_resume_with_corrupt_newest_checkpoint_is_bitwise_identical(tmp_path):

@@ -3,7 +3,7 @@ r"""Trains one model; the run directory is the result.
   python -m train.main --gin_file=gin/qkln.gin --gin_file=gin/local.gin \
       --gin_bindings=lr=0.1 [--workdir=DIR]
 
-  python -m train.main --validate=UNITS.json   # a launcher's check of a sweep's configs
+  python -m train.main --validate=UNITS.json [--describe]  # a launcher's check of a sweep's configs
 
 Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad input.
 """
@@ -24,6 +24,8 @@ flags.DEFINE_string("workdir", None, "Run directory; default runs/<name from the
 flags.DEFINE_bool("print_config", False, "Validate the config, print run.json's object and exit.")
 flags.DEFINE_string("validate", None, "Validate the configs of a JSON list of units ({name, gin_files, "
                     "gin_bindings}) read from this file ('-': stdin), one error line per bad unit; exit 2 if any.")
+flags.DEFINE_bool("describe", False, "With --validate: when every unit is valid, print a JSON list of each "
+                  "unit's run.json object, steps and non-embedding parameter count (launch.sweep --predict_from).")
 FLAGS = flags.FLAGS
 
 
@@ -43,6 +45,8 @@ def _validate(path: str, run) -> None:
     print(f"error: {line}", file=sys.stderr)
   if errors:
     sys.exit(2)
+  if FLAGS.describe:
+    print(json.dumps(run.describe(units)))
 
 
 def main(argv: list[str]) -> None:

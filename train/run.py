@@ -64,6 +64,29 @@ def validate(units: list[dict]) -> list[str]:
   return errors
 
 
+# Any vocabulary will do: the non-embedding count leaves out the embedding and the head, its only users.
+_DESCRIBE_VOCAB = 256
+
+
+def describe(units: list[dict]) -> list[dict]:
+  """What a launcher needs of each valid unit without training it: run.json's object (gin_files,
+  gin_bindings, bindings, as the trainer would write it), steps and non-embedding parameter count."""
+  import dataclasses
+  import jax
+  import jax.numpy as jnp
+  from model.params import count_params
+  from train.step import transformed_model
+  out = []
+  for unit in units:
+    run_info = config.parse(unit["gin_files"], unit["gin_bindings"])
+    model_cfg, _, train_cfg = trainer.configs()
+    model = transformed_model(dataclasses.replace(model_cfg, vocab_size=_DESCRIBE_VOCAB))
+    abstract = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, train_cfg.seq_len), jnp.int32))
+    out.append({"name": unit["name"], **run_info, "steps": train_cfg.steps,
+                "num_nonembedding_params": count_params(abstract)[1]})
+  return out
+
+
 def _first_missing(path: str) -> str | None:
   """The outermost directory of `path` that does not exist yet (what creating it would add)."""
   path, missing = os.path.abspath(path), None
