@@ -3,9 +3,9 @@ r"""Shows where a sweep stands, from its run directories alone.
   python -m launch.status runs/fig1_cpu
 
 One line per unit (state, step, last train loss, final eval loss, attempts, wall time, instability
-warnings as count@first step, and when launched with --predict_from the predicted max attention logit:
-'YES 2e+04' past the threshold, 'no 3.1e+02', 'no fit'), then the totals (pending, running, completed, diverged, warned, failed)
-and an ETA. Exit code 2 on a bad root.
+warnings as count@first step and, for a sweep launched with --predict_from, the predicted max attention
+logit: 'YES 2e+04' past the threshold, 'no 3.1e+02', 'no fit'), then the totals (pending, running,
+completed, diverged, warned, failed) and an ETA. Exit code 2 on a bad root.
 """
 
 import os
@@ -56,7 +56,7 @@ def table(root: str) -> str:
   for s in statuses:
     step = "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}"
     warn = f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-"
-    predicted = f" {predict.cell(predictions.get('units', {}).get(s.name)):>10s}" if predictions else ""
+    predicted = f" {predict.cell(predictions['units'].get(s.name)):>10s}" if predictions else ""
     lines.append(f"{s.name:{width}s}  {s.state:11s} {step:>13s} {_number(s.last_train_loss):>8s} "
                  f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s} {warn:>8s}"
                  + predicted + (f"  {s.reason}" if s.state != "completed" and s.reason else ""))

@@ -3,7 +3,7 @@ r"""Launches a sweep: one `train.main` run per unit in ROOT/<unit name>, restart
   python -m launch.sweep --gin_file=gin/qkln.gin --gin_file=gin/local.gin \
       --sweep='lr=[1e-3,1e-2,1e-1]' --sweep='num_layers=[2,4]' --root=runs/demo --parallel=2
   python -m launch.sweep --sweep_name=fig1_cpu --root=runs/fig1
-  python -m launch.sweep --sweep_name=fig9_cpu --root=runs/fig9_big --predict_from=runs/fig9 --dry_run
+  python -m launch.sweep --sweep_name=fig9_heldout_cpu --root=runs/f9h --predict_from=runs/fig9_fit_cpu --dry_run
 
 `--sweep` flags multiply; `k1=[..];k2=[..]` in one flag ties its keys (zip); a key named in a
 `--gin_file='{key}'` entry chooses that gin file (None for none). ROOT/sweep.json records the
