@@ -288,3 +288,17 @@ def test_head_is_the_old_dense_transposed():
   reference = np.asarray(x_BLD, np.float64) @ np.asarray(dense_params["head"]["w"], np.float64)
   np.testing.assert_allclose(head.apply(head_params, x_BLD), reference, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(dense.apply(dense_params, x_BLD), reference, rtol=1e-5, atol=1e-5)
+
+
+def test_dense_gradients_match_float64_autodiff():
+  """Dense's hand-written VJP (a canonical dot for dW) gives autodiff's gradients of x @ w."""
+  x_BLD = jax.random.normal(jax.random.PRNGKey(5), (B, L, 16))
+  g_BLF = jax.random.normal(jax.random.PRNGKey(6), (B, L, 24))
+  dense = hk.without_apply_rng(hk.transform(lambda x: Dense(24, name="d")(x)))
+  params = dense.init(jax.random.PRNGKey(7), x_BLD)
+  _, vjp = jax.vjp(dense.apply, params, x_BLD)
+  dparams, dx_BLD = vjp(g_BLF)
+  x64, g64 = np.asarray(x_BLD, np.float64), np.asarray(g_BLF, np.float64)
+  w64 = np.asarray(params["d"]["w"], np.float64)
+  np.testing.assert_allclose(dparams["d"]["w"], np.einsum("bld,blf->df", x64, g64), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(dx_BLD, g64 @ w64.T, rtol=1e-5, atol=1e-5)
