@@ -16,6 +16,7 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 
+from model import dots
 from model.config import ModelConfig
 from model.rotary import apply_rotary
 
@@ -42,32 +43,7 @@ class Dense(hk.Module):
       # VarianceScaling corrects for truncation, so the std is exactly scale/sqrt(fan_in).
       w_init = hk.initializers.VarianceScaling(self.init_scale**2, "fan_in", "truncated_normal")
     w = hk.get_parameter("w", (fan_in, self.width), jnp.float32, init=w_init)
-    return _dense_matmul(x, w.astype(x.dtype))
-
-
-@jax.custom_vjp
-def _dense_matmul(x_ND: jnp.ndarray, w_DF: jnp.ndarray) -> jnp.ndarray:
-  """x @ w, whose weight gradient is computed as a canonical dot (docs/performance.md).
-
-  Plain autodiff gives dW = x^T g as a dot contracting dim 0 of both operands, which XLA:CPU
-  runs outside its YNNPACK fast path; a materialised x^T makes it (M, N) x (N, F), which it takes.
-  """
-  return x_ND @ w_DF
-
-
-def _dense_matmul_fwd(x_ND, w_DF):
-  return x_ND @ w_DF, (x_ND, w_DF)
-
-
-def _dense_matmul_bwd(residuals, g_NF):
-  x_ND, w_DF = residuals
-  # The barrier keeps XLA from folding the transpose back into the dot's dimension numbers.
-  xt_DN = jax.lax.optimization_barrier(x_ND.reshape(-1, x_ND.shape[-1]).T)
-  dw_DF = xt_DN @ g_NF.reshape(-1, g_NF.shape[-1])
-  return g_NF @ w_DF.T, dw_DF
-
-
-_dense_matmul.defvjp(_dense_matmul_fwd, _dense_matmul_bwd)
+    return dots.matmul(x, w.astype(x.dtype))
 
 
 class Head(hk.Module):
@@ -89,7 +65,7 @@ class Head(hk.Module):
     # Drawn as the (D, V) kernel of Dense and transposed: fan_in is D, same values for a given key.
     w_init = lambda shape, dtype: dense_init(shape[::-1], dtype).T
     w_VD = hk.get_parameter("w", (self.vocab_size, x_BLD.shape[-1]), jnp.float32, init=w_init)
-    return jnp.einsum("bld,vd->blv", x_BLD, w_VD.astype(x_BLD.dtype))
+    return dots.matmul_transposed(x_BLD, w_VD.astype(x_BLD.dtype))
 
 
 class LayerNorm(hk.Module):
@@ -152,7 +128,7 @@ class Attention(hk.Module):
     k_BLHK = apply_rotary(k_BLHK.astype(jnp.float32), positions_BL)
 
     scale = cfg.logit_scale
-    dots_BHLM = jnp.einsum("blhk,bmhk->bhlm", q_BLHK, k_BLHK)
+    dots_BHLM = dots.attention_dots(q_BLHK, k_BLHK)
     logits_BHLM = dots_BHLM * scale
     mask_B1LM = mask_BLM[:, None]
     metrics["max_logit"] = jnp.max(jnp.where(mask_B1LM, logits_BHLM, _MASKED))

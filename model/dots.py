@@ -1,0 +1,108 @@
+"""The model's matmuls whose gradients XLA:CPU would run off its fast path (docs/performance.md).
+
+XLA:CPU (jax 0.10) hands a dot to YNNPACK only in canonical order: lhs contracting its last dim,
+rhs its first (batch dims leading). Plain autodiff writes a weight gradient dW = x^T g, and the key
+gradient of q k^T, as dots contracting the token axis of both operands, which XLA:CPU runs in its
+generic emitter at a fraction of the rate. On CPU these functions use a hand-written VJP that
+materialises the transposed operand behind an optimization_barrier (so XLA cannot fold the transpose
+back into the dot's dimension numbers) and computes the same gradient as a canonical dot. The choice
+is made at lowering, by platform: GPU and TPU get plain autodiff and their compilers' own fusion.
+Same function and gradients on every platform, to float rounding.
+"""
+
+import jax
+import jax.numpy as jnp
+
+
+def matmul(x_ND: jnp.ndarray, w_DF: jnp.ndarray) -> jnp.ndarray:
+  """x @ w over x's last axis (any leading axes)."""
+  return jax.lax.platform_dependent(x_ND, w_DF, cpu=_matmul_cpu, default=_matmul)
+
+
+def matmul_transposed(x_ND: jnp.ndarray, w_FD: jnp.ndarray) -> jnp.ndarray:
+  """x @ w.T over x's last axis: the head, its kernel stored (V, D)."""
+  return jax.lax.platform_dependent(x_ND, w_FD, cpu=_matmul_transposed_cpu, default=_matmul_transposed)
+
+
+def attention_dots(q_BLHK: jnp.ndarray, k_BMHK: jnp.ndarray) -> jnp.ndarray:
+  """q . k for every head and query/key pair, as [B, H, L, M]."""
+  return jax.lax.platform_dependent(q_BLHK, k_BMHK, cpu=_attention_dots_cpu, default=_attention_dots)
+
+
+def _matmul(x_ND, w_DF):
+  return x_ND @ w_DF
+
+
+def _matmul_transposed(x_ND, w_FD):
+  return x_ND @ w_FD.T
+
+
+def _attention_dots(q_BLHK, k_BMHK):
+  return jnp.einsum("blhk,bmhk->bhlm", q_BLHK, k_BMHK)
+
+
+def _canonical(z: jnp.ndarray) -> jnp.ndarray:
+  """z as laid out, behind a barrier: the dot that reads it keeps canonical dimension numbers."""
+  return jax.lax.optimization_barrier(z)
+
+
+@jax.custom_vjp
+def _matmul_cpu(x_ND, w_DF):
+  return _matmul(x_ND, w_DF)
+
+
+def _matmul_cpu_fwd(x_ND, w_DF):
+  return _matmul(x_ND, w_DF), (x_ND, w_DF)
+
+
+def _matmul_cpu_bwd(residuals, g_NF):
+  x_ND, w_DF = residuals
+  xt_DN = _canonical(x_ND.reshape(-1, x_ND.shape[-1]).T)
+  dw_DF = xt_DN @ g_NF.reshape(-1, g_NF.shape[-1])
+  return g_NF @ w_DF.T, dw_DF
+
+
+_matmul_cpu.defvjp(_matmul_cpu_fwd, _matmul_cpu_bwd)
+
+
+@jax.custom_vjp
+def _matmul_transposed_cpu(x_ND, w_FD):
+  return _matmul_transposed(x_ND, w_FD)
+
+
+def _matmul_transposed_cpu_fwd(x_ND, w_FD):
+  return _matmul_transposed(x_ND, w_FD), (x_ND, w_FD)
+
+
+def _matmul_transposed_cpu_bwd(residuals, g_NF):
+  x_ND, w_FD = residuals
+  # dW = g^T x would transpose the N x F logit gradient; (x^T g)^T transposes only x and dW.
+  xt_DN = _canonical(x_ND.reshape(-1, x_ND.shape[-1]).T)
+  dw_DF = _canonical(xt_DN @ g_NF.reshape(-1, g_NF.shape[-1]))
+  return g_NF @ w_FD, dw_DF.T
+
+
+_matmul_transposed_cpu.defvjp(_matmul_transposed_cpu_fwd, _matmul_transposed_cpu_bwd)
+
+
+@jax.custom_vjp
+def _attention_dots_cpu(q_BLHK, k_BMHK):
+  return _attention_dots(q_BLHK, k_BMHK)
+
+
+def _attention_dots_cpu_fwd(q_BLHK, k_BMHK):
+  return _attention_dots(q_BLHK, k_BMHK), (q_BLHK, k_BMHK)
+
+
+def _attention_dots_cpu_bwd(residuals, g_BHLM):
+  q_BLHK, k_BMHK = residuals
+  dq_BLHK = jnp.einsum("bhlm,bmhk->blhk", g_BHLM, k_BMHK)
+  # dk contracts the query axis of both g and q; q^T g, q^T materialised, is canonical. The barrier
+  # on its result stops XLA turning dot-then-transpose back into the swapped, slow dot.
+  qt_BHKL = _canonical(q_BLHK.transpose(0, 2, 3, 1))
+  dk_BHKM = _canonical(jnp.einsum("bhkl,bhlm->bhkm", qt_BHKL, g_BHLM))
+  dk_BMHK = dk_BHKM.transpose(0, 3, 1, 2)
+  return dq_BLHK, dk_BMHK
+
+
+_attention_dots_cpu.defvjp(_attention_dots_cpu_fwd, _attention_dots_cpu_bwd)
