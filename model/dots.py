@@ -46,6 +46,25 @@ def _canonical(z: jnp.ndarray) -> jnp.ndarray:
   return jax.lax.optimization_barrier(z)
 
 
+def _weight_grad(x_ND: jnp.ndarray, g_NF: jnp.ndarray, transposed: bool) -> jnp.ndarray:
+  """x^T g (as [D, F]), or g^T x (as [F, D]) when transposed, summed over all leading axes.
+
+  Either is one canonical dot with the smaller of x and g transposed in memory (the transpose is a
+  copy XLA:CPU runs slowly: for the head's N x V logit gradient, or the MLP's N x 4D activations,
+  it costs as much as the dot); the product is transposed after if it came out the other way round.
+  """
+  x_ND = x_ND.reshape(-1, x_ND.shape[-1])
+  g_NF = g_NF.reshape(-1, g_NF.shape[-1])
+  if x_ND.shape[1] <= g_NF.shape[1]:
+    product, product_transposed = _canonical(x_ND.T) @ g_NF, False
+  else:
+    product, product_transposed = _canonical(g_NF.T) @ x_ND, True
+  if product_transposed == transposed:
+    return product
+  # The barrier stops XLA rewriting dot-then-transpose back into the swapped, slow dot.
+  return _canonical(product).T
+
+
 @jax.custom_vjp
 def _matmul_cpu(x_ND, w_DF):
   return _matmul(x_ND, w_DF)
@@ -57,9 +76,7 @@ def _matmul_cpu_fwd(x_ND, w_DF):
 
 def _matmul_cpu_bwd(residuals, g_NF):
   x_ND, w_DF = residuals
-  xt_DN = _canonical(x_ND.reshape(-1, x_ND.shape[-1]).T)
-  dw_DF = xt_DN @ g_NF.reshape(-1, g_NF.shape[-1])
-  return g_NF @ w_DF.T, dw_DF
+  return g_NF @ w_DF.T, _weight_grad(x_ND, g_NF, transposed=False)
 
 
 _matmul_cpu.defvjp(_matmul_cpu_fwd, _matmul_cpu_bwd)
@@ -76,10 +93,7 @@ def _matmul_transposed_cpu_fwd(x_ND, w_FD):
 
 def _matmul_transposed_cpu_bwd(residuals, g_NF):
   x_ND, w_FD = residuals
-  # dW = g^T x would transpose the N x F logit gradient; (x^T g)^T transposes only x and dW.
-  xt_DN = _canonical(x_ND.reshape(-1, x_ND.shape[-1]).T)
-  dw_DF = _canonical(xt_DN @ g_NF.reshape(-1, g_NF.shape[-1]))
-  return g_NF @ w_FD, dw_DF.T
+  return g_NF @ w_FD, _weight_grad(x_ND, g_NF, transposed=True)
 
 
 _matmul_transposed_cpu.defvjp(_matmul_transposed_cpu_fwd, _matmul_transposed_cpu_bwd)

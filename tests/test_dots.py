@@ -9,12 +9,15 @@ import pytest
 
 from model import dots
 
-# name: (gated function, plain autodiff function, operand shapes, float64 forward)
+# name: (gated function, plain autodiff function, operand shapes, float64 forward). Each matmul comes
+# narrow and wide: the weight gradient transposes whichever of x and g is smaller.
+_MATMUL = (dots.matmul, lambda x, w: x @ w, lambda x, w: np.einsum("bld,df->blf", x, w))
+_MATMUL_T = (dots.matmul_transposed, lambda x, w: x @ w.T, lambda x, w: np.einsum("bld,vd->blv", x, w))
 CASES = {
-  "matmul": (dots.matmul, lambda x, w: x @ w, [(2, 5, 8), (8, 6)],
-             lambda x, w: np.einsum("bld,df->blf", x, w)),
-  "matmul_transposed": (dots.matmul_transposed, lambda x, w: x @ w.T, [(2, 5, 8), (11, 8)],
-                        lambda x, w: np.einsum("bld,vd->blv", x, w)),
+  "matmul_narrow": (*_MATMUL[:2], [(2, 5, 8), (8, 6)], _MATMUL[2]),
+  "matmul_wide": (*_MATMUL[:2], [(2, 5, 4), (4, 9)], _MATMUL[2]),
+  "matmul_transposed_narrow": (*_MATMUL_T[:2], [(2, 5, 8), (3, 8)], _MATMUL_T[2]),
+  "matmul_transposed_wide": (*_MATMUL_T[:2], [(2, 5, 8), (11, 8)], _MATMUL_T[2]),
   "attention_dots": (dots.attention_dots, lambda q, k: jnp.einsum("blhk,bmhk->bhlm", q, k),
                      [(2, 5, 3, 4), (2, 5, 3, 4)], lambda q, k: np.einsum("blhk,bmhk->bhlm", q, k)),
 }
