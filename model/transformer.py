@@ -49,10 +49,9 @@ class Dense(hk.Module):
 class Head(hk.Module):
   """The untied output layer, its kernel stored (V, D) and applied as x @ w.T.
 
-  Same function and init as a Dense(V) with its kernel transposed; this layout is
-  what makes the head's weight gradient a fast dot on CPU (docs/performance.md):
-  with (D, V), XLA materialised a transpose of the B*L x V logit gradient and ran
-  the weight-gradient dot outside its fast matmul path.
+  Same function and init as a Dense(V) with its kernel transposed (nanodo's layout). With
+  (D, V), plain autodiff's weight gradient ran outside XLA:CPU's fast matmul path; on CPU
+  dots.matmul_transposed now computes it as a canonical dot (docs/performance.md).
   """
 
   def __init__(self, vocab_size: int, init_scale: float = 1.0, name: str | None = None):
