@@ -7,6 +7,7 @@ size (non-embedding params) or learning rate. Values "averaged over the final st
 the logged steps within `window` of a run's last log, and leave out diverged and failed runs.
 """
 
+import dataclasses
 import math
 import os
 import re
@@ -421,4 +422,49 @@ def grad_update_rms_per_block(runs: Sequence[Run], out: str, layer: str = "mlp/d
       _legend(ax)
     axes[0, col].set_title(f"{label}, {fmt.count(run.params)}", fontsize=8)
   fig.suptitle(f"largest model at lr={fmt.sci(lr)}", fontsize=9)
+  return _save(fig, out)
+
+
+@dataclasses.dataclass
+class Line:
+  """One series of a `lines` panel: (x, y, lo, hi) points; lo and hi (None: no bar) draw an error bar."""
+  label: str
+  points: list[tuple[float, float | None, float | None, float | None]]
+  style: str = "o-"
+
+
+@dataclasses.dataclass
+class Panel:
+  title: str
+  xlabel: str
+  ylabel: str
+  lines: list[Line]
+  xlog: bool = False
+  ylog: bool = False
+  hlines: list[tuple[float, str]] = dataclasses.field(default_factory=list)  # (y, label), dashed
+
+
+def lines(panels: Sequence[Panel], out: str, title: str = "") -> list[str]:
+  """Panels of numbers a report already computed (means over seeds, predictions): a figure of values,
+  not of runs. Points without a y are left out; a panel with none says so."""
+  if not any(y is not None for p in panels for line in p.lines for _, y, _, _ in line.points):
+    raise Skipped("no value to draw")
+  fig, axes = _panels(len(panels))
+  for ax, panel in zip(axes, panels):
+    for line in panel.lines:
+      drawn = [(x, y, y if lo is None else lo, y if hi is None else hi) for x, y, lo, hi in line.points
+               if y is not None]
+      if not drawn:
+        continue
+      xs, ys, los, his = map(np.array, zip(*drawn))
+      ax.errorbar(xs, ys, yerr=[ys - los, his - ys], fmt=line.style, capsize=3, markersize=4,
+                  label=line.label)
+    for y, label in panel.hlines:
+      ax.axhline(y, color="k", linestyle="--", linewidth=1, label=label)
+    ax.set(xlabel=panel.xlabel, ylabel=panel.ylabel, xscale="log" if panel.xlog else "linear",
+           yscale="log" if panel.ylog else "linear")
+    ax.set_title(panel.title or ("" if ax.lines or ax.collections else "no values"), fontsize=8)
+    _legend(ax)
+  if title:
+    fig.suptitle(title, fontsize=9)
   return _save(fig, out)

@@ -2,17 +2,21 @@ r"""The reproduction report of the CPU suite (launch/sweeps/repro.py): one secti
 paper with its claim, the test applied, the verdict that test gives, the evidence table, the LR
 sensitivity table and the figures.
 
-  python -m analysis.reproduction runs/repro --out docs/reproduction
+  python -m analysis.reproduction runs/repro --out docs/reproduction          # one suite
+  python -m analysis.reproduction runs --out docs/reproduction                # Figs 1-13, every suite
 
-Writes DIR/README.md (GitHub renders it) and DIR/figures/. The root must hold a sweep with findings
-(`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`; the long one holds only the late-training findings):
-its sweep.json, written by launch.sweep, carries the suite's scale and each finding's units, which is all
-this reads of the suite's definition. Units not run yet are listed, not guessed. The verdicts are fixed
-rules (analysis/verdicts.py) stated beside them, applied the same way to any run of the suite: they are
-not tuned to the paper.
+Writes DIR/README.md (GitHub renders it) and DIR/figures/. One root holding a sweep with findings
+(`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`; the long one holds only the late-training findings)
+gives that suite's report: its sweep.json, written by launch.sweep, carries the suite's scale and each
+finding's units, which is all this reads of the suite's definition. Units not run yet are listed, not
+guessed. Several roots, or a folder of suite roots, give the full report (Figs 1-13): repro_cpu's findings
+averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_sections.py) and repro_long_cpu's
+findings at 2000 steps, each suite recognised by its sweep.json; a suite without a root is "not run yet",
+an unfinished one "incomplete (n of m)", with no verdict. The verdicts are fixed rules
+(analysis/verdicts.py, docs/reproduction_rules.md) stated beside them, applied the same way to any run of
+the suite: they are not tuned to the paper.
 """
 
-import json
 import os
 import sys
 import time
@@ -22,20 +26,25 @@ from absl import app
 from absl import flags
 
 from analysis import cli
+from analysis import figure_sections
 from analysis import figures
 from analysis import fmt
 from analysis import render
 from analysis import sensitivity
+from analysis import suites as suites_
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
-from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, steps_of,
-                               varying)
+from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
+                               sens_of, steps_of, varying)
 
-MANIFEST = "sweep.json"  # what launch.sweep writes into ROOT (launch/state.py MANIFEST_FILE)
+Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
 
 
-def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale) -> tuple[list[Cell], list[str]]:
-  """The finding's cells in point order, and the names of its units that have no run directory."""
+def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
+          replicas: Replicas | None = None) -> tuple[list[Cell], list[str]]:
+  """The finding's cells in point order, and the names of its units that have no run directory; a cell
+  with runs at other seeds gets one sensitivity per seed as its replicas."""
   grouped: dict[str, Cell] = {}
+  seeded: dict[str, dict[int, list[Run]]] = {}
   missing = []
   for unit in finding["units"]:
     point = {k: v for k, v in unit["labels"].items() if k not in SIZE_KEYS}
@@ -45,11 +54,15 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale) -> tuple[
       cell.runs.append(runs[unit["name"]])
     else:
       missing.append(unit["name"])
-  for cell in grouped.values():
+    for seed, run in (replicas or {}).get(unit["name"], {}).items():
+      seeded.setdefault(key, {}).setdefault(seed, []).append(run)
+  for key, cell in grouped.items():
     cell.runs.sort(key=lambda r: r.lr)
     if cell.runs:
       ranges = sensitivity.lr_ranges(cell.runs, scale.lrs, scale.coupled_lrs)
       cell.sens = sensitivity.group_sensitivity(cell.runs, ranges, cell_label(cell.point))
+      cell.replicas = [sensitivity.group_sensitivity(seed_runs, ranges, cell_label(cell.point))
+                       for _, seed_runs in sorted(seeded.get(key, {}).items())]
   return list(grouped.values()), missing
 
 
@@ -96,33 +109,60 @@ def md_table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
+  """One row per cell (seed 0's l0, l*, best lr); with seeds, a column of their mean and min-max."""
   label = varying(cells_)
-  rows = [["cell", "width (non-emb. params)", "l0", "l*", "best lr", "LR sensitivity"]]
+  seeded = any(c.replicas for c in cells_)
+  rows = [["cell", "width (non-emb. params)", "l0", "l*", "best lr", "LR sensitivity"]
+          + (["mean over seeds (min-max, seeds)"] if seeded else [])]
   for c in cells_:
     s = c.sens
+    values = seed_values(c)
+    spread = (f"{fmt.number(sens_of(c))} ({fmt.number(min(values))}-{fmt.number(max(values))}, "
+              f"{len(values)} of {1 + len(c.replicas)})" if c.replicas and values else "-")
     rows.append([label(c), f"d={c.width} ({fmt.count(s.params if s else None)})",
                  fmt.number(s.init_loss if s else None), fmt.number(s.best_loss if s else None),
-                 fmt.sci(s.best_lr if s else None), s.summary if s else "not run"])
+                 fmt.sci(s.best_lr if s else None), s.summary if s else "not run"] + ([spread] if seeded else []))
   return rows
 
 
-def _figures(key: str, runs: list[Run], out_dir: str, scale: Scale, window: int) -> list[str]:
-  lines = []
-  for name, make in _figure_specs(key, scale, window):
-    made = render.render(name, "", make, runs, os.path.join(out_dir, "figures", f"{key}_{name}"))
-    if made.skipped:
-      lines.append(f"*figure {name} skipped: {made.skipped}*")
-    else:
-      png = next(p for p in made.paths if p.endswith(".png"))
-      lines.append(f"![{key} {name}]({os.path.relpath(png, out_dir)})")
-  return lines
+def seeded_sensitivity(cells_: Sequence[Cell], out: str) -> list[str]:
+  """LR sensitivity vs non-embedding params per cell label, the mean over seeds with min-max bars."""
+  label = varying(cells_)
+  series: dict[str, list] = {}
+  for c in cells_:
+    values = seed_values(c)
+    if c.sens and c.sens.params and values:
+      series.setdefault(label(c), []).append((c.sens.params, sens_of(c), min(values), max(values)))
+  return figures.lines([figures.Panel("", "non-embedding params", "LR sensitivity",
+                                      [figures.Line(k, sorted(v)) for k, v in series.items()], xlog=True)],
+                       out, "LR sensitivity: mean over seeds, bars min-max")
+
+
+def figure_line(alt: str, name: str, make: Callable, runs: Sequence[Run], out_dir: str, stem: str) -> str:
+  """The markdown of one figure drawn into out_dir/figures/STEM.png, or why it was skipped."""
+  made = render.render(name, "", make, runs, os.path.join(out_dir, "figures", stem))
+  if made.skipped:
+    return f"*figure {name} skipped: {made.skipped}*"
+  png = next(p for p in made.paths if p.endswith(".png"))
+  return f"![{alt} {name}]({os.path.relpath(png, out_dir)})"
+
+
+def _figures(key: str, runs: list[Run], out_dir: str, scale: Scale, window: int,
+             cells_: Sequence[Cell] = (), prefix: str = "") -> list[str]:
+  """The finding's figures; with seeds, its sensitivity figure has the seeds' min-max as error bars."""
+  specs = _figure_specs(key, scale, window)
+  if any(c.replicas for c in cells_):
+    specs = [(name, (lambda _, out: seeded_sensitivity(cells_, out)) if name == "lr_sensitivity_vs_params"
+              else make) for name, make in specs]
+  return [figure_line(key, name, make, runs, out_dir, f"{prefix}{key}_{name}") for name, make in specs]
 
 
 def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: Scale,
-            same_runs_as: str | None = None) -> tuple[str, list[Claim]]:
+            same_runs_as: str | None = None, replicas: Replicas | None = None,
+            prefix: str = "") -> tuple[str, list[Claim]]:
   """One finding's markdown and its claims; the sensitivity table only when no earlier section has
-  the same runs (`same_runs_as` names that section)."""
-  cells_, missing = cells(finding, runs, scale)
+  the same runs (`same_runs_as` names that section). `prefix` keeps two suites' figure files apart."""
+  cells_, missing = cells(finding, runs, scale, replicas)
   claims, evidence = CLAIMS[finding["key"]](cells_, scale)
   members = [r for c in cells_ for r in c.runs]
   parts = [f"## {finding['title']}", f"**Paper.** {PAPER[finding['key']]}", ""]
@@ -138,27 +178,22 @@ def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: 
   else:
     parts += ["", "LR sensitivity (Section 2.2: a diverged run, or a loss above l0, counts as l0):", "",
               md_table(sensitivity_rows(cells_))]
-  parts += _figures(finding["key"], members, out_dir, scale, max(1, steps_of(cells_) // 4)) if members else []
+  if members:
+    parts += _figures(finding["key"], members, out_dir, scale, max(1, steps_of(cells_) // 4), cells_, prefix)
   return "\n".join(parts) + "\n", claims
+
+
+def has_findings(manifest: dict[str, Any]) -> bool:
+  return "findings" in manifest.get("report", {})
 
 
 def read_manifest(root: str) -> tuple[dict[str, Any], Scale]:
   """ROOT/sweep.json's report (scale and findings) and the scale; InputError for a root that is not a
   suite with findings, or whose sweep.json predates the report (it names the command that rewrites it)."""
-  path = os.path.join(root, MANIFEST)
-  try:
-    with open(path) as f:
-      manifest = json.load(f)
-    name = manifest["sweep"]["name"]
-  except (OSError, ValueError, KeyError, TypeError) as e:
-    raise InputError(f"{path}: unreadable ({e}); expected the sweep.json that launch.sweep writes")
-  if "version" not in manifest:
-    raise InputError(f"{path} was written by an older launcher and lists no findings: relaunch the same "
-                     f"command (python -m launch.sweep --sweep_name={name} --root={root}); it rewrites "
-                     "sweep.json and skips finished units")
-  if "report" not in manifest:
-    raise InputError(f"{root} holds sweep {name!r}, which has no findings: expected the root of a "
-                     "reproduction suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)")
+  manifest = suites_.read_manifest(root)
+  if not has_findings(manifest):
+    raise InputError(f"{root} holds sweep {manifest['sweep']['name']!r}, which has no findings: expected the "
+                     "root of a reproduction suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)")
   return {**manifest["report"], "total": len(manifest["units"])}, scale_of(manifest["report"]["scale"])
 
 
@@ -213,11 +248,134 @@ def build(root: str, out_dir: str) -> str:
   return path
 
 
+# --- the full report: every suite, Figs 1-13 ---------------------------------------------------------
+
+MAIN_SUITES = ("repro_cpu", "repro_smoke_cpu")  # Figs 1-6 and 11; the smoke one for tests
+SEEDS_SUITE = "repro_seeds_cpu"
+LONG_SUITE = "repro_long_cpu"
+FIGURE_SUITES = ("fig7_cpu", "fig8_cpu", "figE4_cpu", "fig9_fit_cpu", "fig9_heldout_cpu", "fig10_cpu",
+                 "fig11_13_cpu")
+COVERED = (*MAIN_SUITES, SEEDS_SUITE, LONG_SUITE, *FIGURE_SUITES)
+
+
+def replicas_of(seeds: suites_.Suite | None, of: str) -> Replicas:
+  """The seed runs of a finished repro_seeds_cpu suite by the repro unit they replicate; none for an
+  absent or unfinished one, or one that replicates another suite."""
+  if seeds is None or not seeds.done or seeds.manifest["report"]["seeds_of"] != of:
+    return {}
+  out: Replicas = {}
+  for unit in seeds.manifest["report"]["units"]:
+    run = seeds.runs.get(unit["name"])
+    if run is not None:
+      out.setdefault(unit["base"], {})[int(unit["seed"])] = run
+  return out
+
+
+def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, replicas: Replicas,
+                      prefix: str, title_prefix: str = "") -> tuple[list[str], list[list[str]]]:
+  """A findings suite's sections and summary rows; its state instead of verdicts until it is finished."""
+  state = suites_.status({name: suite} if suite else {}, name)
+  if suite is None:
+    return [f"## {title_prefix}{name}\n\n{name}: not run yet.\n"], [[f"{title_prefix}{name}", "-", state]]
+  report, scale = {**suite.manifest["report"], "total": len(suite.units)}, scale_of(suite.manifest["report"]["scale"])
+  sections, rows, first_with = [], [], {}
+  for finding in report["findings"]:
+    print(f"section {prefix}{finding['key']}", file=sys.stderr, flush=True)
+    key = tuple(unit["name"] for unit in finding["units"])
+    titled = {**finding, "title": title_prefix + finding["title"]}
+    text, claims = section(titled, suite.runs, out_dir, scale, first_with.get(key), replicas, prefix)
+    first_with.setdefault(key, titled["title"].split(" ")[0].rstrip("."))
+    if not suite.done:
+      text = text.replace("\n", f"\n*{name}: {state}: no verdicts yet.*\n", 1)
+    sections.append(text)
+    rows += [[title_prefix + finding["title"].split(" ")[0], c.text, f"**{c.verdict if suite.done else state}**"]
+             for c in claims]
+  return sections, rows
+
+
+def figure_section_text(section_: figure_sections.Section, paper: str, suites: dict[str, suites_.Suite],
+                        out_dir: str) -> str:
+  parts = [f"## {section_.title}", f"**Paper.** {paper}", "",
+           "Suites: " + "; ".join(f"`{n}` {suites_.status(suites, n)}" for n in section_.suites), ""]
+  for claim in section_.claims:
+    parts.append(f"- **{claim.verdict}**: {claim.text} *Rule:* {claim.rule}")
+    parts += [f"  - {line}" for line in claim.detail]
+  parts += [""] + section_.notes + [""]
+  parts += [md_table(rows) for rows in section_.tables]
+  key = section_.suites[0].removesuffix("_cpu")
+  parts += [figure_line(key, name, lambda _, out, make=make: make(out), [], out_dir, f"{key}_{name}")
+            for name, make in section_.figures]
+  return "\n".join(parts) + "\n"
+
+
+def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
+  """Writes out_dir/README.md and figures/ for Figs 1-13 from the suites under `paths`."""
+  suites = suites_.discover(paths)
+  unknown = sorted(set(suites) - set(COVERED))
+  if unknown:
+    raise InputError(f"{suites[unknown[0]].root} holds sweep {unknown[0]!r}, which this report does not cover: "
+                     f"expected the root of one of {', '.join(COVERED)}")
+  main_names = [n for n in MAIN_SUITES if n in suites]
+  if len(main_names) > 1:
+    raise InputError(f"roots of both {' and '.join(main_names)}: expected one of them")
+  main_name = main_names[0] if main_names else MAIN_SUITES[0]
+  seeds = suites.get(SEEDS_SUITE)
+  replicas = replicas_of(seeds, main_name)
+  os.makedirs(out_dir, exist_ok=True)
+  main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
+  figure_parts = []
+  for section_, paper in figure_sections.sections(suites, prediction):
+    print(f"section {section_.title}", file=sys.stderr, flush=True)
+    figure_parts.append(figure_section_text(section_, paper, suites, out_dir))
+    summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
+  long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, {}, "long_",
+                                               "Long horizon, ")
+  summary += long_rows
+  seeds_line = (f"`{SEEDS_SUITE}`: {suites_.status(suites, SEEDS_SUITE)}; "
+                + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
+                   "(docs/reproduction_rules.md, Seeds)." if replicas else "the findings show seed 0 only."))
+  status_rows = [["suite", "root", "state", "runs", "first start to last update"]] + [
+      [f"`{n}`", suites[n].root if n in suites else "-", suites_.status(suites, n),
+       state_summary(list(suites[n].runs.values())) if n in suites and suites[n].runs else "-",
+       f"{wall_time(list(suites[n].runs.values())) / 60:.1f} min" if n in suites and suites[n].runs else "-"]
+      for n in COVERED if n in suites or n != "repro_smoke_cpu"]
+  problems = [p for s in suites.values() for p in s.problems]
+  page = "\n".join([
+      "# Reproduction report: Figs 1-13 at CPU scale",
+      "",
+      f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `python -m analysis.reproduction {' '.join(paths)} "
+      f"--out {out_dir}`. Verdicts are fixed rules, stated with each claim, applied to these runs "
+      "(Figs 1-6, 11: analysis/verdicts.py; Figs 7-13: docs/reproduction_rules.md); a suite not finished "
+      "shows its state instead.",
+      "",
+      md_table(status_rows),
+      seeds_line,
+      "",
+      md_table([["figure", "claim", "verdict"]] + summary),
+      *main_sections, *figure_parts, *long_sections,
+      "## Runs skipped by the reader" if problems else "",
+      *[f"- {p}" for p in problems],
+  ])
+  path = os.path.join(out_dir, "README.md")
+  with open(path, "w") as f:
+    f.write(page)
+  return path
+
+
+def single_suite(paths: Sequence[str]) -> bool:
+  """One root holding a suite with findings: that suite's own report, as before the full one."""
+  if len(paths) != 1 or not os.path.exists(os.path.join(paths[0], suites_.MANIFEST)):
+    return False
+  return has_findings(suites_.read_manifest(paths[0]))
+
+
 def main(argv: list[str]) -> None:
-  if len(argv) != 2:
-    cli.exit_usage("expected one root: python -m analysis.reproduction ROOT --out DIR")
+  if len(argv) < 2:
+    cli.exit_usage("expected one or more roots: python -m analysis.reproduction ROOT [ROOT ...] --out DIR")
   try:
-    path = build(argv[1], flags.FLAGS.out)
+    paths = argv[1:]
+    path = (build(paths[0], flags.FLAGS.out) if single_suite(paths)
+            else build_full(paths, flags.FLAGS.out, flags.FLAGS.fig9_prediction))
   except InputError as e:
     cli.exit_usage(str(e))
   except OSError as e:
@@ -227,5 +385,7 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
+  flags.DEFINE_string("fig9_prediction", figure_sections.FIG9_PREDICTION,
+                      "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
   app.run(main, flags_parser=cli.parse_flags)
 

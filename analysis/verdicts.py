@@ -1,10 +1,14 @@
 """The verdict rules of the reproduction report, fixed before the runs (docs/reproduction.md): pure
 functions from a finding's cells (runs grouped by intervention and width) to claims with a verdict of
 'reproduced', 'partly', 'not reproduced' or 'not measured', and the evidence table they read.
+
+A cell rerun at more seeds (repro_seeds_cpu) carries their sensitivities as `replicas`: the rules then
+read the mean over seeds, and a comparison whose seeds' min-max lies on both sides of the margin says so.
 """
 
 import dataclasses
 import math
+import statistics
 from typing import Callable, Sequence
 
 from analysis import figures
@@ -31,6 +35,7 @@ class Cell:
   width: int
   runs: list[Run]
   sens: sensitivity.Sensitivity | None
+  replicas: list[sensitivity.Sensitivity] = dataclasses.field(default_factory=list)  # seeds 1, 2, ...
 
   def at(self, lr: float) -> Run | None:
     return next((r for r in self.runs if math.isclose(r.lr, lr, rel_tol=sensitivity.LR_RTOL)), None)
@@ -76,8 +81,37 @@ def find(cells_: Sequence[Cell], width: int, **point) -> Cell | None:
   return None
 
 
+def seed_values(cell: Cell | None) -> list[float]:
+  """The LR sensitivities of the cell's complete seeds, seed 0 first."""
+  if cell is None:
+    return []
+  return [s.lr_sensitivity for s in [cell.sens, *cell.replicas] if s and s.lr_sensitivity is not None]
+
+
 def sens_of(cell: Cell | None) -> float | None:
-  return cell.sens.lr_sensitivity if cell and cell.sens else None
+  """The cell's LR sensitivity: seed 0's, or the mean over its complete seeds when it has replicas."""
+  if not cell or not cell.replicas:
+    return cell.sens.lr_sensitivity if cell and cell.sens else None
+  values = seed_values(cell)
+  return statistics.fmean(values) if values else None
+
+
+def sens_text(cell: Cell | None) -> str:
+  """'0.46', or '0.46 (0.43-0.49, 3 seeds)' for a cell with replicas: the mean and the min-max."""
+  values = seed_values(cell) if cell and cell.replicas else []
+  mean = fmt.number(sens_of(cell), 3)
+  return mean if len(values) < 2 else f"{mean} ({fmt.number(min(values), 3)}-{fmt.number(max(values), 3)}, " \
+                                      f"{len(values)} seeds)"
+
+
+def straddle_note(good: Cell | None, bad: Cell | None, margin: float = SENSITIVITY_MARGIN) -> str:
+  """A note when 'good lower than bad by >= margin' holds for some pairing of the seeds' extremes and
+  fails for another: the verdict, read on the means, is then within the seeds' spread."""
+  g, b = seed_values(good), seed_values(bad)
+  if not g or not b or (len(g) < 2 and len(b) < 2):
+    return ""
+  best, worst = max(b) - min(g), min(b) - max(g)
+  return "; the seeds' min-max straddles the margin" if (best >= margin) != (worst >= margin) else ""
 
 
 # --- verdicts: (verdict, per-width lines) from fixed rules -----------------------------------------
@@ -135,18 +169,20 @@ def size_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list
   """Finding 2: qk-LN sensitivity below no qk-LN at every width; sensitivity rising with width."""
   lower, detail = [], []
   for width in scale.widths:
-    off, on = sens_of(find(cells_, width, arch="no_qkln")), sens_of(find(cells_, width, arch="qkln"))
-    lower.append(less(on, off, SENSITIVITY_MARGIN))
-    detail.append(f"d={width}: {fmt.number(on, 3)} with qk-LN vs {fmt.number(off, 3)} without")
+    off, on = find(cells_, width, arch="no_qkln"), find(cells_, width, arch="qkln")
+    lower.append(less(sens_of(on), sens_of(off), SENSITIVITY_MARGIN))
+    detail.append(f"d={width}: {sens_text(on)} with qk-LN vs {sens_text(off)} without{straddle_note(on, off)}")
   rising, above, growth_detail = [], [], []
   for arch in ("no_qkln", "qkln"):
-    values = [sens_of(find(cells_, w, arch=arch)) for w in scale.widths]
+    by_width = [find(cells_, w, arch=arch) for w in scale.widths]
+    values = list(map(sens_of, by_width))
     if None in values or len(values) < 2:
       rising.append(None)
       continue
     rising.append(all(less(a, b, SENSITIVITY_MARGIN) for a, b in zip(values, values[1:])))
     above.append(less(values[0], values[-1], SENSITIVITY_MARGIN))
-    growth_detail.append(f"{arch}: " + " -> ".join(fmt.number(v, 3) for v in values))
+    notes = {straddle_note(a, b) for a, b in zip(by_width, by_width[1:])} - {""}
+    growth_detail.append(f"{arch}: " + " -> ".join(map(sens_text, by_width)) + "".join(notes))
   grows = combine(rising)
   if grows == "not reproduced" and any(above):
     grows = "partly"
@@ -170,8 +206,7 @@ def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Clai
              if c else None for c in (bare, z)]
     sens_checks.append(less(sens_of(z), sens_of(bare), SENSITIVITY_MARGIN))
     drift_checks.append(less(drift[0], drift[1], LOGIT_MARGIN))
-    sens_detail.append(f"d={width}: {fmt.number(sens_of(bare), 3)} without z-loss vs "
-                       f"{fmt.number(sens_of(z), 3)} with")
+    sens_detail.append(f"d={width}: {sens_text(bare)} without z-loss vs {sens_text(z)} with{straddle_note(z, bare)}")
     drift_detail.append(f"d={width}: {fmt.number(drift[0], 3)} without z-loss vs {fmt.number(drift[1], 3)} with")
   label = varying(cells_)
   for cell in cells_:
@@ -179,8 +214,7 @@ def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Clai
         marked(r, extreme(r, OUTPUT_LOGIT, min)) + f" / {fmt.sci(extreme(r, LOG_Z))}" if r else "-"
         for r in map(cell.at, scale.lrs)])
   largest = scale.ablation_widths[-1]
-  decayed, bare = (sens_of(find(cells_, largest, z_loss="no_z_loss", weight_decay=wd))
-                   for wd in ("none", "weight_decay_0"))
+  decayed, bare = (find(cells_, largest, z_loss="no_z_loss", weight_decay=wd) for wd in ("none", "weight_decay_0"))
   return [Claim("Without weight decay, z-loss lowers LR sensitivity.",
                 f"at each width without weight decay, sensitivity without z-loss above with it by >= "
                 f"{SENSITIVITY_MARGIN}", combine(sens_checks), sens_detail),
@@ -189,8 +223,9 @@ def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Clai
                 f"z-loss below that with it by >= {LOGIT_MARGIN:g}", combine(drift_checks), drift_detail),
           Claim("Weight decay also mitigates it for the larger models.",
                 f"without z-loss, weight decay 1e-4 less LR sensitive than none by >= {SENSITIVITY_MARGIN} at "
-                f"d={largest}", combine([less(decayed, bare, SENSITIVITY_MARGIN)]),
-                [f"d={largest}: {fmt.number(decayed, 3)} with weight decay vs {fmt.number(bare, 3)} without"])], \
+                f"d={largest}", combine([less(sens_of(decayed), sens_of(bare), SENSITIVITY_MARGIN)]),
+                [f"d={largest}: {sens_text(decayed)} with weight decay vs {sens_text(bare)} without"
+                 f"{straddle_note(decayed, bare)}"])], \
       [["width, cell (lowest logits/mean / peak log Z)"] + list(map(fmt.sci, scale.lrs))] + rows
 
 
@@ -198,9 +233,10 @@ def _pairwise(cells_: Sequence[Cell], widths: Sequence[int], better: dict, worse
               name: Callable[[dict], str]) -> tuple[str, list[str]]:
   checks, detail = [], []
   for width in widths:
-    good, bad = sens_of(find(cells_, width, **better)), sens_of(find(cells_, width, **worse))
-    checks.append(less(good, bad, SENSITIVITY_MARGIN))
-    detail.append(f"d={width}: {fmt.number(good, 3)} ({name(better)}) vs {fmt.number(bad, 3)} ({name(worse)})")
+    good, bad = find(cells_, width, **better), find(cells_, width, **worse)
+    checks.append(less(sens_of(good), sens_of(bad), SENSITIVITY_MARGIN))
+    detail.append(f"d={width}: {sens_text(good)} ({name(better)}) vs {sens_text(bad)} ({name(worse)})"
+                  f"{straddle_note(good, bad)}")
   return combine(checks), detail
 
 

@@ -14,4 +14,6 @@ SWEEPS = grid.pair(
     product(grid.files("variant", ("kappa_transplant",)), _KAPPAS)
     + product(grid.files("variant", ("bigram",)), _WIDTH_512),
     ["gin/no_qkln.gin", "{variant}", grid.LOCAL],
-    product(grid.files("variant", ("kappa_transplant",)), _KAPPAS) + grid.files("variant", ("bigram",)))
+    # num_layers=0 bound, not left to bigram.gin: gin/local.gin, last, sets num_layers = 2 over it.
+    product(grid.files("variant", ("kappa_transplant",)), _KAPPAS)
+    + product(grid.files("variant", ("bigram",)), sweep("num_layers", (0,))))

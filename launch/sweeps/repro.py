@@ -18,6 +18,10 @@ plus 3e-4 for coupled decay's second range; 32 units, sized for at most 3 hours 
 
   python -m launch.sweep --sweep_name=repro_long_cpu --root=runs/repro_long --parallel=2
   python -m analysis.reproduction runs/repro_long --out docs/reproduction_long
+
+`repro_seeds_cpu` reruns, at seeds 1 and 2, the cells of the claims whose verdict hinged on a
+sensitivity difference under 0.1 (docs/reproduction_rules.md, Seeds); seed 0 is repro_cpu's run. The
+full report (`python -m analysis.reproduction runs/repro runs/repro_seeds ... --out DIR`) averages them.
 """
 
 import dataclasses
@@ -98,5 +102,46 @@ def report(scale: Scale) -> dict:
                                   for p in f.points]} for f in findings(scale)]}
 
 
-SWEEPS = [suite(FULL), suite(SMOKE), suite(LONG)]
-REPORTS = {scale.name: report(scale) for scale in SCALES.values()}
+SEEDS = (1, 2)  # gin/base.gin's `seed` macro; seed 0, the default, is repro_cpu's run
+SEEDS_NAME = "repro_seeds_cpu"
+# The cells each seeded claim's rule reads (docs/reproduction_rules.md, Seeds), by finding; a point's
+# file slots by stem. 2b reads all of its finding; 3a the no-decay pair, 3c no z-loss with and without
+# decay at the largest width; 4a the short and long warm-ups (default: 2b's); 4b coupled decay.
+SEEDED = {
+    "sensitivity_size": lambda scale, p: True,
+    "output_logits": lambda scale, p: (p["weight_decay"] == "weight_decay_0" or (
+        p["z_loss"] == "no_z_loss" and p["d_model"] == scale.ablation_widths[-1])),
+    "warmup": lambda scale, p: p["warmup_steps"] != scale.warmups[1],
+    "weight_decay": lambda scale, p: p["weight_decay"] == "coupled_weight_decay",
+}
+
+
+def seeded_points(scale: Scale) -> list[Point]:
+  """The seeded claims' points, once each, in finding order."""
+  out, seen = [], set()
+  for finding in findings(scale):
+    for point in finding.points:
+      stems = {k: name_value(v, True) if k in SLOTS else v for k, v in point.items()}
+      if finding.key in SEEDED and SEEDED[finding.key](scale, stems) and tuple(point.items()) not in seen:
+        seen.add(tuple(point.items()))
+        out.append(point)
+  return out
+
+
+def seeds_suite(scale: Scale) -> Sweep:
+  """The seeded points at each of SEEDS, seed by seed (a finished seed is a complete replicate)."""
+  return Sweep(SEEDS_NAME, [*GIN_FILES, scale.preset],
+               [{**p, "seed": seed} for seed in SEEDS for p in seeded_points(scale)],
+               description="repro_cpu's cells whose verdicts hinge on differences under 0.1, at seeds 1 and 2")
+
+
+def seeds_report(scale: Scale) -> dict:
+  """For ROOT/sweep.json: which repro_cpu unit each seed unit replicates, so analysis pairs them by name."""
+  return {"seeds_of": scale.name, "seeds": list(SEEDS), "claims": sorted(SEEDED),
+          "units": [{"name": unit_name(p, SLOTS), "base": unit_name({k: v for k, v in p.items() if k != "seed"},
+                                                                    SLOTS), "seed": p["seed"]}
+                    for p in seeds_suite(scale).points]}
+
+
+SWEEPS = [suite(FULL), suite(SMOKE), suite(LONG), seeds_suite(FULL)]
+REPORTS = {**{scale.name: report(scale) for scale in SCALES.values()}, SEEDS_NAME: seeds_report(FULL)}

@@ -1,0 +1,349 @@
+"""The full report's sections for Figs 7, 8/E.4, 9 held out, 10 and 12-13: each reads its suites' runs
+(by the units in their sweep.json), applies the rules of docs/reproduction_rules.md
+(analysis/figure_verdicts.py) and returns the claims, the evidence tables and the figures to draw.
+
+The rules' text is read from docs/reproduction_rules.md, its one place: each claim shows the bullet of
+its rule id (**7a**, ...). A section whose suites are not all finished shows their state instead of a
+verdict (the evidence so far is still shown).
+"""
+
+import dataclasses
+import json
+import math
+import os
+import re
+from typing import Any, Callable, Sequence
+
+from analysis import figure_verdicts as fv
+from analysis import figures
+from analysis import fmt
+from analysis import predict
+from analysis import sensitivity
+from analysis.runs import Run
+from analysis.suites import Suite, status
+from analysis.verdicts import GRAD_RMS, MAX_LOGIT, Claim, effective_loss
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RULES_DOC = os.path.join(REPO, "docs", "reproduction_rules.md")
+FIG9_PREDICTION = os.path.join(REPO, "docs", "reproduction", "fig9_prediction.json")
+FIG9_STEP = 50  # the step the prediction was made for (docs/reproduction_rules.md, Fig 9, step 2)
+EPS_WINDOW = 50  # Figs 12-13: g and u are means over the last 50 steps (the rules' Measure)
+UPDATE_RMS = GRAD_RMS.replace("grad/", "update/", 1)
+INVALID = "invalid"
+
+
+@dataclasses.dataclass
+class Section:
+  """One figure's part of the report; `figures` are (name, make(stem) -> paths)."""
+  title: str
+  suites: tuple[str, ...]
+  claims: list[Claim]
+  tables: list[list[list[str]]]
+  figures: list[tuple[str, Callable[[str], list[str]]]]
+  notes: list[str] = dataclasses.field(default_factory=list)
+
+
+# --- the rules doc ----------------------------------------------------------------------------------
+
+def rules_doc(path: str = RULES_DOC) -> dict[str, tuple[str, dict[str, str]]]:
+  """{section heading: (the paper's claim, {rule id: rule text})} of docs/reproduction_rules.md."""
+  with open(path) as f:
+    text = f.read()
+  out = {}
+  for block in re.split(r"^## ", text, flags=re.M)[1:]:
+    heading, _, body = block.partition("\n")
+    paper = re.search(r"^\*\*Paper\.\*\* (.*?)(?=^\*\*|^- |\Z)", body, re.M | re.S)
+    bullets = re.findall(r"^- \*\*([\w .]+?)\*\*:? (.*?)(?=^- |^\S|\Z)", body, re.M | re.S)
+    out[heading.strip()] = (" ".join(paper.group(1).split()) if paper else "",
+                            {key.rstrip("."): " ".join(rule.split()) for key, rule in bullets})
+  return out
+
+
+def section_rules(doc: dict[str, tuple[str, dict[str, str]]], heading: str) -> tuple[str, dict[str, str]]:
+  """The entry whose heading starts with `heading` ('Fig 7:' finds 'Fig 7: width vs depth (...)')."""
+  return next((v for k, v in doc.items() if k.startswith(heading)), ("", {}))
+
+
+# --- reading units ----------------------------------------------------------------------------------
+
+def stem(value: Any) -> str:
+  """A file slot's value as unit names render it: the file's stem, 'none' for the default."""
+  return "none" if value is None else os.path.splitext(os.path.basename(str(value)))[0]
+
+
+def grouped(suite: Suite | None, key: Callable[[dict], Any]) -> dict[Any, list[Run]]:
+  """The suite's runs by key(unit point), in unit order; units without a run are left out."""
+  out: dict[Any, list[Run]] = {}
+  for unit in suite.units if suite else []:
+    run = suite.run(unit)
+    out.setdefault(key(unit["point"]), [])
+    if run is not None:
+      out[key(unit["point"])].append(run)
+  return out
+
+
+def lr_grid(suite: Suite | None) -> tuple[float, ...]:
+  return tuple(sorted({u["point"]["lr"] for u in suite.units if "lr" in u["point"]})) if suite else ()
+
+
+def sens(runs: Sequence[Run], lrs: Sequence[float]) -> sensitivity.Sensitivity | None:
+  return sensitivity.group_sensitivity(runs, [lrs]) if runs else None
+
+
+def value(s: sensitivity.Sensitivity | None, what: str) -> float | None:
+  """'sens': the LR sensitivity; 'best': l*; 'best_lr': its LR; None unless the sweep is complete."""
+  if s is None or not s.complete:
+    return None
+  return {"sens": s.lr_sensitivity, "best": s.best_loss, "best_lr": s.best_lr}[what]
+
+
+def sens_row(label: Sequence[str], s: sensitivity.Sensitivity | None) -> list[str]:
+  if s is None:
+    return [*label, "-", "-", "-", "-", "not run"]
+  return [*label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss), fmt.sci(s.best_lr),
+          s.summary]
+
+
+SENS_HEADER = ["non-emb. params", "l0", "l*", "best lr", "LR sensitivity"]
+
+
+def _claim(rules: dict[str, str], key: str, text: str, verdict: fv.Verdict) -> Claim:
+  return Claim(f"{key}. {text}", rules.get(key, f"(rule {key} not found in docs/reproduction_rules.md)"),
+               verdict[0], [verdict[1]])
+
+
+# --- Fig 7 ------------------------------------------------------------------------------------------
+
+def fig7(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+  suite = suites.get("fig7_cpu")
+  lrs = lr_grid(suite)
+  by_shape = {k: sens(v, lrs) for k, v in grouped(suite, lambda p: (p["d_model"], p["num_layers"])).items()}
+  width = sorted(k for k in by_shape if k[1] == 2)
+  depth = sorted((k for k in by_shape if k[0] == 128), key=lambda k: k[1])
+  series = {"width (2 layers)": width, "depth (d=128)": depth}
+  points = {name: [(s.params if (s := by_shape[k]) else None, value(s, "sens")) for k in keys]
+            for name, keys in series.items()}
+  ok = all(p is not None for pts in points.values() for p, _ in pts)
+  slope = fv.depth_vs_width_slope(*points.values()) if ok else (fv.NOT_MEASURED, "a model lacks its size")
+  loss = fv.depth_vs_width_loss(value(by_shape.get(width[-1]) if width else None, "best"),
+                                value(by_shape.get(depth[-1]) if depth else None, "best"))
+  rows = [["series", "d_model", "layers", *SENS_HEADER]] + [
+      sens_row([name, str(k[0]), str(k[1])], by_shape[k]) for name, keys in series.items() for k in keys]
+  lines = [figures.Line(name, [(p, v, None, None) for p, v in pts if p is not None]) for name, pts in points.items()]
+  return Section("Fig 7: Width vs depth scaling", ("fig7_cpu",), [
+      _claim(rules, "7a", "Scaling depth raises LR sensitivity faster than scaling width.", slope),
+      _claim(rules, "7b", "At the matched largest size, depth gives the lower loss.", loss)], [rows],
+      [("sensitivity_vs_params", lambda out: figures.lines(
+          [figures.Panel("", "non-embedding params", "LR sensitivity", lines, xlog=True)], out,
+          "Fig 7: LR sensitivity, width and depth series"))])
+
+
+# --- Fig 8 and E.4 ----------------------------------------------------------------------------------
+
+def _arm(point: dict) -> str:
+  return "muParam" if stem(point.get("param")) == "mup_simple" else "standard"
+
+
+def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+  arms = ("standard", "muParam")
+  per_suite, identity_rows, checks = {}, [["suite", "lr", "standard final loss", "muParam final loss", "identical"]], []
+  for name in ("fig8_cpu", "figE4_cpu"):
+    suite = suites.get(name)
+    lrs = lr_grid(suite)
+    groups = grouped(suite, lambda p: (_arm(p), p["d_model"]))
+    per_suite[name] = {k: sens(v, lrs) for k, v in groups.items()}
+    widths = sorted({w for _, w in groups})
+    if not widths:
+      continue
+    at_base = [{r.lr: r.final_loss for r in groups.get((arm, widths[0]), [])} for arm in arms]
+    finals = [[None if lr not in losses else math.inf if math.isnan(losses[lr]) else losses[lr]
+               for lr in lrs] for losses in at_base]  # a diverged run is inf, so two diverged runs match
+    checks.append(fv.mup_matches_standard(*finals))
+    identity_rows += [[name, fmt.sci(lr), fmt.number(a, 7), fmt.number(b, 7), "-" if None in (a, b) else
+                       "yes" if a == b else "NO"] for lr, a, b in zip(lrs, *finals)]
+  qk, no_qk = per_suite["fig8_cpu"], per_suite["figE4_cpu"]
+  widths = sorted({w for _, w in qk})
+  at = lambda table, arm, w, what: value(table.get((arm, w)), what)
+  lrs = lr_grid(suites.get("fig8_cpu"))
+  spreads = [fv.best_lr_spread([at(qk, arm, w, "best_lr") for w in widths], lrs) for arm in arms]
+  largest = widths[-1] if widths else None
+  claims = [
+      _claim(rules, "8a", "muParam stabilises the optimal LR across widths.", fv.mup_stabilises_lr(*spreads)),
+      _claim(rules, "8b", "muParam does not lower the loss.",
+             fv.mup_not_lower(at(qk, "standard", largest, "best"), at(qk, "muParam", largest, "best"), "l*")),
+      _claim(rules, "8c", "muParam does not lower LR sensitivity.",
+             fv.mup_not_lower(at(qk, "standard", largest, "sens"), at(qk, "muParam", largest, "sens"),
+                              "sensitivity")),
+      _claim(rules, "8d", "Under muParam, qk-layernorm still lowers LR sensitivity (Fig E.4).",
+             fv.mup_needs_qkln([(at(qk, "muParam", w, "sens"), at(no_qk, "muParam", w, "sens"))
+                                for w in widths[1:]]))]
+  check = "passed" if checks and all(c is True for c in checks) else "failed" if False in checks else "not measured"
+  notes = [f"Check first (d={widths[0] if widths else '-'}, muParam is the standard model bit for bit): {check}."]
+  if check == "failed":
+    for claim in claims:
+      claim.verdict = INVALID
+      claim.detail.append("the d=64 identity check failed: an implementation error, not a finding")
+  rows = [["suite", "arm", "d_model", *SENS_HEADER]] + [
+      sens_row([name, arm, str(w)], table.get((arm, w))) for name, table in per_suite.items()
+      for arm in arms for w in sorted({w for _, w in table})]
+  lines = {what: [figures.Line(f"{'qk-LN' if name == 'fig8_cpu' else 'no qk-LN'}, {arm}",
+                               [(w, value(table.get((arm, w)), what), None, None)
+                                for w in sorted({w for _, w in table})], "o-" if arm == "standard" else "s--")
+                  for name, table in per_suite.items() for arm in arms] for what in ("best_lr", "sens")}
+  return Section("Fig 8 and E.4: muParam", ("fig8_cpu", "figE4_cpu"), claims,
+                 [identity_rows, rows],
+                 [("best_lr_and_sensitivity", lambda out: figures.lines(
+                     [figures.Panel("best LR per width", "d_model", "best LR", lines["best_lr"], xlog=True, ylog=True),
+                      figures.Panel("LR sensitivity per width", "d_model", "LR sensitivity", lines["sens"],
+                                    xlog=True)], out, f"muParam vs standard; d=64 identity check: {check}"))],
+                 notes)
+
+
+# --- Fig 9 held out ---------------------------------------------------------------------------------
+
+def read_prediction(path: str) -> dict[float, dict[str, Any]] | None:
+  """The predictions of `analysis.predict --json` by LR; None when the file is absent."""
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return {p["lr"]: p for p in json.load(f)}
+
+
+def fig9(suites: dict[str, Suite], rules: dict[str, str], prediction_path: str = FIG9_PREDICTION) -> Section:
+  predictions = read_prediction(prediction_path)
+  held = suites.get("fig9_heldout_cpu")
+  runs = {r.lr: r for rs in grouped(held, lambda p: p["d_model"]).values() for r in rs}
+  lrs = lr_grid(held) or tuple(sorted(predictions or ()))
+  predicted, realised, rows = [], [], [["lr", "predicted", "realised (step)", "crosses: predicted / realised",
+                                        "run"]]
+  threshold = next(iter(predictions.values()))["threshold"] if predictions else predict.THRESHOLD
+  for lr in lrs:
+    entry = (predictions or {}).get(lr) or {}
+    p = entry.get("predicted_max_logit")
+    run = runs.get(lr)
+    got = predict.value_at(run, MAX_LOGIT, FIG9_STEP) if run else "no run"
+    r = got[1] if isinstance(got, tuple) else None
+    predicted.append(p)
+    realised.append(r)
+    state = "-" if run is None else f"{run.state}, {run.status.get('spike_logs', 0)} spike logs"
+    rows.append([fmt.sci(lr), fmt.sci(p) if p is not None else "- (" + "; ".join(entry.get("notes", ["none"])) + ")",
+                 f"{fmt.sci(r)} ({got[0]})" if r is not None else f"- ({got})",
+                 f"{'-' if p is None else 'yes' if p >= threshold else 'no'} / "
+                 f"{'-' if r is None else 'yes' if r >= threshold else 'no'}", state])
+  if predictions is None:
+    verdict: fv.Verdict = ("not run yet", f"no prediction at {os.path.relpath(prediction_path, REPO)}")
+  else:
+    verdict = fv.held_out(predicted, realised, threshold)
+  params = next(iter(predictions.values()))["params"] if predictions else None
+  held_params = next((r.params for r in runs.values() if r.params), None)
+  notes = [f"Prediction for {fmt.count(params)} non-embedding params at step {FIG9_STEP} "
+           f"({os.path.relpath(prediction_path, REPO)}); the held-out model has {fmt.count(held_params)}."]
+  line = lambda label, ys, style: figures.Line(label, [(lr, y, None, None) for lr, y in zip(lrs, ys)], style)
+  return Section("Fig 9: Predicting the attention-logit instability, held out", ("fig9_fit_cpu", "fig9_heldout_cpu"),
+                 [_claim(rules, "9", "The fitted trend predicts which LRs make the larger model cross 1e4.",
+                         verdict)], [rows],
+                 [("predicted_vs_realised", lambda out: figures.lines(
+                     [figures.Panel("", "learning rate", f"max attention logit, block 0, step {FIG9_STEP}",
+                                    [line("predicted (fit on d=64-256)", predicted, "*--"),
+                                     line("realised (d=512)", realised, "o-")], xlog=True, ylog=True,
+                                    hlines=[(threshold, f"threshold {fmt.sci(threshold)}")])], out,
+                     "Fig 9 held out: prediction before training vs outcome"))], notes)
+
+
+# --- Fig 10 -----------------------------------------------------------------------------------------
+
+def first_logged(run: Run, key: str) -> float | None:
+  steps, values = run.series(key)
+  return float(values[0]) if steps.size else None
+
+
+def fig10(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+  suite = suites.get("fig10_cpu")
+  kappa_runs = {k: rs[0] for k, rs in grouped(suite, lambda p: p.get("ModelConfig.kappa")).items()
+                if k is not None and rs}
+  bigram = next(iter(grouped(suite, lambda p: stem(p.get("variant")) == "bigram").get(True, [])), None)
+  kappas = sorted(k for k in grouped(suite, lambda p: p.get("ModelConfig.kappa")) if k is not None)
+  losses = {k: effective_loss(kappa_runs.get(k)) for k in kappas}
+  rows = [["kappa", "scored loss", "max logit at first log", "peak max logit (any block, step)", "state"]]
+  for k in kappas:
+    run = kappa_runs.get(k)
+    rows.append([fmt.sci(k), fmt.number(losses[k]), fmt.sci(first_logged(run, MAX_LOGIT)) if run else "-",
+                 fmt.sci(figures.realised_max_logit(run)) if run else "-", run.state if run else "not run"])
+  layers = bigram.setting("ModelConfig.num_layers", "num_layers") if bigram else None
+  rows.append([f"bigram ({layers} layers)", fmt.number(effective_loss(bigram)), "-", "-",
+               bigram.state if bigram else "not run"])
+  against = fv.kappa_vs_bigram(losses, effective_loss(bigram))
+  if bigram is not None and layers != 0:
+    against = (INVALID, f"the 'bigram' run has num_layers={layers}, not 0: a preset after bigram.gin overrode "
+                        "it, so it is no bigram baseline")
+  members = list(kappa_runs.values()) + ([bigram] if bigram else [])
+  return Section("Fig 10: Forcing large attention logits (kappa transplant)", ("fig10_cpu",), [
+      _claim(rules, "10a", "Loss deteriorates from kappa around 1e3.", fv.kappa_onset(losses)),
+      _claim(rules, "10b", "By kappa = 1e4 the loss exceeds a zero-layer bigram model's.", against)], [rows],
+      [("loss_vs_kappa", lambda out: figures.loss_vs_kappa(members, out))])
+
+
+# --- Figs 12-13 -------------------------------------------------------------------------------------
+
+EPS = {"none": 1e-8, "adam_eps_1e-15": 1e-15, "adam_eps_1e-6": 1e-6}
+
+
+def fig12_13(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+  suite = suites.get("fig11_13_cpu")
+  units = suite.units if suite else []
+  largest = max((u["point"]["d_model"] for u in units), default=None)
+  top_lr = max(lr_grid(suite), default=None)
+  by_eps = {EPS[stem(u["point"].get("adam_eps"))]: suite.run(u) for u in units
+            if u["point"]["d_model"] == largest and u["point"]["lr"] == top_lr and suite.run(u)}
+  run_8, run_15, run_6 = (by_eps.get(e) for e in (1e-8, 1e-15, 1e-6))
+  mean = lambda run, key: figures.window_mean(run, key, EPS_WINDOW) if run else None
+  g = mean(run_8, GRAD_RMS)
+  rows = [["eps", "state", "scored loss", f"g (grad RMS, last {EPS_WINDOW} steps)", "g / eps",
+           f"u (update RMS, last {EPS_WINDOW} steps)"]]
+  for eps in (1e-8, 1e-15, 1e-6):
+    run = by_eps.get(eps)
+    grad = mean(run, GRAD_RMS)
+    rows.append([fmt.sci(eps), run.state if run else "not run", fmt.number(effective_loss(run)), fmt.sci(grad),
+                 fmt.sci(grad / eps) if grad else "-", fmt.sci(mean(run, UPDATE_RMS))])
+  small = fv.small_eps_helps(effective_loss(run_8), effective_loss(run_15), g)
+  large = fv.large_eps_hurts(None if run_6 is None or run_6.final_loss is None else run_6.state == "diverged",
+                             effective_loss(run_6), effective_loss(run_8), mean(run_6, UPDATE_RMS),
+                             mean(run_8, UPDATE_RMS))
+  order = [e for e in (1e-15, 1e-8, 1e-6) if e in by_eps]
+  return Section("Figs 12-13: AdamW epsilon at the largest model, LR 0.3", ("fig11_13_cpu",), [
+      _claim(rules, "12a", "eps 1e-15 improves the loss over 1e-8.", small),
+      _claim(rules, "12b", "eps 1e-6 diverges (updates shrink as g nears eps).", large)], [rows],
+      [("loss_and_grad_over_eps", lambda out: figures.lines([
+          figures.Panel("scored final loss", "AdamW eps", "loss",
+                        [figures.Line("d=512, lr 0.3", [(e, effective_loss(by_eps[e]), None, None) for e in order])],
+                        xlog=True),
+          figures.Panel(f"g / eps (g: grad RMS, last {EPS_WINDOW} steps)", "AdamW eps", "g / eps",
+                        [figures.Line("d=512, lr 0.3", [(e, (v / e) if (v := mean(by_eps[e], GRAD_RMS)) else None,
+                                                         None, None) for e in order])],
+                        xlog=True, ylog=True, hlines=[(1.0, "g = eps")])], out,
+          "Figs 12-13: AdamW epsilon"))])
+
+
+# --- all of them ------------------------------------------------------------------------------------
+
+# Each builder with the heading of its section in docs/reproduction_rules.md.
+BUILDERS = (("Fig 7:", fig7), ("Fig 8 and E.4:", fig8), ("Fig 9 held out", fig9), ("Fig 10:", fig10),
+            ("Figs 12-13:", fig12_13))
+
+
+def sections(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION,
+             rules_path: str = RULES_DOC) -> list[tuple[Section, str]]:
+  """Every figure section with the paper's claim from the rules doc; a section whose suites are not all
+  finished gets their state as its verdicts."""
+  doc = rules_doc(rules_path)
+  out = []
+  for heading, build in BUILDERS:
+    paper, rules = section_rules(doc, heading)
+    section = fig9(suites, rules, prediction_path) if build is fig9 else build(suites, rules)
+    unfinished = [f"{name}: {status(suites, name)}" for name in section.suites
+                  if not (suites.get(name) and suites[name].done)]
+    if unfinished:
+      for claim in section.claims:
+        claim.verdict = "; ".join(unfinished)
+    out.append((section, paper))
+  return out

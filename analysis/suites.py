@@ -1,0 +1,107 @@
+"""Suite roots as the full reproduction report reads them: a root is recognised by the sweep.json that
+launch.sweep writes into it (its sweep's name and units), never by its folder name or launch's code.
+
+A suite is finished when every unit has a run in a final state; until then it is reported as
+"incomplete (n of m)", and a suite with no root as "not run yet", never with a verdict.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Any, Sequence
+
+from analysis.runs import InputError, Run, find_runs, load_metrics
+
+MANIFEST = "sweep.json"  # what launch.sweep writes into ROOT (launch/state.py MANIFEST_FILE)
+FINAL_STATES = ("completed", "diverged", "failed")
+
+
+def read_manifest(root: str) -> dict[str, Any]:
+  """ROOT/sweep.json; InputError for an unreadable one, or one from before the launcher versioned it."""
+  path = os.path.join(root, MANIFEST)
+  try:
+    with open(path) as f:
+      manifest = json.load(f)
+    name = manifest["sweep"]["name"]
+  except (OSError, ValueError, KeyError, TypeError) as e:
+    raise InputError(f"{path}: unreadable ({e}); expected the sweep.json that launch.sweep writes")
+  if "version" not in manifest:
+    raise InputError(f"{path} was written by an older launcher and lists no findings: relaunch the same "
+                     f"command (python -m launch.sweep --sweep_name={name} --root={root}); it rewrites "
+                     "sweep.json and skips finished units")
+  return manifest
+
+
+@dataclasses.dataclass
+class Suite:
+  """One suite root: its sweep.json and its runs by unit name."""
+  root: str
+  manifest: dict[str, Any]
+  runs: dict[str, Run]
+  problems: list[str]
+
+  @property
+  def name(self) -> str:
+    return self.manifest["sweep"]["name"]
+
+  @property
+  def units(self) -> list[dict[str, Any]]:
+    return self.manifest["units"]
+
+  @property
+  def finished(self) -> int:
+    return sum(1 for u in self.units if u["name"] in self.runs and self.runs[u["name"]].state in FINAL_STATES)
+
+  @property
+  def done(self) -> bool:
+    return self.finished == len(self.units)
+
+  def run(self, unit: dict[str, Any]) -> Run | None:
+    return self.runs.get(unit["name"])
+
+
+def load(root: str) -> Suite:
+  """The suite in ROOT with its metrics read; a root with no run directory yet has no runs."""
+  manifest = read_manifest(root)
+  try:
+    runs, problems = find_runs([root])
+  except InputError:
+    runs, problems = [], []
+  load_metrics(runs)
+  return Suite(root, manifest, {r.name: r for r in runs}, problems)
+
+
+def discover(paths: Sequence[str]) -> dict[str, Suite]:
+  """The suites under `paths` by sweep name: a path holding sweep.json is a suite root, a folder of such
+  roots (e.g. runs/) gives each of them. InputError for a missing path, a path holding no suite, or two
+  roots of one sweep."""
+  roots = []
+  for path in paths:
+    if os.path.exists(os.path.join(path, MANIFEST)):
+      roots.append(path)
+    elif os.path.isdir(path):
+      found = sorted(os.path.join(path, d) for d in os.listdir(path)
+                     if os.path.exists(os.path.join(path, d, MANIFEST)))
+      if not found:
+        raise InputError(f"{path}: holds no {MANIFEST}: expected a suite root or a folder of suite roots")
+      roots += found
+    else:
+      raise InputError(f"{path}: not a directory; expected a suite root or a folder of suite roots")
+  suites: dict[str, Suite] = {}
+  for root in roots:
+    suite = load(root)
+    if suite.name in suites:
+      raise InputError(f"{root} and {suites[suite.name].root} both hold sweep {suite.name!r}: expected one "
+                       "root per suite")
+    suites[suite.name] = suite
+  return suites
+
+
+def status(suites: dict[str, Suite], name: str) -> str:
+  """'not run yet', 'incomplete (n of m)' or 'finished (m units)'."""
+  suite = suites.get(name)
+  if suite is None:
+    return "not run yet"
+  if not suite.done:
+    return f"incomplete ({suite.finished} of {len(suite.units)})"
+  return f"finished ({len(suite.units)} units)"
