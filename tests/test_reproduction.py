@@ -148,8 +148,8 @@ def test_root_of_another_sweep_is_one_line_exit_2(tmp_path):
   result = _report(tmp_path, {"version": 2, "sweep": {"name": "fig1_cpu"}, "units": []})
   assert result.returncode == 2 and not (tmp_path / "o").exists()
   assert result.stderr.strip().splitlines() == [
-      f"error: {tmp_path} holds sweep 'fig1_cpu', which has no findings: expected the root of a reproduction "
-      "suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)"]
+      f"error: {tmp_path} holds sweep 'fig1_cpu', which this report does not cover: expected the root of one of "
+      f"{', '.join(reproduction.COVERED)}"]
 
 
 def test_root_of_the_old_launcher_asks_for_a_relaunch(tmp_path):

@@ -1,0 +1,341 @@
+"""The full reproduction report (analysis.reproduction over several suite roots) on synthetic runs: each
+figure section's verdict worked out by hand from the rules, suites not run or unfinished, a diverged run,
+and seeds averaged into the findings (mean, min-max, straddling the margin)."""
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from analysis import figure_sections
+from analysis import reproduction
+from analysis import suites
+from analysis import verdicts
+from analysis.runs import find_runs
+from analysis.synthetic import write_run
+from launch import spec
+from launch import sweeps
+from launch.sweeps import repro
+from tests.trainer_utils import REPO
+
+L0 = 10.0
+LRS = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+
+
+def _manifest(root, sweep: spec.Sweep) -> list[spec.Unit]:
+  """ROOT/sweep.json as launch.sweep writes it; the sweep's units."""
+  units = spec.expand(sweep)
+  os.makedirs(root, exist_ok=True)
+  with open(os.path.join(root, "sweep.json"), "w") as f:
+    json.dump(sweeps.manifest(sweep, units), f)
+  return units
+
+
+def _run(root, unit: spec.Unit, final_loss: float | None, params: float = 1e6, state: str = "completed",
+         metrics=(), step: int = 200, bindings=None) -> None:
+  """A run of the unit: its name, files and bindings; l0 = 10."""
+  gin_bindings = [b for b in unit.gin_bindings if not b.startswith("lr=")]
+  write_run(os.path.join(root, unit.name), lr=unit.point.get("lr", 1e-2), gin_files=unit.gin_files,
+            gin_bindings=gin_bindings, bindings=bindings or {}, state=state, init_loss=L0,
+            final_loss=final_loss, params=params, step=step, metrics=metrics)
+
+
+def _sections(tmp_path, prediction=None) -> dict[str, figure_sections.Section]:
+  found = suites.discover([str(tmp_path)])
+  return {s.title.split(":")[0]: s for s, _ in
+          figure_sections.sections(found, str(prediction or tmp_path / "no_prediction.json"))}
+
+
+def _verdicts(section: figure_sections.Section) -> list[str]:
+  return [c.verdict for c in section.claims]
+
+
+def _loss(base: float, sens: float, lr: float) -> float:
+  """Best loss `base` at every LR but 0.3, which is 7 x sens above it: the sweep's sensitivity is sens."""
+  return base + 7 * sens if lr == 0.3 else base
+
+
+# --- rules doc ---------------------------------------------------------------------------------------
+
+def test_every_rule_comes_from_the_rules_doc():
+  doc = figure_sections.rules_doc()
+  expected = {"Fig 7:": {"7a", "7b"}, "Fig 8 and E.4:": {"Check first", "8a", "8b", "8c", "8d"},
+              "Fig 9 held out": {"9"}, "Fig 10:": {"10a", "10b"}, "Figs 12-13:": {"12a", "12b"}}
+  for heading, ids in expected.items():
+    paper, rules = figure_sections.section_rules(doc, heading)
+    assert paper and set(rules) == ids, heading
+  assert figure_sections.section_rules(doc, "Fig 7:")[1]["7b"].startswith(
+      "At the matched largest size, depth's best scored loss l* below width's by >= 0.02")
+
+
+# --- Fig 7 -------------------------------------------------------------------------------------------
+
+PARAMS_7 = {(64, 2): 1e5, (128, 2): 1e6, (256, 2): 1e7, (128, 1): 1e5, (128, 4): 1e7, (128, 8): 1e8}
+SENS_7 = {(64, 2): 0.1, (128, 2): 0.1, (256, 2): 0.1, (128, 1): 0.1, (128, 4): 0.2, (128, 8): 0.3}
+BEST_7 = {(256, 2): 4.0, (128, 8): 3.9}
+
+
+def _fig7(root, skip=0, diverge=False) -> None:
+  units = _manifest(root, sweeps.get("fig7_cpu"))
+  for unit in units[skip:]:
+    shape = (unit.point["d_model"], unit.point["num_layers"])
+    diverged = diverge and shape == (128, 8) and unit.point["lr"] == 0.3
+    _run(root, unit, None if diverged else _loss(BEST_7.get(shape, 4.5), SENS_7[shape], unit.point["lr"]),
+         PARAMS_7[shape], state="diverged" if diverged else "completed")
+
+
+def test_fig7_depth_slope_and_matched_loss(tmp_path):
+  _fig7(tmp_path / "fig7")
+  section = _sections(tmp_path)["Fig 7"]
+  # depth: 0.1, 0.1, 0.2, 0.3 over log10 params 5-8: slope 0.35 / 5 = 0.07 vs width 0: above by >= 0.05;
+  # l* 3.9 (depth) vs 4.0 (width): lower by >= 0.02
+  assert _verdicts(section) == ["reproduced", "reproduced"]
+  depth, width = re.fullmatch(r"sensitivity per decade of params: depth (\S+) vs width (\S+)",
+                              section.claims[0].detail[0]).groups()
+  assert float(depth) == pytest.approx(0.07) and float(width) == pytest.approx(0.0, abs=1e-9)
+  assert section.claims[0].rule.startswith("Slope of sensitivity against log10(non-embedding params)")
+
+
+def test_fig7_diverged_run_counts_as_l0(tmp_path):
+  _fig7(tmp_path / "fig7", diverge=True)
+  section = _sections(tmp_path)["Fig 7"]
+  row = next(r for r in section.tables[0] if r[:3] == ["depth (d=128)", "128", "8"])
+  assert float(row[-1]) == pytest.approx((L0 - 3.9) / 7, abs=1e-4)  # the diverged lr 0.3 run scores l0
+  assert _verdicts(section)[0] == "reproduced"
+
+
+def test_fig7_unfinished_and_absent_suites_give_no_verdict(tmp_path):
+  _fig7(tmp_path / "fig7", skip=21)
+  found = _sections(tmp_path)
+  assert _verdicts(found["Fig 7"]) == ["fig7_cpu: incomplete (21 of 42)"] * 2
+  assert _verdicts(found["Fig 10"]) == ["fig10_cpu: not run yet"] * 2
+  assert set(_verdicts(found["Fig 9"])) == {"fig9_fit_cpu: not run yet; fig9_heldout_cpu: not run yet"}
+
+
+# --- Fig 8 / E.4 -------------------------------------------------------------------------------------
+
+def _fig8(root, name, sens, best_lr, mismatch=False) -> None:
+  """sens[(arm, width)]; the loss is 4 at best_lr[(arm, width)], 4.1 elsewhere, + 7 sens at lr 0.3."""
+  for unit in _manifest(root / name, sweeps.get(name)):
+    arm = "muParam" if unit.point["param"] else "standard"
+    key, lr = (arm, unit.point["d_model"]), unit.point["lr"]
+    loss = (4.0 if lr == best_lr.get(key, 1e-2) else 4.1) + (7 * sens[key] if lr == 0.3 else 0.0)
+    if mismatch and key == ("muParam", 64) and lr == 3e-4:
+      loss += 1e-6
+    _run(root / name, unit, loss, params=1e5 * unit.point["d_model"])
+
+
+def test_fig8_mup_identity_spread_and_qkln(tmp_path):
+  both = {(arm, w): 0.2 for arm in ("standard", "muParam") for w in (64, 128, 256)}
+  standard_lr = {("standard", 64): 1e-2, ("standard", 128): 3e-3, ("standard", 256): 1e-3}
+  _fig8(tmp_path, "fig8_cpu", both, standard_lr)
+  _fig8(tmp_path, "figE4_cpu", {**both, ("muParam", 128): 0.5, ("muParam", 256): 0.21}, standard_lr)
+  section = _sections(tmp_path)["Fig 8 and E.4"]
+  # 8a: spread 2 (standard) vs 0 (muParam); 8b, 8c equal; 8d: 0.2 vs 0.5 (d=128) lower, 0.2 vs 0.21 not
+  assert _verdicts(section) == ["reproduced", "reproduced", "reproduced", "partly"]
+  assert "passed" in section.notes[0]
+
+
+def test_fig8_identity_failure_makes_every_verdict_invalid(tmp_path):
+  both = {(arm, w): 0.2 for arm in ("standard", "muParam") for w in (64, 128, 256)}
+  _fig8(tmp_path, "fig8_cpu", both, {}, mismatch=True)
+  _fig8(tmp_path, "figE4_cpu", both, {})
+  section = _sections(tmp_path)["Fig 8 and E.4"]
+  assert _verdicts(section) == ["invalid"] * 4
+  assert "failed" in section.notes[0]
+  assert ["fig8_cpu", "3e-4", "4.1", "4.100001", "NO"] in section.tables[0]
+
+
+# --- Fig 9 -------------------------------------------------------------------------------------------
+
+def _fig9(root, realised: dict[float, float | None], predicted: dict[float, float]) -> str:
+  for unit in _manifest(root / "fit", sweeps.get("fig9_fit_cpu")):
+    _run(root / "fit", unit, 5.0)
+  for unit in _manifest(root / "held", sweeps.get("fig9_heldout_cpu")):
+    lr, value = unit.point["lr"], realised[unit.point["lr"]]
+    logs = [{"step": s, "attn/max_logit/block_0": (value or 1.0) * s / 50} for s in (10, 30, 50, 70)]
+    if value is None:  # diverged at step 30: no value at step 50
+      _run(root / "held", unit, None, state="diverged", metrics=logs[:2], step=30)
+    else:
+      _run(root / "held", unit, 5.0, metrics=logs)
+  path = root / "prediction.json"
+  path.write_text(json.dumps([{"intervention": "all runs", "lr": lr, "predicted_max_logit": p, "params": 6294016,
+                               "threshold": 1e4, "crosses_threshold": p >= 1e4, "notes": []}
+                              for lr, p in predicted.items()]))
+  return str(path)
+
+
+def test_fig9_prediction_against_outcome(tmp_path):
+  predicted = dict(zip(LRS, (10.0, 30.0, 100.0, 1e3, 5e3, 3e4, 1e5)))
+  realised = dict(zip(LRS, (20.0, 30.0, 100.0, 2e3, 2e4, 3e4, None)))  # 3e-2 crosses unpredicted; 0.3 diverged
+  prediction = _fig9(tmp_path, realised, predicted)
+  section = _sections(tmp_path, prediction)["Fig 9"]
+  # agree at 5 LRs (not 3e-2, not the diverged 0.3): partly
+  assert _verdicts(section) == ["partly"]
+  assert section.claims[0].detail == ["crossing of 1e4 agrees at 5/7 LRs; median |log10(predicted / realised)| 0.15"]
+  rows = {r[0]: r for r in section.tables[0]}
+  assert rows["3e-2"][2:4] == ["2e4 (50)", "no / yes"]
+  assert rows["3e-1"][2].startswith("- (stopped at step 30 (diverged)") and rows["3e-1"][4].startswith("diverged")
+
+
+def test_fig9_without_prediction_is_not_run_yet(tmp_path):
+  _fig9(tmp_path, dict.fromkeys(LRS, 10.0), dict.fromkeys(LRS, 10.0))
+  assert _verdicts(_sections(tmp_path)["Fig 9"]) == ["not run yet"]
+
+
+# --- Fig 10 ------------------------------------------------------------------------------------------
+
+KAPPA_LOSS = {1.0: 4.0, 10.0: 4.02, 100.0: 4.05, 1e3: 4.2, 3e3: 4.6, 1e4: 5.5, 1e5: 6.0}
+
+
+def _fig10(root, bigram_layers: int) -> None:
+  for unit in _manifest(root, sweeps.get("fig10_cpu")):
+    kappa = unit.point.get("ModelConfig.kappa")
+    if kappa is None:  # layers 2: the first fig10_cpu run, where gin/local.gin, last, overrode bigram.gin
+      unit = unit if bigram_layers == 0 else dataclasses.replace(unit, gin_bindings=())
+      _run(root, unit, 5.0, bindings={"num_layers": bigram_layers})
+    else:
+      _run(root, unit, KAPPA_LOSS[kappa], metrics=[{"step": 10, "attn/max_logit/block_0": 3.9 * kappa}])
+
+
+def test_fig10_onset_and_bigram(tmp_path):
+  _fig10(tmp_path / "fig10", 0)
+  section = _sections(tmp_path)["Fig 10"]
+  # onset: 1e3 is the first >= 4.0 + 0.1; 1e4 (5.5) above the bigram (5.0), 1-1e2 below it
+  assert _verdicts(section) == ["reproduced", "reproduced"]
+  assert ["1e3", "4.2", "3.9e3", "3.9e3", "completed"] in section.tables[0]
+
+
+def test_fig10_bigram_with_layers_is_invalid(tmp_path):
+  _fig10(tmp_path / "fig10", 2)  # what gin/local.gin, last, did to the first fig10_cpu run
+  section = _sections(tmp_path)["Fig 10"]
+  assert _verdicts(section) == ["reproduced", "invalid"]
+  assert "num_layers=2" in section.claims[1].detail[0]
+
+
+# --- Figs 12-13 --------------------------------------------------------------------------------------
+
+def test_fig12_13_eps(tmp_path):
+  root = tmp_path / "eps"
+  for unit in _manifest(root, sweeps.get("fig11_13_cpu")):
+    eps = figure_sections.EPS[figure_sections.stem(unit.point["adam_eps"])]
+    grad = {1e-8: 2e-6, 1e-15: 2e-6, 1e-6: 2e-6}[eps]
+    update = {1e-8: 1.0, 1e-15: 1.0, 1e-6: 0.4}[eps]
+    metrics = [{"step": s, "grad/rms/block_0/mlp/dense_in/w": grad,
+                "update/rms/block_0/mlp/dense_in/w": update} for s in (100, 200)]
+    _run(root, unit, 4.0 if eps != 1e-6 else 4.05, metrics=metrics)
+  section = _sections(tmp_path)["Figs 12-13"]
+  # 12a: equal losses, g / eps = 200 > 10: scale; 12b: no divergence, u 0.4 < 0.5 x 1: partly
+  assert _verdicts(section) == ["not reproduced, scale", "partly"]
+  assert ["1e-8", "completed", "4", "2e-6", "2e2", "1e0"] in section.tables[0]
+
+
+# --- seeds -------------------------------------------------------------------------------------------
+
+SEED_SENS = {  # (warm-up, width): sensitivity at seeds 0, 1, 2
+    (4, 64): (0.40, 0.41, 0.42), (1, 64): (0.50, 0.51, 0.52),
+    (4, 128): (0.49, 0.30, 0.31), (1, 128): (0.50, 0.50, 0.50)}
+TWO_WIDTHS = repro.Scale("repro_smoke_cpu", "gin/repro_smoke.gin", (64, 128), (64, 128), LRS, 1e-4, (1, 2, 4))
+
+
+def _warmup_runs(tmp_path, seeds=(0, 1, 2)):
+  """The warm-up finding's runs at each seed, and the replicas as the seed suite's manifest pairs them."""
+  finding = next(f for f in repro.report(TWO_WIDTHS)["findings"] if f["key"] == "warmup")
+  replicas = {}
+  for seed in seeds:
+    for unit in finding["units"]:
+      labels = unit["labels"]
+      sens = SEED_SENS.get((int(labels["warmup_steps"]), int(labels["d_model"])), (0.3,) * 3)[seed]
+      name = unit["name"] + (f",seed={seed}" if seed else "")
+      write_run(str(tmp_path / name), lr=float(labels["lr"]), init_loss=L0,
+                final_loss=_loss(4.0, sens, float(labels["lr"])), params=1e5 * int(labels["d_model"]),
+                bindings={"d_model": int(labels["d_model"]), "warmup_steps": int(labels["warmup_steps"])},
+                gin_bindings=[f"seed={seed}"])
+  runs = {r.name: r for r in find_runs([str(tmp_path)])[0]}
+  for unit in finding["units"]:
+    for seed in seeds[1:]:
+      replicas.setdefault(unit["name"], {})[seed] = runs[unit["name"] + f",seed={seed}"]
+  return finding, runs, replicas
+
+
+def test_seeds_verdict_reads_the_mean_and_flags_a_straddle(tmp_path):
+  finding, runs, replicas = _warmup_runs(tmp_path)
+  alone, _ = reproduction.cells(finding, runs, TWO_WIDTHS)
+  seeded, _ = reproduction.cells(finding, runs, TWO_WIDTHS, replicas)
+  # seed 0 alone: d=128 0.49 vs 0.50 is not lower by 0.02: partly
+  assert verdicts.warmup_claims(alone, TWO_WIDTHS)[0][0].verdict == "partly"
+  claim = verdicts.warmup_claims(seeded, TWO_WIDTHS)[0][0]
+  # means: 0.41 vs 0.51 (min-max apart by >= 0.08); 0.3667 vs 0.5, but 0.49 vs 0.50 at the extremes
+  assert claim.verdict == "reproduced"
+  assert claim.detail == [
+      "d=64: 0.41 (0.4-0.42, 3 seeds) (warm-up 4) vs 0.51 (0.5-0.52, 3 seeds) (warm-up 1)",
+      "d=128: 0.367 (0.3-0.49, 3 seeds) (warm-up 4) vs 0.5 (0.5-0.5, 3 seeds) (warm-up 1); the seeds' min-max "
+      "straddles the margin"]
+  row = next(r for r in reproduction.sensitivity_rows(seeded) if r[0] == "warmup_steps=4" and "d=128" in r[1])
+  assert row[-2:] == ["0.49", "0.3667 (0.3-0.49, 3 of 3)"]
+
+
+def test_full_report_averages_a_finished_seed_suite(tmp_path):
+  _, _, _ = _warmup_runs(tmp_path / "main")
+  main = tmp_path / "main"
+  seeds_root = tmp_path / "seeds"
+  report = repro.report(TWO_WIDTHS)
+  units = [u for f in report["findings"] for u in f["units"]]
+  (main / "sweep.json").write_text(json.dumps(
+      {"version": 2, "sweep": {"name": "repro_smoke_cpu"}, "units": [{"name": u["name"]} for u in units],
+       "report": report}))
+  for unit in units:  # the other findings' runs: sensitivity 0.3 everywhere
+    if not (main / unit["name"]).exists():
+      write_run(str(main / unit["name"]), lr=float(unit["labels"]["lr"]), init_loss=L0,
+                final_loss=_loss(4.0, 0.3, float(unit["labels"]["lr"])), params=1e5,
+                bindings={"d_model": int(unit["labels"]["d_model"])})
+  seeded = [{"name": f"{u['name']},seed={s}", "base": u["name"], "seed": s} for s in (1, 2)
+            for u in report["findings"][3]["units"]]
+  os.makedirs(seeds_root)
+  for entry in seeded:
+    os.rename(main / entry["name"], seeds_root / entry["name"])
+  (seeds_root / "sweep.json").write_text(json.dumps(
+      {"version": 2, "sweep": {"name": "repro_seeds_cpu"}, "units": [{"name": e["name"]} for e in seeded],
+       "report": {"seeds_of": "repro_smoke_cpu", "seeds": [1, 2], "units": seeded}}))
+  out = tmp_path / "out"
+  result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(main), str(seeds_root),
+                           f"--out={out}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  page = (out / "README.md").read_text()
+  assert "| 4a. | Longer warm-up lowers LR sensitivity. | **reproduced** |" in page
+  assert "straddles the margin" in page and "mean over seeds (min-max, seeds)" in page
+  assert "| `fig7_cpu` | - | not run yet | - | - |" in page
+  assert (out / "figures" / "warmup_lr_sensitivity_vs_params.png").is_file()
+  images = [line.split("](")[1][:-1] for line in page.splitlines() if line.startswith("![")]
+  assert all((out / image).is_file() for image in images)
+
+
+def test_seeds_suite_replicates_the_seeded_cells_of_repro_cpu():
+  sweep = repro.seeds_suite(repro.FULL)
+  manifest = sweeps.manifest(sweep, spec.expand(sweep))
+  base = {u.name for u in spec.expand(repro.suite(repro.FULL))}
+  entries = manifest["report"]["units"]
+  assert len(entries) == len(manifest["units"]) == 242  # 121 cells' units x seeds 1, 2
+  assert all(e["base"] in base and e["name"] == f"{e['base']},seed={e['seed']}" for e in entries)
+  assert [e["seed"] for e in entries] == [1] * 121 + [2] * 121
+  assert all(u["gin_bindings"][-1] == f"seed={u['point']['seed']}" for u in manifest["units"])
+  per_width = {w: sum(1 for u in manifest["units"] if u["point"]["d_model"] == w) for w in (64, 128, 256)}
+  assert per_width == {64: 100, 128: 114, 256: 28}
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+def test_unknown_sweep_and_missing_path_are_one_line_exit_2(tmp_path):
+  _manifest(tmp_path / "fig1", sweeps.get("fig1_cpu"))
+  for args, message in (
+      ([str(tmp_path / "fig1"), str(tmp_path / "fig1")], f"error: {tmp_path / 'fig1'} and {tmp_path / 'fig1'} both"),
+      ([str(tmp_path)], f"error: {tmp_path / 'fig1'} holds sweep 'fig1_cpu', which this report does not cover"),
+      ([str(tmp_path / "nowhere"), str(tmp_path)], f"error: {tmp_path / 'nowhere'}: not a directory")):
+    result = subprocess.run([sys.executable, "-m", "analysis.reproduction", *args, f"--out={tmp_path}/o"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(message) and not (tmp_path / "o").exists()
