@@ -60,9 +60,8 @@ class Suite:
     return self.runs.get(unit["name"])
 
 
-def load(root: str) -> Suite:
+def load(root: str, manifest: dict[str, Any]) -> Suite:
   """The suite in ROOT with its metrics read; a root with no run directory yet has no runs."""
-  manifest = read_manifest(root)
   try:
     runs, problems = find_runs([root])
   except InputError:
@@ -71,10 +70,10 @@ def load(root: str) -> Suite:
   return Suite(root, manifest, {r.name: r for r in runs}, problems)
 
 
-def discover(paths: Sequence[str]) -> dict[str, Suite]:
+def discover(paths: Sequence[str], covered: Sequence[str]) -> dict[str, Suite]:
   """The suites under `paths` by sweep name: a path holding sweep.json is a suite root, a folder of such
-  roots (e.g. runs/) gives each of them. InputError for a missing path, a path holding no suite, or two
-  roots of one sweep."""
+  roots (e.g. runs/) gives each of them. InputError, before any run is read, for a missing path, a path
+  holding no suite, a suite not in `covered`, or two roots of one sweep."""
   roots = []
   for path in paths:
     if os.path.exists(os.path.join(path, MANIFEST)):
@@ -87,14 +86,17 @@ def discover(paths: Sequence[str]) -> dict[str, Suite]:
       roots += found
     else:
       raise InputError(f"{path}: not a directory; expected a suite root or a folder of suite roots")
-  suites: dict[str, Suite] = {}
+  manifests: dict[str, tuple[str, dict[str, Any]]] = {}
   for root in roots:
-    suite = load(root)
-    if suite.name in suites:
-      raise InputError(f"{root} and {suites[suite.name].root} both hold sweep {suite.name!r}: expected one "
-                       "root per suite")
-    suites[suite.name] = suite
-  return suites
+    manifest = read_manifest(root)
+    name = manifest["sweep"]["name"]
+    if name not in covered:
+      raise InputError(f"{root} holds sweep {name!r}, which this report does not cover: expected the root of "
+                       f"one of {', '.join(covered)}")
+    if name in manifests:
+      raise InputError(f"{root} and {manifests[name][0]} both hold sweep {name!r}: expected one root per suite")
+    manifests[name] = (root, manifest)
+  return {name: load(root, manifest) for name, (root, manifest) in manifests.items()}
 
 
 def status(suites: dict[str, Suite], name: str) -> str:

@@ -45,7 +45,7 @@ def _run(root, unit: spec.Unit, final_loss: float | None, params: float = 1e6, s
 
 
 def _sections(tmp_path, prediction=None) -> dict[str, figure_sections.Section]:
-  found = suites.discover([str(tmp_path)])
+  found = suites.discover([str(tmp_path)], reproduction.COVERED)
   return {s.title.split(":")[0]: s for s, _ in
           figure_sections.sections(found, str(prediction or tmp_path / "no_prediction.json"))}
 
@@ -331,8 +331,10 @@ def test_seeds_suite_replicates_the_seeded_cells_of_repro_cpu():
 
 def test_unknown_sweep_and_missing_path_are_one_line_exit_2(tmp_path):
   _manifest(tmp_path / "fig1", sweeps.get("fig1_cpu"))
+  _manifest(tmp_path / "more" / "fig10", sweeps.get("fig10_cpu"))
+  twice = str(tmp_path / "more" / "fig10")
   for args, message in (
-      ([str(tmp_path / "fig1"), str(tmp_path / "fig1")], f"error: {tmp_path / 'fig1'} and {tmp_path / 'fig1'} both"),
+      ([twice, twice], f"error: {twice} and {twice} both hold sweep 'fig10_cpu'"),
       ([str(tmp_path)], f"error: {tmp_path / 'fig1'} holds sweep 'fig1_cpu', which this report does not cover"),
       ([str(tmp_path / "nowhere"), str(tmp_path)], f"error: {tmp_path / 'nowhere'}: not a directory")):
     result = subprocess.run([sys.executable, "-m", "analysis.reproduction", *args, f"--out={tmp_path}/o"],
