@@ -276,7 +276,7 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   """A findings suite's sections and summary rows; its state instead of verdicts until it is finished."""
   state = suites_.status({name: suite} if suite else {}, name)
   if suite is None:
-    return [f"## {title_prefix}{name}\n\n{name}: not run yet.\n"], [[f"{title_prefix}{name}", "-", state]]
+    return [f"## {title_prefix}{name}\n\n{name}: not run yet.\n"], [[f"{title_prefix}{name}", "-", f"**{state}**"]]
   report, scale = {**suite.manifest["report"], "total": len(suite.units)}, scale_of(suite.manifest["report"]["scale"])
   sections, rows, first_with = [], [], {}
   for finding in report["findings"]:

@@ -341,3 +341,39 @@ def test_unknown_sweep_and_missing_path_are_one_line_exit_2(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith(message) and not (tmp_path / "o").exists()
+
+
+# --- long horizon ------------------------------------------------------------------------------------
+
+LONG_PENALTY = {("no_z_loss", "weight_decay_0"): 3.0, ("none", "weight_decay_0"): 1.8}  # sensitivity x 6 LRs
+
+
+def _long(root, drop: int = 0) -> suites.Suite:
+  units = _manifest(root, repro.suite(repro.LONG))
+  for unit in units[drop:]:
+    cell = tuple(spec.name_value(unit.point[k], True) for k in ("z_loss", "weight_decay"))
+    lr = unit.point["lr"]
+    _run(root, unit, 4.0 + (LONG_PENALTY.get(cell, 1.8) if lr == 0.3 else 0.0), params=4e5)
+  return suites.load(str(root), suites.read_manifest(str(root)))
+
+
+def test_long_horizon_sections_apply_the_late_findings_rules(tmp_path):
+  texts, rows = reproduction.findings_sections(_long(tmp_path / "long"), "repro_long_cpu", str(tmp_path / "o"),
+                                                {}, "long_", "Long horizon, ")
+  # d=128 without decay: 0.5 without z-loss vs 0.3 with; no z-loss: 0.3 with decay vs 0.5 without; no
+  # logits/mean logged: drift not measured; independent and coupled decay both 0.3: not lower
+  assert [(r[0], r[2]) for r in rows] == [
+      ("Long horizon, 3.", "**reproduced**"), ("Long horizon, 3.", "**not measured**"),
+      ("Long horizon, 3.", "**reproduced**"), ("Long horizon, 4b.", "**not reproduced**")]
+  assert texts[0].startswith("## Long horizon, 3. Output logit divergence")
+  assert (tmp_path / "o" / "figures" / "long_output_logits_lr_vs_loss.png").is_file()
+
+
+def test_long_horizon_unfinished_shows_its_state(tmp_path):
+  texts, rows = reproduction.findings_sections(_long(tmp_path / "long", drop=1), "repro_long_cpu",
+                                                str(tmp_path / "o"), {}, "long_", "Long horizon, ")
+  assert {r[2] for r in rows} == {"**incomplete (31 of 32)**"}
+  assert "*repro_long_cpu: incomplete (31 of 32): no verdicts yet.*" in texts[0]
+  texts, rows = reproduction.findings_sections(None, "repro_long_cpu", str(tmp_path / "o"), {}, "long_",
+                                                "Long horizon, ")
+  assert rows == [["Long horizon, repro_long_cpu", "-", "**not run yet**"]]
