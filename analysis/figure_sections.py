@@ -218,7 +218,7 @@ def fig9(suites: dict[str, Suite], rules: dict[str, str], prediction_path: str =
                                         "run"]]
   threshold = next(iter(predictions.values()))["threshold"] if predictions else predict.THRESHOLD
   for lr in lrs:
-    entry = (predictions or {}).get(lr) or {}
+    entry = next((v for k, v in (predictions or {}).items() if math.isclose(k, lr, rel_tol=sensitivity.LR_RTOL)), {})
     p = entry.get("predicted_max_logit")
     run = runs.get(lr)
     got = predict.value_at(run, MAX_LOGIT, FIG9_STEP) if run else "no run"

@@ -159,15 +159,16 @@ def _figures(key: str, runs: list[Run], out_dir: str, scale: Scale, window: int,
 
 def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: Scale,
             same_runs_as: str | None = None, replicas: Replicas | None = None,
-            prefix: str = "") -> tuple[str, list[Claim]]:
+            prefix: str = "", unfinished: str | None = None) -> tuple[str, list[Claim]]:
   """One finding's markdown and its claims; the sensitivity table only when no earlier section has
-  the same runs (`same_runs_as` names that section). `prefix` keeps two suites' figure files apart."""
+  the same runs (`same_runs_as` names that section). `prefix` keeps two suites' figure files apart;
+  `unfinished`, the suite's state, is shown instead of the verdicts."""
   cells_, missing = cells(finding, runs, scale, replicas)
   claims, evidence = CLAIMS[finding["key"]](cells_, scale)
   members = [r for c in cells_ for r in c.runs]
   parts = [f"## {finding['title']}", f"**Paper.** {PAPER[finding['key']]}", ""]
   for claim in claims:
-    parts.append(f"- **{claim.verdict}**: {claim.text} *Test:* {claim.rule}.")
+    parts.append(f"- **{unfinished or claim.verdict}**: {claim.text} *Test:* {claim.rule}.")
     parts += [f"  - {line}" for line in claim.detail]
   if missing:
     parts.append(f"\n{len(missing)} of this finding's units have no run directory yet.")
@@ -283,10 +284,9 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
     print(f"section {prefix}{finding['key']}", file=sys.stderr, flush=True)
     key = tuple(unit["name"] for unit in finding["units"])
     titled = {**finding, "title": title_prefix + finding["title"]}
-    text, claims = section(titled, suite.runs, out_dir, scale, first_with.get(key), replicas, prefix)
+    text, claims = section(titled, suite.runs, out_dir, scale, first_with.get(key), replicas, prefix,
+                           None if suite.done else f"{name}: {state}")
     first_with.setdefault(key, titled["title"].split(" ")[0].rstrip("."))
-    if not suite.done:
-      text = text.replace("\n", f"\n*{name}: {state}: no verdicts yet.*\n", 1)
     sections.append(text)
     rows += [[title_prefix + finding["title"].split(" ")[0], c.text, f"**{c.verdict if suite.done else state}**"]
              for c in claims]

@@ -217,6 +217,13 @@ def test_fig10_bigram_with_layers_is_invalid(tmp_path):
   assert "num_layers=2" in section.claims[1].detail[0]
 
 
+def test_fig10_cpu_bigram_unit_trains_zero_layers():
+  from train import config  # pylint: disable=g-import-not-at-top
+  from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
+  unit = next(u for u in spec.expand(sweeps.get("fig10_cpu")) if "bigram" in u.name)
+  assert config.parse(list(unit.gin_files), list(unit.gin_bindings))["bindings"]["num_layers"] == 0
+
+
 # --- Figs 12-13 --------------------------------------------------------------------------------------
 
 def test_fig12_13_eps(tmp_path):
@@ -373,7 +380,8 @@ def test_long_horizon_unfinished_shows_its_state(tmp_path):
   texts, rows = reproduction.findings_sections(_long(tmp_path / "long", drop=1), "repro_long_cpu",
                                                 str(tmp_path / "o"), {}, "long_", "Long horizon, ")
   assert {r[2] for r in rows} == {"**incomplete (31 of 32)**"}
-  assert "*repro_long_cpu: incomplete (31 of 32): no verdicts yet.*" in texts[0]
+  assert "- **repro_long_cpu: incomplete (31 of 32)**: Without weight decay, z-loss" in texts[0]
+  assert "**reproduced**" not in texts[0]
   texts, rows = reproduction.findings_sections(None, "repro_long_cpu", str(tmp_path / "o"), {}, "long_",
                                                 "Long horizon, ")
   assert rows == [["Long horizon, repro_long_cpu", "-", "**not run yet**"]]
