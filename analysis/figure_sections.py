@@ -41,6 +41,7 @@ class Section:
   tables: list[list[list[str]]]
   figures: list[tuple[str, Callable[[str], list[str]]]]
   notes: list[str] = dataclasses.field(default_factory=list)
+  key: str = ""  # the builder's name, the stem of the section's figure files
 
 
 # --- the rules doc ----------------------------------------------------------------------------------
@@ -340,6 +341,7 @@ def sections(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION,
   for heading, build in BUILDERS:
     paper, rules = section_rules(doc, heading)
     section = fig9(suites, rules, prediction_path) if build is fig9 else build(suites, rules)
+    section.key = build.__name__
     unfinished = [f"{name}: {status(suites, name)}" for name in section.suites
                   if not (suites.get(name) and suites[name].done)]
     if unfinished:

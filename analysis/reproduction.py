@@ -302,7 +302,7 @@ def figure_section_text(section_: figure_sections.Section, paper: str, suites: d
     parts += [f"  - {line}" for line in claim.detail]
   parts += [""] + section_.notes + [""]
   parts += [md_table(rows) for rows in section_.tables]
-  key = section_.suites[0].removesuffix("_cpu")
+  key = section_.key
   parts += [figure_line(key, name, lambda _, out, make=make: make(out), [], out_dir, f"{key}_{name}")
             for name, make in section_.figures]
   return "\n".join(parts) + "\n"
