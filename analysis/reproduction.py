@@ -278,9 +278,9 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   state = suites_.status({name: suite} if suite else {}, name)
   if suite is None:
     return [f"## {title_prefix}{name}\n\n{name}: not run yet.\n"], [[f"{title_prefix}{name}", "-", f"**{state}**"]]
-  report, scale = {**suite.manifest["report"], "total": len(suite.units)}, scale_of(suite.manifest["report"]["scale"])
+  scale = scale_of(suite.manifest["report"]["scale"])
   sections, rows, first_with = [], [], {}
-  for finding in report["findings"]:
+  for finding in suite.manifest["report"]["findings"]:
     print(f"section {prefix}{finding['key']}", file=sys.stderr, flush=True)
     key = tuple(unit["name"] for unit in finding["units"])
     titled = {**finding, "title": title_prefix + finding["title"]}
