@@ -42,12 +42,6 @@ def print_results(results: Sequence[Any], header: str, table: Callable[[Sequence
     print(table(results))
 
 
-def columns(rows: Sequence[Sequence[str]]) -> str:
-  """Fixed-width text columns; the last column is not padded (it holds free text)."""
-  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-  return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
-
-
 def floats(name: str, values: Sequence[str]) -> tuple[float, ...]:
   """A list flag of numbers ('3e-4,1e-3'), or exit 2 naming the bad entry."""
   try:

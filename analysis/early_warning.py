@@ -13,7 +13,6 @@ good runs, median lead time.
 import dataclasses
 import hashlib
 import itertools
-import json
 import math
 import os
 import statistics
@@ -27,6 +26,7 @@ from analysis import cli
 from analysis.grouping import partition
 from analysis.runs import Run
 from instability import detectors
+from rundir.files import METRICS_FILE, read_jsonl
 
 flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
 flags.DEFINE_float("margin", 0.1, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
@@ -58,19 +58,7 @@ WHY = ("diverged", "spiked", "above best LR")
 
 def read_records(path: str) -> list[dict[str, Any]]:
   """metrics.jsonl's complete, parseable lines."""
-  records = []
-  try:
-    with open(os.path.join(path, "metrics.jsonl")) as f:
-      for line in f:
-        try:
-          record = json.loads(line)
-        except json.JSONDecodeError:
-          continue
-        if isinstance(record, dict) and isinstance(record.get("step"), (int, float)):
-          records.append(record)
-  except OSError:
-    pass
-  return records
+  return read_jsonl(os.path.join(path, METRICS_FILE))[0]
 
 
 def in_tuning_half(relpath: str) -> bool:

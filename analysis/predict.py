@@ -33,6 +33,7 @@ from analysis import fmt
 from analysis import grouping
 from analysis.fit import LogQuadratic, fit_log_quadratic
 from analysis.runs import InputError, Run, is_number
+from rundir import display
 
 PAPER_PARAMS = 4.8e9
 PAPER_STEP = 2000
@@ -218,7 +219,7 @@ def units_table(predictions: Sequence[UnitPrediction]) -> str:
     crosses = f"no fit ({p.note})" if p.prediction is None else ("YES" if p.crosses else "no")
     rows.append((p.name, fmt.sci(p.lr) if p.lr is not None else "-", fmt.count(p.params), str(p.step),
                  fmt.number(p.prediction.predicted if p.prediction else None), crosses))
-  return cli.columns(rows)
+  return display.columns(rows)
 
 
 def table(predictions: Sequence[Prediction]) -> str:
@@ -229,7 +230,7 @@ def table(predictions: Sequence[Prediction]) -> str:
     crosses = "-" if p.crosses is None else ("YES" if p.crosses else "no")
     rows.append((p.intervention, fmt.sci(p.lr), str(len({q.params for q in p.points})), *coeffs,
                  fmt.number(p.predicted), crosses if p.fit else f"- ({p.notes[-1]})"))
-  return cli.columns(rows)
+  return display.columns(rows)
 
 
 def define_flags() -> None:

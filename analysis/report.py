@@ -29,6 +29,7 @@ from analysis import predict
 from analysis import sensitivity
 from analysis.render import Figure, render
 from analysis.runs import InputError, Run, load_metrics, state_summary
+from rundir import display
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1400px; }
@@ -102,12 +103,6 @@ def make_figures(runs: Sequence[Run], out_dir: str, opts: Options) -> list[Figur
   return made
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-  cells = lambda tag, row: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in row)
-  body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
-  return f"<table><tr>{cells('th', header)}</tr>{body}</table>"
-
-
 def _sensitivity_section(runs: Sequence[Run], opts: Options) -> str:
   results, notes = sensitivity.sensitivities(runs, opts.lrs, opts.coupled_lrs)
   rows = [(s.label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss),
@@ -116,7 +111,7 @@ def _sensitivity_section(runs: Sequence[Run], opts: Options) -> str:
   return (f"<p>Range: {{{', '.join(map(fmt.sci, opts.lrs))}}}; coupled weight decay: minimum with "
           f"{{{', '.join(map(fmt.sci, opts.coupled_lrs))}}}. A diverged run counts as l0; l0 is the "
           "median init eval loss of the group.</p>"
-          + _table(("group", "params", "l0", "l*", "best lr", "LR sensitivity", "notes"), rows)
+          + display.html_table(("group", "params", "l0", "l*", "best lr", "LR sensitivity", "notes"), rows)
           + "".join(f"<p class=note>{html.escape(n)}</p>" for n in notes))
 
 
@@ -132,7 +127,7 @@ def _prediction_section(runs: Sequence[Run], opts: Options) -> str:
   return (f"<p>Max attention logit of block {opts.block} at each run's last log at step &lt;= "
           f"{opts.step}, fitted as log10(logit) = a u&sup2; + b u + c with u = log10(non-embedding "
           f"params), extrapolated to {fmt.count(opts.params)} params (Section 3.3).</p>"
-          + _table(("intervention", "lr", "sizes", "a, b, c", "predicted max logit",
+          + display.html_table(("intervention", "lr", "sizes", "a, b, c", "predicted max logit",
                     f">= {fmt.sci(opts.threshold)}", "notes"), rows))
 
 
@@ -165,13 +160,13 @@ def _warning_section(runs: Sequence[Run]) -> str:
     except (OSError, ValueError, AttributeError):
       first = "-"
     rows.append((r.name, r.state, fmt.sci(r.lr), count, first))
-  return _table(("run", "state", "lr", "warnings", "first warning"), rows) if rows else "<p>none</p>"
+  return display.html_table(("run", "state", "lr", "warnings", "first warning"), rows) if rows else "<p>none</p>"
 
 
 def _problem_section(runs: Sequence[Run], problems: Sequence[str]) -> str:
   rows = [(r.name, r.state, fmt.sci(r.lr), r.status.get("step", "-"), r.reason or "-")
           for r in runs if r.state in ("diverged", "failed")]
-  text = _table(("run", "state", "lr", "step", "reason"), rows) if rows else "<p>none</p>"
+  text = display.html_table(("run", "state", "lr", "step", "reason"), rows) if rows else "<p>none</p>"
   other = [f"{r.name}: {r.unreadable_lines} unreadable line(s) in metrics.jsonl (skipped)"
            for r in runs if r.unreadable_lines]
   other += [f"{r.name}: no status.json" for r in runs if r.state == "unknown"]

@@ -35,6 +35,8 @@ from analysis import suites as suites_
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
 from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
                                sens_of, steps_of, varying)
+from rundir import display
+from rundir.files import MANIFEST_FILE
 
 Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
 
@@ -99,13 +101,6 @@ def _figure_specs(key: str, scale: Scale, window: int) -> list[tuple[str, Callab
       "weight_decay": [lr_loss, sens],
       "grad_rms": [("grad_rms_mlp", lambda runs, out: figures.grad_rms_scaling(runs, out, window=window))],
   }[key]
-
-
-def md_table(rows: Sequence[Sequence[str]]) -> str:
-  if not rows:
-    return ""
-  lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
-  return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows[1:]]) + "\n"
 
 
 def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
@@ -173,12 +168,12 @@ def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: 
   if missing:
     parts.append(f"\n{len(missing)} of this finding's units have no run directory yet.")
   if evidence:
-    parts += ["", md_table(evidence)]
+    parts += ["", display.markdown(evidence)]
   if same_runs_as:
     parts += ["", f"LR sensitivity: these are the runs of section {same_runs_as}; see its table.", ""]
   else:
     parts += ["", "LR sensitivity (Section 2.2: a diverged run, or a loss above l0, counts as l0):", "",
-              md_table(sensitivity_rows(cells_))]
+              display.markdown(sensitivity_rows(cells_))]
   if members:
     parts += _figures(finding["key"], members, out_dir, scale, max(1, steps_of(cells_) // 4), cells_, prefix)
   return "\n".join(parts) + "\n", claims
@@ -238,7 +233,7 @@ def build(root: str, out_dir: str) -> str:
       f"(ablations {list(scale.ablation_widths)}), 2 layers, head dim 64; LRs {list(scale.lrs)}; warm-ups "
       f"{list(scale.warmups)} steps. Verdicts are fixed rules (stated with each claim) applied to these runs.",
       "",
-      md_table(summary),
+      display.markdown(summary),
       *sections,
       "## Runs skipped by the reader" if problems else "",
       *[f"- {p}" for p in problems],
@@ -301,7 +296,7 @@ def figure_section_text(section_: figure_sections.Section, paper: str, suites: d
     parts.append(f"- **{claim.verdict}**: {claim.text} *Rule:* {claim.rule}")
     parts += [f"  - {line}" for line in claim.detail]
   parts += [""] + section_.notes + [""]
-  parts += [md_table(rows) for rows in section_.tables]
+  parts += [display.markdown(rows) for rows in section_.tables]
   key = section_.key
   parts += [figure_line(key, name, lambda _, out, make=make: make(out), [], out_dir, f"{key}_{name}")
             for name, make in section_.figures]
@@ -344,10 +339,10 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
       "(Figs 1-6, 11: analysis/verdicts.py; Figs 7-13: docs/reproduction_rules.md); a suite not finished "
       "shows its state instead.",
       "",
-      md_table(status_rows),
+      display.markdown(status_rows),
       seeds_line,
       "",
-      md_table([["figure", "claim", "verdict"]] + summary),
+      display.markdown([["figure", "claim", "verdict"]] + summary),
       *main_sections, *figure_parts, *long_sections,
       "## Runs skipped by the reader" if problems else "",
       *[f"- {p}" for p in problems],
@@ -360,7 +355,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
 
 def single_suite(paths: Sequence[str]) -> bool:
   """One root holding a suite with findings: that suite's own report, as before the full one."""
-  if len(paths) != 1 or not os.path.exists(os.path.join(paths[0], suites_.MANIFEST)):
+  if len(paths) != 1 or not os.path.exists(os.path.join(paths[0], MANIFEST_FILE)):
     return False
   return has_findings(suites_.read_manifest(paths[0]))
 

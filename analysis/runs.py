@@ -1,10 +1,10 @@
 """Run directories (docs/run_directory.md) loaded into `Run` objects.
 
-Analysis reads only what a run wrote to disk: run.json, status.json, metrics.jsonl and, for values bound
-inside gin files rather than on the command line, the operative config.gin. It never imports the trainer.
+Analysis reads only what a run wrote to disk: run.json (its inputs and the resolved `config` the trainer
+builds from them), status.json and metrics.jsonl. It never imports the trainer and reads values, not gin:
+only a run directory written before run.json carried `config` is read through its gin text (Run.setting).
 """
 
-import ast
 import collections
 import dataclasses
 import json
@@ -17,8 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-RUN_FILE = "run.json"
+from rundir import bindings as binding_lib
+from rundir.files import CONFIG_GIN, METRICS_FILE, RUN_FILE, STATUS_FILE, read_jsonl
+
 _CONFIG_LINE = re.compile(r"^([A-Za-z_][\w./]*)\s*=\s*(.+)$")
+# run.json's config sections by the gin configurable that builds each (train/identity.py).
+_SECTIONS = {"TrainConfig": "train", "OptimizerConfig": "optimizer", "ModelConfig": "model"}
 _NO_STEPS = np.zeros(0, dtype=np.int64)
 _NO_VALUES = np.zeros(0)
 
@@ -31,22 +35,9 @@ def is_number(value: Any) -> bool:
   return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def parse_gin_value(text: str) -> Any:
-  """A gin literal as Python ('1e-3' -> 0.001, "'none'" -> 'none'); references stay strings."""
-  try:
-    return ast.literal_eval(text.strip())
-  except (ValueError, SyntaxError):
-    return text.strip()
-
-
 def parse_gin_bindings(bindings: Sequence[str]) -> dict[str, Any]:
   """`--gin_bindings` strings ('ModelConfig.kappa=1e3') as {name: value}; later bindings win, as in gin."""
-  parsed = {}
-  for binding in bindings:
-    name, sep, value = binding.partition("=")
-    if sep:
-      parsed[name.strip()] = parse_gin_value(value)
-  return parsed
+  return {name: binding_lib.value(value) for name, value in filter(None, map(binding_lib.split, bindings))}
 
 
 def parse_operative_config(text: str) -> dict[str, Any]:
@@ -55,7 +46,7 @@ def parse_operative_config(text: str) -> dict[str, Any]:
   for line in text.splitlines():
     match = _CONFIG_LINE.match(line)
     if match:
-      parsed[match.group(1)] = parse_gin_value(match.group(2))
+      parsed[match.group(1)] = binding_lib.value(match.group(2))
   return parsed
 
 
@@ -65,27 +56,13 @@ def read_metrics(path: str) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], i
   A run killed mid-write leaves a truncated last line; it is skipped and counted. Non-numeric values
   are dropped; NaN and inf (as Python's json writes them) are kept: they mark a divergence.
   """
+  records, unreadable = read_jsonl(path)
   columns: dict[str, dict[int, float]] = {}
-  unreadable = 0
-  try:
-    with open(path) as f:
-      for line in f:
-        if not line.strip():
-          continue
-        try:
-          record = json.loads(line)
-        except json.JSONDecodeError:
-          unreadable += 1
-          continue
-        if not isinstance(record, dict) or not is_number(record.get("step")):
-          unreadable += 1
-          continue
-        step = int(record["step"])
-        for key, value in record.items():
-          if key != "step" and is_number(value):
-            columns.setdefault(key, {})[step] = float(value)  # a rewritten step keeps its last value
-  except FileNotFoundError:
-    return {}, 0
+  for record in records:
+    step = int(record["step"])
+    for key, value in record.items():
+      if key != "step" and is_number(value):
+        columns.setdefault(key, {})[step] = float(value)  # a rewritten step keeps its last value
   table = {}
   for key, by_step in columns.items():
     steps = np.array(sorted(by_step), dtype=np.int64)
@@ -95,7 +72,9 @@ def read_metrics(path: str) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], i
 
 @dataclasses.dataclass(eq=False)
 class Run:
-  """One run directory. `settings` are its run.json bindings overlaid with its parsed gin_bindings."""
+  """One run directory. `settings` are its inputs: run.json's macro values overlaid with its command-line
+  gin_bindings (what a sweep varies); `config` is the resolved configuration (None in a run directory
+  written before run.json carried one)."""
 
   path: str
   name: str
@@ -103,8 +82,9 @@ class Run:
   gin_bindings: tuple[str, ...]
   bindings: dict[str, Any]
   status: dict[str, Any]
+  config: dict[str, Any] | None = None
   settings: dict[str, Any] = dataclasses.field(init=False)
-  _config: dict[str, Any] | None = dataclasses.field(default=None, init=False, repr=False)
+  _operative: dict[str, Any] | None = dataclasses.field(default=None, init=False, repr=False)
   _metrics: dict[str, tuple[np.ndarray, np.ndarray]] | None = dataclasses.field(
       default=None, init=False, repr=False)
   unreadable_lines: int = dataclasses.field(default=0, init=False)
@@ -112,18 +92,32 @@ class Run:
   def __post_init__(self):
     self.settings = {**self.bindings, **parse_gin_bindings(self.gin_bindings)}
 
-  def _operative_config(self) -> dict[str, Any]:
-    if self._config is None:
-      try:
-        with open(os.path.join(self.path, "config.gin")) as f:
-          self._config = parse_operative_config(f.read())
-      except (OSError, UnicodeDecodeError):
-        self._config = {}
-    return self._config
-
   def setting(self, *names: str, default: Any = None) -> Any:
-    """The first of `names` bound for this run, matched whole or as a dotted suffix ('kappa' finds
-    'ModelConfig.kappa'): command-line bindings first, then config.gin (values set inside gin files)."""
+    """The value of the first of `names` ('ModelConfig.kappa', or a bare field such as 'kappa') in the
+    resolved config; None values count as unset, and give `default`."""
+    if self.config is None:
+      return self._legacy_setting(*names, default=default)
+    for name in names:
+      configurable, _, field = name.rpartition(".")
+      sections = [_SECTIONS.get(configurable)] if configurable else list(_SECTIONS.values())
+      for section in sections:
+        value = self.config.get(section or "", {}).get(field)
+        if value is not None:
+          return value
+    return default
+
+  def _operative_config(self) -> dict[str, Any]:
+    if self._operative is None:
+      try:
+        with open(os.path.join(self.path, CONFIG_GIN)) as f:
+          self._operative = parse_operative_config(f.read())
+      except (OSError, UnicodeDecodeError):
+        self._operative = {}
+    return self._operative
+
+  def _legacy_setting(self, *names: str, default: Any = None) -> Any:
+    """`setting` for a run.json without `config`: the first of `names` matched whole or as a dotted
+    suffix among the command-line bindings, then in config.gin (values set inside gin files)."""
     for source in (self.settings, self._operative_config()):
       for name in names:
         for key, value in source.items():
@@ -195,7 +189,7 @@ class Run:
   def metrics(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """All logged series, read once."""
     if self._metrics is None:
-      self._metrics, self.unreadable_lines = read_metrics(os.path.join(self.path, "metrics.jsonl"))
+      self._metrics, self.unreadable_lines = read_metrics(os.path.join(self.path, METRICS_FILE))
     return self._metrics
 
   def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -216,10 +210,11 @@ def load_run(path: str, name: str) -> Run:
   except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
     raise InputError(f"{run_file}: unreadable ({e}); expected the JSON object of docs/run_directory.md")
   if not (isinstance(info, dict) and isinstance(info.get("bindings", {}), dict)
+          and isinstance(info.get("config", {}), dict)
           and all(isinstance(v, list) for v in (info.get("gin_files", []), info.get("gin_bindings", [])))):
     raise InputError(f"{run_file}: expected "
                      "{'gin_files': [...], 'gin_bindings': [...], 'bindings': {...}}")
-  status_file = os.path.join(path, "status.json")
+  status_file = os.path.join(path, STATUS_FILE)
   try:
     status = _read_json(status_file)
   except FileNotFoundError:
@@ -228,7 +223,8 @@ def load_run(path: str, name: str) -> Run:
     status = {"reason": f"{status_file} is unreadable ({type(e).__name__}); rerun train.main to rebuild it"}
   return Run(path=path, name=name, gin_files=tuple(map(str, info.get("gin_files", []))),
              gin_bindings=tuple(map(str, info.get("gin_bindings", []))),
-             bindings=dict(info.get("bindings", {})), status=status if isinstance(status, dict) else {})
+             bindings=dict(info.get("bindings", {})), status=status if isinstance(status, dict) else {},
+             config=info.get("config"))
 
 
 def find_runs(roots: Sequence[str]) -> tuple[list[Run], list[str]]:

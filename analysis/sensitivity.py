@@ -22,9 +22,10 @@ from analysis import cli
 from analysis import fmt
 from analysis import grouping
 from analysis.runs import Run, is_number
+from rundir import display
+from rundir.suite import COUPLED_LRS as PAPER_COUPLED_LRS
+from rundir.suite import LRS as PAPER_LRS
 
-PAPER_LRS = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
-PAPER_COUPLED_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
 LR_RTOL = 1e-3  # 3e-4, 0.0003 and 3.0000001e-4 are the same grid point
 INIT_LOSS_RTOL = 1e-3  # l0 of runs that differ only in lr agree up to float noise
 
@@ -206,7 +207,7 @@ def table(results: Sequence[Sensitivity]) -> str:
   header = ("group", "params", "l0", "l*", "best lr", "LR sensitivity")
   rows = [header] + [(s.label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss),
                       fmt.sci(s.best_lr), s.summary) for s in results]
-  return cli.columns(rows)
+  return display.columns(rows)
 
 
 def define_flags() -> None:

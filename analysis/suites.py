@@ -11,14 +11,13 @@ import os
 from typing import Any, Sequence
 
 from analysis.runs import InputError, Run, find_runs, load_metrics
-
-MANIFEST = "sweep.json"  # what launch.sweep writes into ROOT (launch/state.py MANIFEST_FILE)
+from rundir.files import MANIFEST_FILE
 FINAL_STATES = ("completed", "diverged", "failed")
 
 
 def read_manifest(root: str) -> dict[str, Any]:
   """ROOT/sweep.json; InputError for an unreadable one, or one from before the launcher versioned it."""
-  path = os.path.join(root, MANIFEST)
+  path = os.path.join(root, MANIFEST_FILE)
   try:
     with open(path) as f:
       manifest = json.load(f)
@@ -76,13 +75,13 @@ def discover(paths: Sequence[str], covered: Sequence[str]) -> dict[str, Suite]:
   holding no suite, a suite not in `covered`, or two roots of one sweep."""
   roots = []
   for path in paths:
-    if os.path.exists(os.path.join(path, MANIFEST)):
+    if os.path.exists(os.path.join(path, MANIFEST_FILE)):
       roots.append(path)
     elif os.path.isdir(path):
       found = sorted(os.path.join(path, d) for d in os.listdir(path)
-                     if os.path.exists(os.path.join(path, d, MANIFEST)))
+                     if os.path.exists(os.path.join(path, d, MANIFEST_FILE)))
       if not found:
-        raise InputError(f"{path}: holds no {MANIFEST}: expected a suite root or a folder of suite roots")
+        raise InputError(f"{path}: holds no {MANIFEST_FILE}: expected a suite root or a folder of suite roots")
       roots += found
     else:
       raise InputError(f"{path}: not a directory; expected a suite root or a folder of suite roots")

@@ -26,12 +26,14 @@ def write_run(path: str, *, lr: float, bindings: dict[str, Any] | None = None,
               state: str = "completed", init_loss: float | None = VOCAB_LOSS,
               final_loss: float | None = None, params: float | None = 1e6, step: int = 100,
               reason: str | None = None, metrics: Sequence[dict[str, Any]] = (),
-              config_gin: str | None = None) -> str:
-  """Writes one run directory; `metrics` are the metrics.jsonl records, in order."""
+              config_gin: str | None = None, config: dict[str, Any] | None = None) -> str:
+  """Writes one run directory; `metrics` are the metrics.jsonl records, in order; `config` is run.json's
+  resolved configuration (left out when None, as in a run directory written before it existed)."""
   os.makedirs(path, exist_ok=True)
+  info = {"gin_files": list(gin_files), "gin_bindings": [f"lr={lr}", *gin_bindings],
+          "bindings": {"lr": lr, **(bindings or {})}}
   with open(os.path.join(path, "run.json"), "w") as f:
-    json.dump({"gin_files": list(gin_files), "gin_bindings": [f"lr={lr}", *gin_bindings],
-               "bindings": {"lr": lr, **(bindings or {})}}, f)
+    json.dump(info if config is None else {**info, "config": config}, f)
   status = {"state": state, "step": step, "total_steps": step, "init_eval_loss": init_loss,
             "final_eval_loss": final_loss if state == "completed" else None,
             "num_params": None if params is None else 2 * params,

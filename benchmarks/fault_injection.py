@@ -24,6 +24,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from launch import state  # noqa: E402  # pylint: disable=wrong-import-position
+from rundir.files import read_json  # noqa: E402  # pylint: disable=wrong-import-position
 
 flags.DEFINE_integer("kills", 20, "kill -9 of workers or the launcher, at random moments.")
 flags.DEFINE_integer("seed", 0, "Seed of the kill schedule.")
@@ -62,7 +63,7 @@ def open_attempts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]]:
 
 
 def step_of(unit: pathlib.Path) -> str:
-  status = state.read_json(str(unit / "status.json")) or {}
+  status = read_json(str(unit / "status.json")) or {}
   return str(status.get("step", "-"))
 
 
@@ -169,8 +170,8 @@ def main(argv: list[str]) -> None:
       failures.append(f"{unit.name}: logged steps differ (duplicated or missing lines)")
     elif got != expected:
       failures.append(f"{unit.name}: metrics differ from the uninterrupted sweep")
-    if (state.read_json(str(mine / "status.json")) or {}).get("final_eval_loss") != (
-        state.read_json(str(unit / "status.json")) or {}).get("final_eval_loss"):
+    if (read_json(str(mine / "status.json")) or {}).get("final_eval_loss") != (
+        read_json(str(unit / "status.json")) or {}).get("final_eval_loss"):
       failures.append(f"{unit.name}: final eval loss differs")
   lost = "none" if not failures else "SEE FAILURES"
   print("| # | what was done | what happened | data lost |\n| --- | --- | --- | --- |")
@@ -180,7 +181,7 @@ def main(argv: list[str]) -> None:
         f"{reference_s:.0f} s, faulted sweep {faulted_s:.0f} s; load {open('/proc/loadavg').read().split()[:3]}")
   for unit in units(faulted):
     print(f"{unit.name}: {len(metrics(unit))} metrics lines, final eval loss "
-          f"{(state.read_json(str(unit / 'status.json')) or {}).get('final_eval_loss')}, "
+          f"{(read_json(str(unit / 'status.json')) or {}).get('final_eval_loss')}, "
           f"{len(state.attempts(str(unit)))} attempts, corrupt_checkpoints: {(unit / 'corrupt_checkpoints').exists()}")
   for failure in failures:
     print(f"FAILED: {failure}")

@@ -31,9 +31,9 @@ class TimedMonitor(trainer.RunMonitor):
 
   seconds = 0.0
 
-  def __init__(self, run_dir, adam_eps: float):
+  def __init__(self, *args):  # RunMonitor's own arguments
     start = time.perf_counter()
-    super().__init__(run_dir, adam_eps)
+    super().__init__(*args)
     TimedMonitor.seconds += time.perf_counter() - start
 
   def observe(self, record: dict) -> list[dict]:
@@ -47,8 +47,8 @@ class TimedMonitor(trainer.RunMonitor):
 class NoMonitor:
   """Stands in for train.monitor.RunMonitor: observes nothing, adds no status keys."""
 
-  def __init__(self, run_dir, adam_eps: float):
-    del run_dir, adam_eps
+  def __init__(self, *args):  # RunMonitor's arguments, unused
+    del args
 
   def observe(self, record: dict) -> list[dict]:
     del record

@@ -14,7 +14,7 @@ from absl import app, flags
 
 from model.config import ModelConfig
 from model.params import count_params
-from train import config as config_lib
+from train import ginparse
 from train import optimizer as optimizer_lib
 from train import trainer as trainer_lib  # noqa: F401  (registers TrainConfig)
 from train.step import StepHyper, make_init, make_train_step, transformed_model
@@ -27,7 +27,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  config_lib.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+  ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
   cfg = trainer_lib.TrainConfig()
   model_cfg = ModelConfig(vocab_size=FLAGS.vocab_size)
   opt_cfg = optimizer_lib.OptimizerConfig(steps=cfg.steps)

@@ -5,15 +5,13 @@ The launcher checks a sweep's axes against the macros its gin files define, foll
 repository root.
 """
 
-import os
 from collections.abc import Iterable, Iterator, Sequence
 
 from gin import config_parser
 
 from launch.errors import LaunchError
 from launch.spec import Unit
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from rundir.bindings import REPO_ROOT, resolve
 
 
 class _Delegate(config_parser.ParserDelegate):
@@ -24,14 +22,6 @@ class _Delegate(config_parser.ParserDelegate):
 
   def macro(self, macro_name):
     return f"%{macro_name}"
-
-
-def resolve(path: str) -> str | None:
-  """The file a gin path names, as the trainer finds it; None when there is none."""
-  for candidate in (path, os.path.join(REPO_ROOT, path)):
-    if os.path.isfile(candidate):
-      return candidate
-  return None
 
 
 def _statements(path: str, chain: tuple[str, ...]) -> Iterator[config_parser.BindingStatement]:

@@ -13,6 +13,7 @@ import re
 
 from launch import hyper
 from launch.errors import LaunchError
+from rundir import bindings
 
 _AXIS = re.compile(r"^\s*([A-Za-z_][\w./]*)\s*=\s*\[(.*)\]\s*$", re.S)
 _BARE = re.compile(r"^[\w./+-]+$")  # an unquoted value must read as a path or a name
@@ -47,10 +48,10 @@ def parse_axis(text: str) -> list[hyper.Point]:
 
 def parse_binding(text: str) -> tuple[str, hyper.Value]:
   """`key=value` -> (key, value), for the bindings every unit of a sweep gets."""
-  key, sep, value = text.partition("=")
-  if not sep or not re.match(r"^[A-Za-z_][\w./]*$", key.strip()):
+  parts = bindings.split(text)
+  if parts is None:
     raise LaunchError(f"gin binding {text!r} is malformed: expected NAME=VALUE, e.g. steps=50")
-  return key.strip(), _value(value.strip())
+  return parts[0], _value(parts[1].strip())
 
 
 def parse_sweep(text: str) -> list[hyper.Point]:

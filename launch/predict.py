@@ -12,9 +12,11 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 
-from launch import ginfiles, state, validate
+from launch import validate
 from launch.errors import LaunchError
 from launch.spec import Unit
+from rundir import bindings
+from rundir.files import read_json, write_json
 
 PREDICTIONS_FILE = "predictions.json"
 
@@ -31,7 +33,7 @@ def predict(units: Sequence[Unit], python: str, source: str, step: int | None) -
               "bindings": f["bindings"], "params": f["num_nonembedding_params"],
               "step": f["steps"] if step is None else step} for f in facts]
   command = [python, "-m", "analysis.predict", os.path.abspath(source), "--units=-", "--json"]
-  result = subprocess.run(command, input=json.dumps(request), capture_output=True, text=True, cwd=ginfiles.REPO_ROOT)
+  result = subprocess.run(command, input=json.dumps(request), capture_output=True, text=True, cwd=bindings.REPO_ROOT)
   errors = [line.removeprefix("error: ") for line in result.stderr.splitlines() if line.startswith("error: ")]
   if result.returncode == 2 and errors:
     raise LaunchError(f"--predict_from={source}: {errors[0]}")
@@ -48,12 +50,12 @@ def predict(units: Sequence[Unit], python: str, source: str, step: int | None) -
 
 def read(root: str) -> dict | None:
   """The sweep's predictions, None when it was launched without --predict_from (or the file is broken)."""
-  predictions = state.read_json(os.path.join(root, PREDICTIONS_FILE))
+  predictions = read_json(os.path.join(root, PREDICTIONS_FILE))
   return predictions if predictions and isinstance(predictions.get("units"), dict) else None
 
 
 def write(root: str, predictions: Mapping) -> None:
-  state.write_json(os.path.join(root, PREDICTIONS_FILE), predictions)
+  write_json(os.path.join(root, PREDICTIONS_FILE), predictions)
 
 
 def cell(entry: Mapping | None) -> str:

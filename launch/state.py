@@ -7,45 +7,15 @@ trainer died without saying so.
 """
 
 import dataclasses
-import json
 import os
 import socket
 import time
 from collections.abc import Mapping
 
-MANIFEST_FILE = "sweep.json"  # ROOT/sweep.json: the sweep and its units, written by launch.sweep
-STATUS_FILE = "status.json"
-RECORD_FILE = "launch.json"
-LOG_FILE = "train.log"
-FINISHED = ("completed", "diverged", "warned")  # warned: stopped by TrainConfig.stop_on_warning
-# What a unit can be; `interrupted` (its trainer is gone mid-run) counts as pending in totals.
-STATES = ("pending", "interrupted", "running", "completed", "diverged", "warned", "failed")
+from rundir.files import FINISHED, LOG_FILE, RECORD_FILE, STATUS_FILE, read_json
+
+# The totals buckets; a unit may also be `interrupted` (its trainer is gone mid-run), counted as pending.
 TOTALS = ("pending", "running", "completed", "diverged", "warned", "failed")
-
-
-def duration(seconds: float) -> str:
-  """1h05m, 3m07s: wall times and ETAs as people read them."""
-  minutes, seconds = divmod(int(seconds), 60)
-  hours, minutes = divmod(minutes, 60)
-  return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
-
-
-def read_json(path: str) -> dict | None:
-  """The file's object; None when it is missing or half-written."""
-  try:
-    with open(path) as f:
-      obj = json.load(f)
-  except (OSError, ValueError):
-    return None
-  return obj if isinstance(obj, dict) else None
-
-
-def write_json(path: str, obj: Mapping) -> None:
-  """Atomic: a reader sees the old or the new file, never a partial one."""
-  tmp = f"{path}.{os.getpid()}.tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1)
-  os.replace(tmp, path)
 
 
 @dataclasses.dataclass

@@ -17,7 +17,8 @@ from absl import app
 
 from launch import predict, state
 from launch.errors import LaunchError
-from rundir import cli
+from rundir import cli, display
+from rundir.files import MANIFEST_FILE, RECORD_FILE, STATUS_FILE, read_json
 
 
 
@@ -25,11 +26,11 @@ def unit_names(root: str) -> list[str]:
   """The units of ROOT/sweep.json in sweep order; without one, every run directory under root."""
   if not os.path.isdir(root):
     raise LaunchError(f"root {root} is not a directory: expected a sweep's root")
-  manifest = state.read_json(os.path.join(root, state.MANIFEST_FILE))
+  manifest = read_json(os.path.join(root, MANIFEST_FILE))
   if manifest is not None:
     return [unit["name"] for unit in manifest.get("units", [])]
   return sorted(name for name in os.listdir(root)
-                if any(os.path.exists(os.path.join(root, name, f)) for f in (state.STATUS_FILE, state.RECORD_FILE)))
+                if any(os.path.exists(os.path.join(root, name, f)) for f in (STATUS_FILE, RECORD_FILE)))
 
 
 def eta(statuses: Sequence[state.UnitStatus]) -> float | None:
@@ -50,16 +51,16 @@ def _number(value: float | None) -> str:
 def table(root: str) -> str:
   statuses = [state.unit_status(os.path.join(root, name), name) for name in unit_names(root)]
   predictions = predict.read(root)
-  width = max([len(s.name) for s in statuses] + [4])
-  lines = [f"{'unit':{width}s}  {'state':11s} {'step':>13s} {'loss':>8s} {'eval':>8s} {'tries':>5s} {'time':>8s} {'warn':>8s}"
-           + (f" {'predicted':>10s}" if predictions else "")]
+  predicted = ["predicted"] if predictions else []
+  rows = [["unit", "state", "step", "loss", "eval", "tries", "time", "warn", *predicted, ""]]
   for s in statuses:
-    step = "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}"
-    warn = f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-"
-    predicted = f" {predict.cell(predictions['units'].get(s.name)):>10s}" if predictions else ""
-    lines.append(f"{s.name:{width}s}  {s.state:11s} {step:>13s} {_number(s.last_train_loss):>8s} "
-                 f"{_number(s.final_eval_loss):>8s} {s.attempts:5d} {state.duration(s.seconds):>8s} {warn:>8s}"
-                 + predicted + (f"  {s.reason}" if s.state != "completed" and s.reason else ""))
+    if predictions:
+      predicted = [predict.cell(predictions["units"].get(s.name))]
+    rows.append([s.name, s.state, "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}",
+                 _number(s.last_train_loss), _number(s.final_eval_loss), str(s.attempts), display.duration(s.seconds),
+                 f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-", *predicted,
+                 s.reason if s.state != "completed" and s.reason else ""])
+  lines = [line.rstrip() for line in display.columns(rows, right=range(2, len(rows[0]) - 1)).splitlines()]
   totals = dict.fromkeys(state.TOTALS, 0)
   for s in statuses:
     totals[s.total] += 1
@@ -70,7 +71,7 @@ def table(root: str) -> str:
   elif seconds is None:
     when = "unknown"
   else:
-    when = f"{state.duration(seconds)} (at {time.strftime('%H:%M', time.localtime(time.time() + seconds))})"
+    when = f"{display.duration(seconds)} (at {time.strftime('%H:%M', time.localtime(time.time() + seconds))})"
   lines.append(" ".join(f"{k} {v}" for k, v in totals.items()) + f" | {len(statuses)} units | eta {when}")
   if predictions:
     lines.append(predict.summary(predictions))

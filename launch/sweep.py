@@ -20,11 +20,11 @@ import sys
 
 from absl import app, flags
 
-from rundir import cli
-
 from launch import executors, ginfiles, inline, predict, spec, state, sweeps, validate
 from launch.errors import LaunchError
 from launch.hyper import product
+from rundir import bindings, cli
+from rundir.files import MANIFEST_FILE, read_json, write_json
 from rundir.lock import LOCK_FILE, DirLock, InUse
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files in order; '{key}' is filled by the axis named key.")
@@ -70,8 +70,8 @@ def build_sweep() -> spec.Sweep:
 
 def _repo_relative(path: str) -> str:
   """Gin paths as the workers (run from the repository root) find them."""
-  found = os.path.abspath(ginfiles.resolve(path) or path)
-  relative = os.path.relpath(found, ginfiles.REPO_ROOT)
+  found = os.path.abspath(bindings.resolve(path) or path)
+  relative = os.path.relpath(found, bindings.REPO_ROOT)
   return found if relative.startswith("..") else relative
 
 
@@ -86,10 +86,10 @@ def check_root(root: str, sweep: spec.Sweep, units: list[spec.Unit], force: bool
   """Refuses a root holding another sweep: another name, or units this sweep lacks or defines otherwise."""
   if not os.path.isdir(root) or force:
     return
-  manifest = state.read_json(os.path.join(root, state.MANIFEST_FILE))
+  manifest = read_json(os.path.join(root, MANIFEST_FILE))
   if manifest is None:
     if set(os.listdir(root)) - {LOCK_FILE}:
-      raise LaunchError(f"root {root} is not empty and holds no {state.MANIFEST_FILE}: expected a new directory "
+      raise LaunchError(f"root {root} is not empty and holds no {MANIFEST_FILE}: expected a new directory "
                         "or a sweep's root (--force to use it anyway; nothing is deleted)")
     return
   ours = {u.name: u.to_json() for u in units}
@@ -167,7 +167,7 @@ def main(argv: list[str]) -> None:
   except InUse as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
-  state.write_json(os.path.join(root, state.MANIFEST_FILE), sweeps.manifest(sweep, units))
+  write_json(os.path.join(root, MANIFEST_FILE), sweeps.manifest(sweep, units))
   if predictions:  # a relaunch without --predict_from keeps the earlier predictions
     predict.write(root, predictions)
     print(predict.summary(predictions), flush=True)

@@ -18,7 +18,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from launch import ginfiles, state
+from launch import state
+from rundir import bindings
+from rundir.files import LOG_FILE, RECORD_FILE, read_json, write_json
 
 _PR_SET_PDEATHSIG = 1
 try:
@@ -40,10 +42,10 @@ def train_command(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir
 
 
 def _record(workdir: str, update) -> None:
-  path = os.path.join(workdir, state.RECORD_FILE)
-  record = state.read_json(path) or {"attempts": []}
+  path = os.path.join(workdir, RECORD_FILE)
+  record = read_json(path) or {"attempts": []}
   update(record["attempts"])
-  state.write_json(path, record)
+  write_json(path, record)
 
 
 def _last_error(log_path: str) -> str | None:
@@ -90,7 +92,7 @@ def _attempt(command: list[str], workdir: str, log_name: str, number: int, total
   with open(log_path, "a") as log:
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
-                               cwd=ginfiles.REPO_ROOT)
+                               cwd=bindings.REPO_ROOT)
   record_start(workdir, process.pid)
   code = None
   try:
@@ -107,7 +109,7 @@ def _attempt(command: list[str], workdir: str, log_name: str, number: int, total
 
 
 def run(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str, max_retries: int,
-        python: str = sys.executable, log_name: str = state.LOG_FILE) -> bool:
+        python: str = sys.executable, log_name: str = LOG_FILE) -> bool:
   """Runs the unit to the end; True when it finished (completed or diverged)."""
   workdir = os.path.abspath(workdir)
   if state.is_finished(workdir):

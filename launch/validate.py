@@ -6,9 +6,9 @@ import json
 import subprocess
 from collections.abc import Sequence
 
-from launch import ginfiles
 from launch.errors import LaunchError
 from launch.spec import Unit
+from rundir import bindings
 
 
 def check_configs(units: Sequence[Unit], python: str, describe: bool = False) -> list[dict] | None:
@@ -18,7 +18,7 @@ def check_configs(units: Sequence[Unit], python: str, describe: bool = False) ->
                         for u in units])
   command = [python, "-m", "train.main", "--validate=-", *(["--describe"] if describe else [])]
   try:
-    result = subprocess.run(command, input=request, capture_output=True, text=True, cwd=ginfiles.REPO_ROOT)
+    result = subprocess.run(command, input=request, capture_output=True, text=True, cwd=bindings.REPO_ROOT)
   except OSError as e:
     raise LaunchError(f"--python={python} cannot run ({e.strerror}): expected the project's Python") from e
   if result.returncode == 0:

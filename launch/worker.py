@@ -7,7 +7,7 @@ import select
 import subprocess
 from collections.abc import Sequence
 
-from launch import ginfiles
+from rundir import bindings
 from launch.unit import die_with_parent
 
 
@@ -18,7 +18,7 @@ class Worker:
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a") as log:  # its output between units; a unit's goes to the unit's train.log
       self.process = subprocess.Popen([python, "-m", "train.worker"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=log, cwd=ginfiles.REPO_ROOT, env=env,
+                                      stdout=subprocess.PIPE, stderr=log, cwd=bindings.REPO_ROOT, env=env,
                                       preexec_fn=die_with_parent, text=True)
 
   @property

@@ -1,5 +1,6 @@
 """analysis/runs.py: finding and reading run directories, including the damaged ones a crash leaves."""
 
+import json
 import math
 import os
 
@@ -62,6 +63,30 @@ def test_settings_prefer_command_line_then_config_gin(tmp_path):
   assert run.eps == 1e-12
   assert run.setting("OptimizerConfig.lr") == 0.01  # macro references resolve
   assert run.setting("weight_decay_mode", default="independent") == "independent"
+
+
+def test_settings_are_read_from_the_resolved_config_not_gin(tmp_path):
+  """run.json's `config` (what the trainer ran) is the only source once present; gin text is not read."""
+  config = {"train": {"steps": 100, "seed": 0},
+            "optimizer": {"lr": 0.03, "eps": 1e-15, "weight_decay_mode": "coupled", "steps": 100},
+            "model": {"kappa": None, "num_layers": 0, "qk_layernorm": "none"}}
+  synthetic.write_run(str(tmp_path / "r"), lr=1e-2, gin_bindings=["ModelConfig.kappa=10.0"], config=config,
+                      config_gin="OptimizerConfig.eps = 1e-12\nModelConfig.num_layers = 6\n")
+  run = _only_run(tmp_path)
+  assert run.lr == 0.03 and run.eps == 1e-15
+  assert run.setting("OptimizerConfig.weight_decay_mode", "weight_decay_mode") == "coupled"
+  assert run.setting("ModelConfig.num_layers", "num_layers") == 0 and run.setting("num_layers") == 0
+  assert run.setting("kappa", default="unset") == "unset"  # None in the config: not set
+  assert run.setting("TrainConfig.lr", default="none") == "none"  # a field of another section
+  assert run.setting("Unknown.steps", default="none") == "none"
+
+
+def test_a_config_that_is_not_an_object_is_refused(tmp_path):
+  synthetic.write_run(str(tmp_path / "r"), lr=1e-2)
+  info = json.loads((tmp_path / "r" / "run.json").read_text())
+  (tmp_path / "r" / "run.json").write_text(json.dumps({**info, "config": [1]}))
+  with pytest.raises(runs_lib.InputError, match="no run directories"):
+    runs_lib.find_runs([str(tmp_path)])
 
 
 def test_final_loss_by_state(tmp_path):

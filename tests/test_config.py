@@ -5,7 +5,7 @@ import glob
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from train import config
+from train import ginparse
 from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
 from train.sharding import fsdp_spec
 
@@ -13,22 +13,22 @@ QKLN_LOCAL = ["gin/qkln.gin", "gin/local.gin"]
 
 
 def test_parse_resolves_macros_in_file_then_binding_order():
-  run = config.parse(QKLN_LOCAL + ["gin/sizes/85M.gin"], ["lr=0.3", "seed=4"])
+  run = ginparse.parse(QKLN_LOCAL + ["gin/sizes/85M.gin"], ["lr=0.3", "seed=4"])
   assert run["gin_files"] == QKLN_LOCAL + ["gin/sizes/85M.gin"]
   assert run["gin_bindings"] == ["lr=0.3", "seed=4"]
   b = run["bindings"]
   assert (b["lr"], b["seed"], b["d_model"], b["num_layers"], b["num_heads"]) == (0.3, 4, 768, 12, 12)
   assert b["steps"] == 200  # from local.gin, which comes after base.gin
-  assert set(config.MACROS) <= set(b)
+  assert set(ginparse.MACROS) <= set(b)
 
 
 def test_every_gin_file_parses():
-  for path in sorted(glob.glob(f"{config.REPO_ROOT}/gin/**/*.gin", recursive=True)):
-    rel = path[len(config.REPO_ROOT) + 1:]
+  for path in sorted(glob.glob(f"{ginparse.REPO_ROOT}/gin/**/*.gin", recursive=True)):
+    rel = path[len(ginparse.REPO_ROOT) + 1:]
     if rel in ("gin/base.gin",) or rel.startswith("gin/data/"):
       continue
     files = [rel] if rel in ("gin/qkln.gin", "gin/no_qkln.gin") else ["gin/qkln.gin", rel]
-    config.parse(files, [])
+    ginparse.parse(files, [])
 
 
 @pytest.mark.parametrize("files,dtype", [
@@ -40,7 +40,7 @@ def test_every_gin_file_parses():
 ])
 def test_paper_config_computes_in_bfloat16_and_cpu_presets_in_float32(files, dtype):
   from model.config import ModelConfig  # pylint: disable=import-outside-toplevel
-  config.parse(files, [])
+  ginparse.parse(files, [])
   assert ModelConfig(vocab_size=10).compute_dtype == dtype
 
 
@@ -52,20 +52,20 @@ def test_paper_config_computes_in_bfloat16_and_cpu_presets_in_float32(files, dty
 ])
 def test_bad_bindings(bindings, message):
   with pytest.raises(ValueError) as info:
-    config.parse(QKLN_LOCAL, bindings)
+    ginparse.parse(QKLN_LOCAL, bindings)
   assert message in str(info.value) and "\n" not in str(info.value)
 
 
 def test_missing_file_and_missing_macros():
   with pytest.raises(ValueError, match="gin file 'gin/missing.gin' not found"):
-    config.parse(["gin/missing.gin"], [])
+    ginparse.parse(["gin/missing.gin"], [])
   with pytest.raises(ValueError, match="gin macros lr, seed are not defined"):
-    config.parse(["gin/local.gin"], [])  # local.gin is an overlay: base.gin must come first
+    ginparse.parse(["gin/local.gin"], [])  # local.gin is an overlay: base.gin must come first
 
 
 def test_default_workdir_is_readable():
-  run = config.parse(QKLN_LOCAL, ["lr=0.1"])
-  assert config.default_workdir(run) == "runs/qkln+local,lr=0.1"
+  run = ginparse.parse(QKLN_LOCAL, ["lr=0.1"])
+  assert ginparse.default_workdir(run) == "runs/qkln+local,lr=0.1"
 
 
 @pytest.mark.parametrize("shape,shards,spec", [

@@ -115,6 +115,23 @@ def test_differences_name_each_changed_key():
   assert identity.differences(old, new) == ["model.d_model: 32 -> 64", "optimizer.b2: '<absent>' -> 0.95"]
 
 
+@pytest.mark.parametrize("gin_files, gin_bindings, vocab_size, expected", [
+    (["gin/qkln.gin", "gin/local.gin"], ["lr=0.01"], 8192, "41d9796ea49f1a5c"),
+    (["gin/no_qkln.gin", "gin/repro.gin"], ["lr=0.3", "d_model=256", "num_heads=4", "ModelConfig.kappa=3.0"],
+     32128, "4709b8ac6f8d7d89"),
+])
+def test_the_same_inputs_give_the_fingerprint_recorded_runs_carry(gin_files, gin_bindings, vocab_size, expected):
+  """The values come from the code before the configs were built in one place (commit ee50f76): a suite
+  started on it resumes across sessions only while the same inputs resolve to the same config."""
+  from model.config import ModelConfig  # pylint: disable=import-outside-toplevel
+  from train import ginparse, trainer  # pylint: disable=import-outside-toplevel
+  ginparse.parse(gin_files, gin_bindings)
+  _, opt_cfg, train_cfg = trainer.configs()
+  config = identity.resolved_config(train_cfg, opt_cfg, ModelConfig(vocab_size=vocab_size),
+                                    {"name": "fixed", "seq_len": 128, "batch_size": 16})
+  assert identity.fingerprint(config) == expected
+
+
 def test_truncated_status_is_rebuilt_and_the_resume_is_identical(tmp_path):
   """status.json cut mid-file beside checkpoints: the trainer rebuilds it and resumes bit-identically."""
   workdir = tmp_path / "run"

@@ -90,7 +90,7 @@ def test_bad_thresholds_raise():
 
 
 def test_a_resume_truncates_warnings_jsonl_with_metrics(tmp_path):
-  from train.rundir import RunDir
+  from rundir.files import RunDir
   run_dir = RunDir(str(tmp_path))
   for step in (10, 30):
     run_dir.append_metrics({"step": step, "train/loss": 4.0})

@@ -14,6 +14,7 @@ import pytest
 
 from launch import state
 from launch.executors import local
+from rundir.files import STATUS_FILE, read_json, write_json
 from tests.trainer_utils import REPO, TINY
 
 STEPS = ["steps=4", "TrainConfig.log_every=1", "TrainConfig.eval_every=2", "TrainConfig.checkpoint_every=2",
@@ -110,7 +111,7 @@ def test_status_shows_warnings_and_the_warned_state(tmp_path):
                        ("loud", {"state": "warned", "step": 2, "total_steps": 4, "warnings": 3,
                                  "first_warning_step": 2, "reason": "step 2: train loss 9 is 2.00x its baseline"})):
     (tmp_path / name).mkdir()
-    (tmp_path / name / state.STATUS_FILE).write_text(json.dumps(status))
+    (tmp_path / name / STATUS_FILE).write_text(json.dumps(status))
   result = subprocess.run([sys.executable, "-m", "launch.status", str(tmp_path)], cwd=REPO, capture_output=True,
                           text=True, timeout=60)
   assert result.returncode == 0, result.stderr
@@ -139,8 +140,8 @@ def test_dead_trainer_without_an_end_record_is_interrupted_and_uses_no_retry(tmp
   # 2**22 is above Linux's largest pid_max: no process has it, as after a SIGKILL of the whole group.
   records = [{"host": socket.gethostname(), "pid": 1 << 22, "start": 1.0, "end": 2.0, "exit_code": 1},
              {"host": socket.gethostname(), "pid": 1 << 22, "start": 3.0}]
-  state.write_json(str(tmp_path / "launch.json"), {"attempts": records})
-  state.write_json(str(tmp_path / "status.json"), {"state": "running", "step": 2, "total_steps": 4})
+  write_json(str(tmp_path / "launch.json"), {"attempts": records})
+  write_json(str(tmp_path / "status.json"), {"state": "running", "step": 2, "total_steps": 4})
   unit = state.unit_status(str(tmp_path))
   assert (unit.state, unit.total, unit.attempts, unit.seconds) == ("interrupted", "pending", 2, 1.0)
   assert state.failures(str(tmp_path)) == 1
@@ -170,7 +171,7 @@ def test_a_killed_worker_fails_its_attempt_and_is_replaced(tmp_path):
     for status_file in root.glob("*/status.json"):
       # Past step 15 with a finalised checkpoint (orbax renames a step's directory into place when
       # done; the save is asynchronous, so under load it can lag the status file).
-      past = (state.read_json(str(status_file)) or {}).get("step", 0) >= 15
+      past = (read_json(str(status_file)) or {}).get("step", 0) >= 15
       if past and any(p.name.isdigit() for p in (status_file.parent / "checkpoints").glob("*")):
         victim = status_file.parent
     time.sleep(0.05)

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from launch import ginfiles, hyper, inline, spec, sweeps
+from rundir import bindings
 from launch.sweeps import grid
 from launch.errors import LaunchError
 from tests.trainer_utils import REPO
@@ -66,7 +67,7 @@ def test_named_sweep_expands_to_existing_gin_files(name):
   sweep = sweeps.get(name)
   units = spec.expand(sweep)
   ginfiles.check_units(units, sweep.slots())
-  assert all(ginfiles.resolve(f) for u in units for f in u.gin_files)
+  assert all(bindings.resolve(f) for u in units for f in u.gin_files)
   cpu_presets = ("gin/local.gin", "gin/repro.gin", "gin/repro_smoke.gin", "gin/repro_long.gin")  # all include the first
   assert (sweep.gin_files[-1] in cpu_presets) == name.endswith("_cpu")
 

@@ -19,7 +19,7 @@ from launch import spec
 from launch import sweeps
 from launch.sweeps import repro
 from tests.trainer_utils import REPO
-from train import config
+from train import ginparse
 from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
 
 HIGH_PENALTY = {  # final loss above the width's best at the largest LR (+1 at d=128), by cell; the
@@ -61,8 +61,8 @@ def test_long_suite_holds_the_late_findings_at_ten_times_the_steps():
   assert {k: len(v) for k, v in per_finding.items()} == {"output_logits": 24, "weight_decay": 14}
   assert {u.point["d_model"] for u in suite} == {128} and {u.point["warmup_steps"] for u in suite} == {200}
   assert all(u.gin_files[-1] == "gin/repro_long.gin" for u in suite)
-  bindings = config.parse(["gin/qkln.gin", "gin/repro_long.gin"], [])["bindings"]
-  assert bindings["steps"] == 10 * config.parse(["gin/qkln.gin", "gin/repro.gin"], [])["bindings"]["steps"]
+  bindings = ginparse.parse(["gin/qkln.gin", "gin/repro_long.gin"], [])["bindings"]
+  assert bindings["steps"] == 10 * ginparse.parse(["gin/qkln.gin", "gin/repro.gin"], [])["bindings"]["steps"]
 
 
 def test_named_sweep_dry_run_lists_the_suite(tmp_path):

@@ -56,13 +56,13 @@ def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
-  from train import config, run  # imported late so --help stays fast
+  from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.validate:
     _validate(FLAGS.validate, run)
     return
   if FLAGS.print_config:
     try:
-      print(json.dumps(config.parse(FLAGS.gin_file, FLAGS.gin_bindings)))
+      print(json.dumps(ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)))
     except ValueError as e:
       _fail(str(e), 2)
     return

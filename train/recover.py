@@ -4,32 +4,15 @@ status.json is replaced atomically, but a copy, a full disk or a user's edit can
 metrics.jsonl and the checkpoints carry every fact a resumed run needs from it.
 """
 
-import json
 import math
 
-from train.rundir import RunDir
-
-
-def _metrics_upto(run_dir: RunDir, step: int) -> list[dict]:
-  records = []
-  try:
-    with open(run_dir.file("metrics.jsonl")) as f:
-      for line in f:
-        try:
-          record = json.loads(line)
-        except json.JSONDecodeError:
-          continue  # a line cut by a kill mid-write
-        if isinstance(record, dict) and record.get("step", math.inf) <= step:
-          records.append(record)
-  except OSError:
-    pass
-  return records
+from rundir.files import RunDir
 
 
 def rebuild_status(run_dir: RunDir, step: int, total_steps: int) -> dict:
   """The status of a run checkpointed at `step`; ValueError (one line) when metrics.jsonl lacks the
   step-0 eval loss the divergence threshold is built on."""
-  records = _metrics_upto(run_dir, step)
+  records = [r for r in run_dir.metrics_records() if r["step"] <= step]
   init = [r["eval/loss"] for r in records if r.get("step") == 0 and "eval/loss" in r]
   if not init:
     raise ValueError(f"{run_dir.file('status.json')} is missing or unreadable and {run_dir.file('metrics.jsonl')} "

@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from rundir.lock import LOCK_FILE
-from train import config
+from train import ginparse
 from train.data.errors import DataError
 from train import data, optimizer, trainer  # noqa: F401  (registers the gin configurables)
 
@@ -57,7 +57,7 @@ def validate(units: list[dict]) -> list[str]:
   errors = []
   for unit in units:
     try:
-      config.parse(unit["gin_files"], unit["gin_bindings"])
+      ginparse.parse(unit["gin_files"], unit["gin_bindings"])
       trainer.configs()
     except ValueError as e:
       errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
@@ -109,11 +109,11 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
   """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first.
   lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once)."""
   try:
-    run_info = config.parse(gin_files, gin_bindings)
+    run_info = ginparse.parse(gin_files, gin_bindings)
   except ValueError as e:
     return _fail(str(e), 2)
   _prepare_process()
-  workdir = workdir or config.default_workdir(run_info)
+  workdir = workdir or ginparse.default_workdir(run_info)
   created = _first_missing(workdir)
   try:
     job = trainer.Trainer(workdir, run_info, lock_wait_s)

@@ -21,7 +21,8 @@ from train.monitor import RunMonitor
 from train.checkpoint import Checkpointer
 from train.optimizer import OptimizerConfig
 from train.programs import build as build_programs
-from train.rundir import FINISHED, RunDir
+from rundir import display
+from rundir.files import CONFIG_GIN, FINISHED, RUN_FILE, RunDir
 from train.step import StepHyper
 
 
@@ -69,14 +70,6 @@ def configs() -> tuple[ModelConfig, OptimizerConfig, TrainConfig]:
   return ModelConfig(), OptimizerConfig(steps=train_cfg.steps), train_cfg
 
 
-def _fmt_duration(seconds: float) -> str:
-  if not math.isfinite(seconds):
-    return "?"
-  minutes, secs = divmod(int(seconds), 60)
-  hours, minutes = divmod(minutes, 60)
-  return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
-
-
 def _summary_writer(path: str):
   """A TensorBoard writer; imported here so runs without one skip TensorFlow's import."""
   quiet.import_tensorflow()
@@ -108,7 +101,7 @@ class Trainer:
                                          seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
     self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
     config = identity.resolved_config(cfg, self.opt_cfg, self.model_cfg, self.dataset.describe())
-    identity.check(self.run_dir.path, self.run_dir.read_json("run.json"), config)
+    identity.check(self.run_dir.path, self.run_dir.read_json(RUN_FILE), config)
     run_info = {**run_info, "config": config, "fingerprint": identity.fingerprint(config)}
     self.previous_status = self.run_dir.status()
     if self.previous_status.get("state") in FINISHED:
@@ -141,9 +134,9 @@ class Trainer:
       print(f"{self.run_dir.file('status.json')} was unreadable; rebuilt it from metrics.jsonl and the "
             f"checkpoint at step {self.start_step}", flush=True)
 
-    self.run_dir.write_json("run.json", run_info)
+    self.run_dir.write_json(RUN_FILE, run_info)
     self.run_dir.write_json("data.json", self.dataset.describe())
-    self.run_dir.write_text("config.gin", gin.operative_config_str())
+    self.run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
 
   def _global_batch(self, local: dict[str, np.ndarray]) -> dict[str, jax.Array]:
     return {k: jax.make_array_from_process_local_data(self.batch_sharding, v) for k, v in local.items()}
@@ -179,8 +172,9 @@ class Trainer:
       print(f"resuming {run_dir.path} from step {self.start_step}", flush=True)
     threshold = (cfg.divergence_threshold if cfg.divergence_threshold is not None
                  else init_loss + cfg.divergence_margin)
-    spikes = divergence.replay(run_dir.metrics_records(), threshold, cfg.divergence_window)
-    monitor = RunMonitor(run_dir, self.opt_cfg.eps)
+    kept = run_dir.metrics_records()  # read once: both replay the logs a resumed run keeps
+    spikes = divergence.replay(kept, threshold, cfg.divergence_window)
+    monitor = RunMonitor(run_dir, self.opt_cfg.eps, kept)
     run_dir.update_status(divergence_threshold=threshold, **spikes.status(), **monitor.status())
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
@@ -203,7 +197,7 @@ class Trainer:
         loss = record["train/loss"]
         print(f"step {step}/{cfg.steps} loss {loss:.4f} lr {record['lr']:.3e} "
               f"tokens/s {record['perf/tokens_per_s']:.0f} "
-              f"eta {_fmt_duration((cfg.steps - step) / max(steps_per_s, 1e-9))}", flush=True)
+              f"eta {display.duration((cfg.steps - step) / max(steps_per_s, 1e-9))}", flush=True)
         spikes, reason = divergence.observe(spikes, step, loss, threshold, cfg.divergence_window)
         if spikes.last_step == step:
           record["train/spike_streak"] = spikes.streak

@@ -23,6 +23,8 @@ from launch import unit as unit_lib
 from launch.executors import Options
 from launch.spec import Unit
 from launch.worker import Worker
+from rundir.files import LOG_FILE
+from rundir.display import duration
 
 WORKERS_DIR = ".workers"
 
@@ -59,8 +61,8 @@ def _progress(units: Sequence[Unit], root: str, done: int, running: int, start: 
   totals = executors.summary(units, root)
   elapsed = time.time() - start
   remaining = len(units) - done
-  eta = state.duration(elapsed / done * remaining) if done else "?"
-  return (f"[{state.duration(elapsed)}] {done}/{len(units)} done: completed {totals['completed']} diverged "
+  eta = duration(elapsed / done * remaining) if done else "?"
+  return (f"[{duration(elapsed)}] {done}/{len(units)} done: completed {totals['completed']} diverged "
           f"{totals['diverged']} failed {totals['failed']} | running {running} | eta {eta}")
 
 
@@ -100,7 +102,7 @@ def _take(pending: list[Unit], key: tuple | None) -> Unit:
 
 
 def _log_path(root: str, unit: Unit) -> str:
-  return os.path.join(executors.workdir(root, unit), state.LOG_FILE)
+  return os.path.join(executors.workdir(root, unit), LOG_FILE)
 
 
 def _submit(slot: _Slot, root: str, options: Options) -> None:

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from xmanager import xm, xm_local
 
-from launch import executors, ginfiles
+from launch import executors
+from rundir import bindings
 from launch.errors import LaunchError
 from launch.executors import Options
 from launch.spec import Unit
@@ -36,8 +37,8 @@ def packageable(options: Options) -> xm.Packageable:
   """What XManager packages once for every job."""
   if options.xm_target == "local":
     return xm.binary(executor_spec=xm_local.Local.Spec(), path=options.python, args=["-m", "launch.run_unit"],
-                     env_vars={"PYTHONPATH": ginfiles.REPO_ROOT})
-  return xm.python_container(executor_spec=xm_local.Vertex.Spec(), path=ginfiles.REPO_ROOT,
+                     env_vars={"PYTHONPATH": bindings.REPO_ROOT})
+  return xm.python_container(executor_spec=xm_local.Vertex.Spec(), path=bindings.REPO_ROOT,
                              entrypoint=xm.ModuleName("launch.run_unit"), base_image="python:3.11",
                              docker_instructions=_DOCKER_INSTRUCTIONS)
 

@@ -11,9 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from launch.hyper import Point, product, sweep, zipit
 from launch.spec import Sweep
-
-# The LRs over which LR sensitivity is measured (Section 2.2).
-LRS = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+from rundir.suite import LRS
 SIZES = ("2.4M", "9.4M", "19M", "42M", "85M", "151M", "302M", "604M", "1.2B")
 CPU_WIDTHS = (64, 128, 256)
 LOCAL = "gin/local.gin"

@@ -10,10 +10,11 @@ import re
 
 import gin
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from rundir import bindings as binding_lib
+from rundir.bindings import REPO_ROOT
+
 MACROS = ("lr", "steps", "warmup_steps", "batch_size", "seq_len", "d_model", "num_layers",
           "num_heads", "seed")
-_BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\s*=(.*)$", re.S)
 
 
 def defined_macros() -> dict[str, object]:
@@ -33,7 +34,7 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
   gin.clear_config()
   gin.add_config_file_search_path(REPO_ROOT)
   for path in gin_files:
-    if not (os.path.exists(path) or os.path.exists(os.path.join(REPO_ROOT, path))):
+    if binding_lib.resolve(path) is None:
       raise ValueError(f"gin file {path!r} not found: expected a path relative to the working "
                        f"directory or to {REPO_ROOT}")
   try:
@@ -42,11 +43,11 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
     raise ValueError(f"bad gin file among {gin_files}: {_one_line(e)}") from e
   macros = defined_macros()
   for binding in gin_bindings:
-    match = _BINDING.match(binding)
-    if not match:
+    parts = binding_lib.split(binding)
+    if parts is None:
       raise ValueError(f"gin binding {binding!r} is malformed: expected NAME=VALUE, "
                        "e.g. lr=0.1 or ModelConfig.qk_layernorm='none'")
-    name = match.group(1)
+    name = parts[0]
     if "." not in name and "/" not in name and name not in macros:
       raise ValueError(f"unknown gin binding {name!r} in {binding!r}: expected one of the macros "
                        f"{', '.join(sorted(macros))} or Configurable.parameter")

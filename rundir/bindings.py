@@ -1,0 +1,33 @@
+"""Gin inputs as the trainer and the launcher both name them: where a gin file is, and what a
+`NAME=VALUE` binding says (gin itself parses them in train/; this is only their shape)."""
+
+import ast
+import os
+import re
+from typing import Any
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\s*=(.*)$", re.S)
+
+
+def resolve(path: str) -> str | None:
+  """The file a gin path names, relative to the working directory, else to the repository root (as
+  the trainer adds REPO_ROOT to gin's search path); None when there is none."""
+  for candidate in (path, os.path.join(REPO_ROOT, path)):
+    if os.path.isfile(candidate):
+      return candidate
+  return None
+
+
+def split(binding: str) -> tuple[str, str] | None:
+  """'ModelConfig.kappa = 1e3' -> ('ModelConfig.kappa', ' 1e3'); None when it is not NAME=VALUE."""
+  match = _BINDING.match(binding)
+  return (match.group(1), match.group(2)) if match else None
+
+
+def value(text: str) -> Any:
+  """A binding's value as Python ('1e-3' -> 0.001, "'none'" -> 'none'); anything else stays text."""
+  try:
+    return ast.literal_eval(text.strip())
+  except (ValueError, SyntaxError):
+    return text.strip()
