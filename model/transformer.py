@@ -90,6 +90,7 @@ def layer_norm(name: str, eps: float) -> LayerNorm:
 
 
 def rms(x: jnp.ndarray) -> jnp.ndarray:
+  """Root mean square in float32, the statistic every logged *_rms metric reports (train/step.py too)."""
   return jnp.sqrt(jnp.mean(jnp.square(x.astype(jnp.float32))))
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import numpy.testing as npt
 import pytest
 
+from train import cachedir
 from train.data import cache
 from train.data.errors import DataError
 
@@ -53,7 +54,7 @@ def test_corrupt_cache_file_is_named(tmp_path):
 
 
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
-  monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "c"))
+  monkeypatch.setenv(cachedir.CACHE_DIR_ENV, str(tmp_path / "c"))
   assert cache.resolve_cache_dir(None) == tmp_path / "c"
   assert (tmp_path / "c").is_dir()
   assert cache.resolve_cache_dir(str(tmp_path / "d")) == tmp_path / "d"

@@ -10,7 +10,7 @@ import sys
 import traceback
 
 from rundir.lock import LOCK_FILE
-from train import ginparse
+from train import cachedir, ginparse
 from train.data.errors import DataError
 from train import data, optimizer, trainer  # noqa: F401  (registers the gin configurables)
 
@@ -34,11 +34,15 @@ def _maybe_initialize_distributed() -> None:
 def _enable_compilation_cache() -> None:
   """Keeps XLA executables on disk: a sweep's runs of one shape share their init and eval programs
   (and resumed or repeated runs their step), which saves seconds of every short CPU run's start.
-  $JAX_COMPILATION_CACHE_DIR wins; else <cache dir>/jax (see train/data/cache.py)."""
+  $JAX_COMPILATION_CACHE_DIR wins; else <cache root>/jax (train/cachedir.py)."""
   import jax
-  from train.data import cache
   if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-    jax.config.update("jax_compilation_cache_dir", str(cache.resolve_cache_dir(None) / "jax"))
+    path = cachedir.root() / "jax"
+    try:
+      path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+      return  # no persistent cache; the data pipeline names an unwritable cache root as bad input
+    jax.config.update("jax_compilation_cache_dir", str(path))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 

@@ -12,7 +12,7 @@ import optax
 
 from model.config import ModelConfig
 from model.params import named_leaves
-from model.transformer import Decoder
+from model.transformer import Decoder, rms
 from train.loss import cross_entropy_and_z_loss
 from train.optimizer import AdamW, Hyper, OptState
 
@@ -50,10 +50,6 @@ def make_init(model: hk.Transformed, optimizer: AdamW, seq_len: int) -> Callable
   return init
 
 
-def _rms(x: jnp.ndarray) -> jnp.ndarray:
-  return jnp.sqrt(jnp.mean(jnp.square(x.astype(jnp.float32))))
-
-
 def make_train_step(model: hk.Transformed, optimizer: AdamW
                     ) -> Callable[[TrainState, Batch, StepHyper], tuple[TrainState, dict[str, Any]]]:
   """One AdamW update; returns the new state and the metrics of metrics.jsonl."""
@@ -70,7 +66,7 @@ def make_train_step(model: hk.Transformed, optimizer: AdamW
     metrics = {"train/loss": ce, "train/z_loss": z_loss, "lr": lr,
                "grad/global_norm": optax.tree.norm(grads), **characteristics}
     for prefix, tree in (("grad", grads), ("update", delta), ("param", state.params)):
-      metrics.update({f"{prefix}/rms/{path}": _rms(x) for path, x in named_leaves(tree).items()})
+      metrics.update({f"{prefix}/rms/{path}": rms(x) for path, x in named_leaves(tree).items()})
     return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
   return train_step

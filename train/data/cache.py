@@ -13,19 +13,18 @@ from typing import BinaryIO
 
 import numpy as np
 
+from train import cachedir
 from train.data.errors import DataError
-
-CACHE_DIR_ENV = "PROXIES_CACHE_DIR"
 
 
 def resolve_cache_dir(cache_dir: str | None) -> pathlib.Path:
   """The bound directory, else $PROXIES_CACHE_DIR, else ~/.cache/proxies; created if missing."""
-  path = pathlib.Path(cache_dir or os.environ.get(CACHE_DIR_ENV) or "~/.cache/proxies").expanduser()
+  path = cachedir.root(cache_dir)
   try:
     path.mkdir(parents=True, exist_ok=True)
   except OSError as e:
     raise DataError(f"cache dir {str(path)!r} cannot be created ({e.strerror}); "
-                    f"expected a writable directory (bind cache_dir or set ${CACHE_DIR_ENV})") from None
+                    f"expected a writable directory (bind cache_dir or set ${cachedir.CACHE_DIR_ENV})") from None
   return path
 
 
