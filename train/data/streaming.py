@@ -1,5 +1,17 @@
 """Datasets streamed from sharded corpora too large to tokenize up front (C4).
 
+What this module does that seqio (0.0.20, train/data/tasks.py tokenizes through it) does not, and
+so why it is not Task.get_dataset(shuffle=True, seed=..., shard_info=..., num_epochs=None) followed by
+DecoderFeatureConverter(pack=True): (1) an exact, small resume position. seqio's on-the-fly pipeline is
+tf.data (source shards -> preprocessors -> repeat -> shuffle buffer); where it stands is the
+iterator's state, shuffle buffer included, and get_dataset takes no start position, so resuming at
+step n means replaying n steps or checkpointing that iterator (tf.train.Checkpoint, buffer and all). Here a
+Position (epoch, shard, record, row) is four integers and the batch of step n depends only on (data,
+seed, shapes, n). (2) the paper's packing: DecoderFeatureConverter trims each document to the
+sequence length, dropping its tail, and pads rows with segment ids; "concat" joins documents by EOS
+and cuts full rows, dropping nothing ("segment" adds segment ids to the same rows, packing.py).
+Reading a shard from any record (train/data/shards.py) serves (1); tokenizing is seqio's.
+
 Each process reads whole shards: in epoch e the shard order is a permutation seeded by (seed, e)
 and process p of P takes every P-th shard of it, so processes read disjoint shards that together
 cover the split. A shard is read in windows of `window_docs` records; a window's documents are
