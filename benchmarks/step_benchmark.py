@@ -12,11 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from model.config import ModelConfig
 from model.params import count_params
-from train import ginparse
-from train import optimizer as optimizer_lib
-from train import trainer as trainer_lib  # noqa: F401  (registers TrainConfig)
+from train import configs, ginparse
+from train.optimizer import AdamW
 from train.step import StepHyper, make_init, make_train_step, transformed_model
 
 flags.DEFINE_multi_string("gin_file", ["gin/qkln.gin", "gin/local.gin"], "Gin files.")
@@ -28,10 +26,9 @@ FLAGS = flags.FLAGS
 
 def main(_):
   ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
-  cfg = trainer_lib.TrainConfig()
-  model_cfg = ModelConfig(vocab_size=FLAGS.vocab_size)
-  opt_cfg = optimizer_lib.OptimizerConfig(steps=cfg.steps)
-  optimizer = optimizer_lib.AdamW(opt_cfg.static)
+  run_configs = configs.from_gin().with_vocab_size(FLAGS.vocab_size)
+  cfg, model_cfg, opt_cfg = run_configs.train, run_configs.model, run_configs.optimizer
+  optimizer = AdamW(opt_cfg.static)
   hyper = StepHyper(opt_cfg.hyper, np.float32(cfg.z_loss_coef))
   model = transformed_model(model_cfg)
   state = jax.jit(make_init(model, optimizer, cfg.seq_len))(jax.random.PRNGKey(0))

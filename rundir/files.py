@@ -14,6 +14,7 @@ STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 WARNINGS_FILE = "warnings.jsonl"
 CONFIG_GIN = "config.gin"  # gin's operative config, for people
+DATA_FILE = "data.json"  # the dataset's description
 RECORD_FILE = "launch.json"  # the launcher's attempts
 LOG_FILE = "train.log"
 MANIFEST_FILE = "sweep.json"  # ROOT/sweep.json: the sweep and its units, written by launch.sweep

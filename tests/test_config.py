@@ -6,7 +6,6 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 from train import ginparse
-from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
 from train.sharding import fsdp_spec
 
 QKLN_LOCAL = ["gin/qkln.gin", "gin/local.gin"]

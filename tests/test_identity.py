@@ -123,11 +123,10 @@ def test_differences_name_each_changed_key():
 def test_the_same_inputs_give_the_fingerprint_recorded_runs_carry(gin_files, gin_bindings, vocab_size, expected):
   """The values come from the code before the configs were built in one place (commit ee50f76): a suite
   started on it resumes across sessions only while the same inputs resolve to the same config."""
-  from model.config import ModelConfig  # pylint: disable=import-outside-toplevel
-  from train import ginparse, trainer  # pylint: disable=import-outside-toplevel
+  from train import configs, ginparse  # pylint: disable=import-outside-toplevel
   ginparse.parse(gin_files, gin_bindings)
-  _, opt_cfg, train_cfg = trainer.configs()
-  config = identity.resolved_config(train_cfg, opt_cfg, ModelConfig(vocab_size=vocab_size),
+  cfgs = configs.from_gin().with_vocab_size(vocab_size)  # as train/run.py builds them
+  config = identity.resolved_config(cfgs.train, cfgs.optimizer, cfgs.model,
                                     {"name": "fixed", "seq_len": 128, "batch_size": 16})
   assert identity.fingerprint(config) == expected
 

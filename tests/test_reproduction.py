@@ -20,7 +20,6 @@ from launch import sweeps
 from launch.sweeps import repro
 from tests.trainer_utils import REPO
 from train import ginparse
-from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
 
 HIGH_PENALTY = {  # final loss above the width's best at the largest LR (+1 at d=128), by cell; the
     # last entry is the warm-up: 0 short, 1 default, 2 long

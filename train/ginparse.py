@@ -12,6 +12,8 @@ import gin
 
 from rundir import bindings as binding_lib
 from rundir.bindings import REPO_ROOT
+# Every configurable the gin files bind, registered before a file is parsed.
+from train import configs, data  # noqa: F401  # pylint: disable=unused-import
 
 MACROS = ("lr", "steps", "warmup_steps", "batch_size", "seq_len", "d_model", "num_layers",
           "num_heads", "seed")

@@ -1,6 +1,6 @@
-"""The instability monitor in the run directory: gin-bound thresholds, warnings.jsonl, one sentence per kind."""
+"""The instability monitor in the run directory: gin-bound thresholds (built in train/configs.py), warnings.jsonl,
+one sentence per kind."""
 
-import dataclasses
 from typing import Any
 
 import gin
@@ -15,11 +15,10 @@ MonitorThresholds = gin.external_configurable(detectors.Thresholds, "MonitorThre
 class RunMonitor:
   """Replays the kept metrics on resume (their warnings are already in warnings.jsonl), then observes each log."""
 
-  def __init__(self, run_dir: RunDir, adam_eps: float, kept: list[dict]):
+  def __init__(self, run_dir: RunDir, thresholds: detectors.Thresholds, kept: list[dict]):
     """kept: the metrics records a resumed run keeps (RunDir.metrics_records)."""
     self.run_dir = run_dir
-    th = dataclasses.replace(MonitorThresholds(), adam_eps=adam_eps)
-    self.monitor, _ = detectors.replay(kept, th)
+    self.monitor, _ = detectors.replay(kept, thresholds)
     self.printed = set(self.monitor.counts)  # kinds a resumed run already announced
 
   def observe(self, record: dict[str, Any]) -> list[dict]:

@@ -28,13 +28,13 @@ WEIGHT_DECAY_MODES = ("independent", "coupled")
 DEFAULT_WEIGHT_DECAY = {"independent": 1e-4, "coupled": 0.1}
 
 
-@gin.configurable
+@gin.configurable(denylist=["steps"])  # TrainConfig.steps, passed by train/configs.py
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
   """AdamW hyperparameters; defaults are the paper's (Section 2.1)."""
 
   lr: float = gin.REQUIRED
-  steps: int = gin.REQUIRED
+  steps: int = 0  # TrainConfig.steps, given by train/configs.py (0 is refused)
   warmup_steps: int = gin.REQUIRED
   schedule: str = "cosine"
   min_lr: float = 1e-5

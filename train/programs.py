@@ -14,7 +14,7 @@ from model.config import ModelConfig
 from model.params import count_params, mup_lr_multipliers
 from train import sharding
 from train.optimizer import AdamW, OptimizerStatic
-from train.step import TrainState, make_eval_step, make_init, make_train_step, transformed_model
+from train.step import TrainState, init_params, make_eval_step, make_init, make_train_step, transformed_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +35,9 @@ class Programs:
 def build(model_cfg: ModelConfig, optimizer: OptimizerStatic, seq_len: int, mesh: Mesh) -> Programs:
   """The jitted programs of one static key; jax.jit compiles each on first call per batch shape."""
   model = transformed_model(model_cfg)
-  abstract = jax.eval_shape(make_init(model, AdamW(optimizer), seq_len), jax.random.PRNGKey(0))
-  adamw = AdamW(optimizer, mup_lr_multipliers(model_cfg, abstract.params))
+  abstract_params = jax.eval_shape(functools.partial(init_params, model, seq_len=seq_len), jax.random.PRNGKey(0))
+  adamw = AdamW(optimizer, mup_lr_multipliers(model_cfg, abstract_params))  # muParam needs the shapes
+  abstract = jax.eval_shape(make_init(model, adamw, seq_len), jax.random.PRNGKey(0))
   state_shardings = sharding.fsdp_shardings(abstract, mesh)
   batch_sharding = sharding.batch_sharding(mesh)
   replicated = sharding.replicated(mesh)

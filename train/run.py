@@ -9,10 +9,12 @@ import shutil
 import sys
 import traceback
 
-from rundir.lock import LOCK_FILE
-from train import cachedir, ginparse
+import gin
+
+from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
+from rundir.lock import LOCK_FILE, DirLock
+from train import cachedir, configs, data, ginparse, identity, trainer
 from train.data.errors import DataError
-from train import data, optimizer, trainer  # noqa: F401  (registers the gin configurables)
 
 _process_ready = False
 
@@ -62,7 +64,7 @@ def validate(units: list[dict]) -> list[str]:
   for unit in units:
     try:
       ginparse.parse(unit["gin_files"], unit["gin_bindings"])
-      trainer.configs()
+      configs.from_gin()
     except ValueError as e:
       errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
   return errors
@@ -108,10 +110,33 @@ def _remove_if_unused(created: str) -> None:
   shutil.rmtree(created, ignore_errors=True)
 
 
+def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
+  """The run's configs and dataset, built here once from the parsed gin (as t5x's train() does) and
+  handed to the Trainer; None when the workdir holds this configuration's run, finished. ValueError
+  (one line first) for bad input."""
+  cfgs = configs.from_gin()
+  train_cfg = cfgs.train
+  dataset = data.make_dataset(batch_size=train_cfg.batch_size, seq_len=train_cfg.seq_len, seed=train_cfg.seed,
+                              num_eval_batches=train_cfg.num_eval_batches)
+  cfgs = cfgs.with_vocab_size(dataset.vocab_size)
+  config = identity.resolved_config(cfgs.train, cfgs.optimizer, cfgs.model, dataset.describe())
+  identity.check(run_dir.path, run_dir.read_json(RUN_FILE), config)
+  previous_status = run_dir.status()
+  if previous_status.get("state") in FINISHED:
+    print(f"{run_dir.path}: already {previous_status['state']}; nothing to do", flush=True)
+    return None
+  job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
+  run_dir.write_json(RUN_FILE, {**run_info, "config": config, "fingerprint": identity.fingerprint(config)})
+  run_dir.write_json(DATA_FILE, dataset.describe())
+  run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
+  return job
+
+
 def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = None,
         lock_wait_s: float = 0.0) -> int:
   """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first.
   lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once)."""
+  import jax
   try:
     run_info = ginparse.parse(gin_files, gin_bindings)
   except ValueError as e:
@@ -119,24 +144,37 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
   _prepare_process()
   workdir = workdir or ginparse.default_workdir(run_info)
   created = _first_missing(workdir)
+  lock = None
   try:
-    job = trainer.Trainer(workdir, run_info, lock_wait_s)
+    run_dir = RunDir(workdir, writer=jax.process_index() == 0)  # only JAX process 0 writes
+    lock = DirLock(workdir, "workdir").acquire(lock_wait_s) if run_dir.writer else None
+    job = _build(run_dir, run_info)
   except (ValueError, OSError) as e:
+    _release(lock)
     if created:
       _remove_if_unused(created)
     return _fail(str(e).splitlines()[0], 2)  # gin appends its call context on later lines
+  except BaseException:
+    _release(lock)
+    raise
   try:
-    job.train()
+    if job is not None:
+      job.train()
   except KeyboardInterrupt:
     raise
   except DataError as e:  # bad data met mid-run (e.g. a truncated shard): a retry would meet it again
     message = str(e).splitlines()[0]
-    job.run_dir.update_status(state="failed", reason=message)
+    run_dir.update_status(state="failed", reason=message)
     return _fail(message, 2)
   except Exception as e:  # a crash is recorded, then reported
     traceback.print_exc()
-    job.run_dir.update_status(state="failed", reason=f"{type(e).__name__}: {' '.join(str(e).split())[:500]}")
+    run_dir.update_status(state="failed", reason=f"{type(e).__name__}: {' '.join(str(e).split())[:500]}")
     return _fail(f"run failed: {type(e).__name__}: {e}", 1)
   finally:
-    job.release()
+    _release(lock)  # a worker process runs further units after this one
   return 0
+
+
+def _release(lock: DirLock | None) -> None:
+  if lock is not None:
+    lock.release()

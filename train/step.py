@@ -42,9 +42,13 @@ def _forward(model: hk.Transformed, params: hk.Params, batch: Batch):
   return model.apply(params, batch["inputs"], batch.get("positions"), batch.get("segment_ids"))
 
 
+def init_params(model: hk.Transformed, rng: jax.Array, seq_len: int) -> hk.Params:
+  return model.init(rng, jnp.zeros((1, seq_len), jnp.int32))
+
+
 def make_init(model: hk.Transformed, optimizer: AdamW, seq_len: int) -> Callable[[jax.Array], TrainState]:
   def init(rng: jax.Array) -> TrainState:
-    params = model.init(rng, jnp.zeros((1, seq_len), jnp.int32))
+    params = init_params(model, rng, seq_len)
     return TrainState(step=jnp.zeros([], jnp.int32), params=params, opt_state=optimizer.init(params))
 
   return init

@@ -3,71 +3,21 @@
 Everything a later tool needs goes into the run directory (docs/run_directory.md).
 """
 
-import dataclasses
 import math
 import time
 
-import gin
 import jax
 import numpy as np
-from absl import logging
 
-from model.config import ModelConfig
-from rundir.lock import DirLock
-from train import data as data_lib
-from train import divergence
-from train import identity, quiet, recover, sharding
-from train.monitor import RunMonitor
-from train.checkpoint import Checkpointer
-from train.optimizer import OptimizerConfig
-from train.programs import build as build_programs
 from rundir import display
-from rundir.files import CONFIG_GIN, FINISHED, RUN_FILE, RunDir
+from rundir.files import RunDir
+from train import data as data_lib
+from train import divergence, quiet, recover, sharding
+from train.checkpoint import Checkpointer
+from train.configs import RunConfigs
+from train.monitor import RunMonitor
+from train.programs import build as build_programs
 from train.step import StepHyper
-
-
-@gin.configurable
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-  """Loop settings. A run stops as diverged when its train loss is NaN/inf, or above
-  divergence_threshold (default: init eval loss + divergence_margin, i.e. worse than the
-  untrained model by more than batch noise) at divergence_window consecutive log steps
-  (train/divergence.py). 10 logs is 100 of the CPU presets' 200 steps and 1000 of base.gin's
-  1e5: far longer than a fast loss spike lasts, while a dead run still stops early."""
-
-  steps: int = gin.REQUIRED
-  batch_size: int = gin.REQUIRED
-  seq_len: int = gin.REQUIRED
-  seed: int = 0
-  z_loss_coef: float = 1e-4
-  log_every: int = 100
-  eval_every: int = 1000
-  num_eval_batches: int = 8
-  checkpoint_every: int = 1000
-  keep_checkpoints: int = 2
-  divergence_threshold: float | None = None
-  divergence_margin: float = 1.0
-  divergence_window: int = 10
-  stop_on_warning: bool = False  # end as `warned` at the first instability warning (train/monitor.py)
-  tensorboard: bool = True  # events beside metrics.jsonl; importing clu's writer pulls in TensorFlow (~5 s)
-
-  def __post_init__(self):
-    for name in ("steps", "batch_size", "seq_len", "log_every", "eval_every", "num_eval_batches",
-                 "checkpoint_every", "keep_checkpoints", "divergence_window"):
-      value = getattr(self, name)
-      if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer")
-    if not isinstance(self.seed, int):
-      raise ValueError(f"seed={self.seed!r}: expected an integer")
-    if not isinstance(self.z_loss_coef, (int, float)) or self.z_loss_coef < 0:
-      raise ValueError(f"TrainConfig.z_loss_coef={self.z_loss_coef!r}: expected a number >= 0")
-
-
-def configs() -> tuple[ModelConfig, OptimizerConfig, TrainConfig]:
-  """The run's config dataclasses as gin binds them, validated (bad values raise ValueError);
-  ModelConfig.vocab_size is the dataset's, filled in by the Trainer."""
-  train_cfg = TrainConfig()
-  return ModelConfig(), OptimizerConfig(steps=train_cfg.steps), train_cfg
 
 
 def _summary_writer(path: str):
@@ -78,34 +28,14 @@ def _summary_writer(path: str):
 
 
 class Trainer:
-  """Builds everything in __init__ (bad input raises ValueError there); train() runs the loop."""
+  """Builds the run's mesh, programs and state (the newest checkpoint restored) from configs it is
+  given, reading no gin; train() runs the loop. The caller holds the workdir and checked its identity."""
 
-  def __init__(self, workdir: str, run_info: dict, lock_wait_s: float = 0.0):
-    self.run_dir = RunDir(workdir, writer=jax.process_index() == 0)
-    self.lock = DirLock(workdir, "workdir").acquire(lock_wait_s) if self.run_dir.writer else None
-    try:
-      self._build(run_info)
-    except BaseException:
-      self.release()
-      raise
-
-  def release(self) -> None:
-    """Gives up the workdir (a worker process runs further units after this one)."""
-    if self.lock is not None:
-      self.lock.release()
-
-  def _build(self, run_info: dict) -> None:
-    _, self.opt_cfg, self.cfg = configs()
+  def __init__(self, run_dir: RunDir, configs: RunConfigs, dataset: data_lib.Dataset, previous_status: dict):
+    self.run_dir, self.dataset, self.previous_status = run_dir, dataset, previous_status
+    self.cfg, self.opt_cfg, self.model_cfg = configs.train, configs.optimizer, configs.model
+    self.monitor_thresholds = configs.monitor
     cfg = self.cfg
-    self.dataset = data_lib.make_dataset(batch_size=cfg.batch_size, seq_len=cfg.seq_len,
-                                         seed=cfg.seed, num_eval_batches=cfg.num_eval_batches)
-    self.model_cfg = ModelConfig(vocab_size=self.dataset.vocab_size)
-    config = identity.resolved_config(cfg, self.opt_cfg, self.model_cfg, self.dataset.describe())
-    identity.check(self.run_dir.path, self.run_dir.read_json(RUN_FILE), config)
-    run_info = {**run_info, "config": config, "fingerprint": identity.fingerprint(config)}
-    self.previous_status = self.run_dir.status()
-    if self.previous_status.get("state") in FINISHED:
-      return
 
     self.mesh = sharding.make_mesh()
     sharding.check_batch_divisible(cfg.batch_size, self.mesh)
@@ -134,10 +64,6 @@ class Trainer:
       print(f"{self.run_dir.file('status.json')} was unreadable; rebuilt it from metrics.jsonl and the "
             f"checkpoint at step {self.start_step}", flush=True)
 
-    self.run_dir.write_json(RUN_FILE, run_info)
-    self.run_dir.write_json("data.json", self.dataset.describe())
-    self.run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
-
   def _global_batch(self, local: dict[str, np.ndarray]) -> dict[str, jax.Array]:
     return {k: jax.make_array_from_process_local_data(self.batch_sharding, v) for k, v in local.items()}
 
@@ -151,10 +77,6 @@ class Trainer:
 
   def train(self) -> str:
     """Runs to the end (or to divergence); returns the final state."""
-    if self.previous_status.get("state") in FINISHED:
-      state = self.previous_status["state"]
-      print(f"{self.run_dir.path}: already {state}; nothing to do", flush=True)
-      return state
     cfg, run_dir = self.cfg, self.run_dir
     self.eval_batches = [self._global_batch(b) for b in self.dataset.eval_batches()]
     writer = _summary_writer(run_dir.path) if run_dir.writer and cfg.tensorboard else None
@@ -174,7 +96,7 @@ class Trainer:
                  else init_loss + cfg.divergence_margin)
     kept = run_dir.metrics_records()  # read once: both replay the logs a resumed run keeps
     spikes = divergence.replay(kept, threshold, cfg.divergence_window)
-    monitor = RunMonitor(run_dir, self.opt_cfg.eps, kept)
+    monitor = RunMonitor(run_dir, self.monitor_thresholds, kept)
     run_dir.update_status(divergence_threshold=threshold, **spikes.status(), **monitor.status())
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
