@@ -26,7 +26,7 @@ from analysis import cli
 from analysis.grouping import partition
 from analysis.runs import Run
 from instability import detectors
-from rundir.files import METRICS_FILE, read_jsonl
+from rundir.files import METRICS_FILE, read_jsonl, write_text
 
 flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
 flags.DEFINE_float("margin", 0.1, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
@@ -196,9 +196,7 @@ def write(out: str, text: str) -> None:
     text = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
   else:
     text += "\n"
-  with open(out + ".tmp", "w") as f:
-    f.write(text)
-  os.replace(out + ".tmp", out)
+  write_text(out, text)
 
 
 def main(argv: list[str]) -> None:

@@ -30,6 +30,7 @@ from analysis import sensitivity
 from analysis.render import Figure, render
 from analysis.runs import InputError, Run, load_metrics, state_summary
 from rundir import display
+from rundir.files import write_text
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1400px; }
@@ -199,8 +200,7 @@ def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str]
 </body></html>
 """
   path = os.path.join(out_dir, "index.html")
-  with open(path, "w") as f:
-    f.write(page)
+  write_text(path, page)  # atomic: a reader never sees half a report
   return path
 
 

@@ -36,7 +36,7 @@ from analysis.runs import InputError, Run, find_runs, load_metrics, state_summar
 from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
                                sens_of, steps_of, varying)
 from rundir import display
-from rundir.files import MANIFEST_FILE
+from rundir.files import MANIFEST_FILE, write_text
 
 Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
 
@@ -239,8 +239,7 @@ def build(root: str, out_dir: str) -> str:
       *[f"- {p}" for p in problems],
   ])
   path = os.path.join(out_dir, "README.md")
-  with open(path, "w") as f:
-    f.write(page)
+  write_text(path, page)  # atomic: a reader never sees half a report
   return path
 
 
@@ -348,8 +347,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
       *[f"- {p}" for p in problems],
   ])
   path = os.path.join(out_dir, "README.md")
-  with open(path, "w") as f:
-    f.write(page)
+  write_text(path, page)
   return path
 
 
