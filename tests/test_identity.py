@@ -123,9 +123,13 @@ def test_differences_name_each_changed_key():
 def test_the_same_inputs_give_the_fingerprint_recorded_runs_carry(gin_files, gin_bindings, vocab_size, expected):
   """The values come from the code before the configs were built in one place (commit ee50f76): a suite
   started on it resumes across sessions only while the same inputs resolve to the same config."""
+  import gin  # pylint: disable=import-outside-toplevel
   from train import configs, ginparse  # pylint: disable=import-outside-toplevel
   ginparse.parse(gin_files, gin_bindings)
-  cfgs = configs.from_gin().with_vocab_size(vocab_size)  # as train/run.py builds them
+  try:
+    cfgs = configs.from_gin().with_vocab_size(vocab_size)  # as train/run.py builds them
+  finally:
+    gin.clear_config()  # later tests in this process build configs of their own
   config = identity.resolved_config(cfgs.train, cfgs.optimizer, cfgs.model,
                                     {"name": "fixed", "seq_len": 128, "batch_size": 16})
   assert identity.fingerprint(config) == expected
