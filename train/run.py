@@ -77,18 +77,18 @@ _DESCRIBE_VOCAB = 256
 def describe(units: list[dict]) -> list[dict]:
   """What a launcher needs of each valid unit without training it: run.json's object (gin_files,
   gin_bindings, bindings, as the trainer would write it), steps and non-embedding parameter count."""
-  import dataclasses
+  import functools
   import jax
-  import jax.numpy as jnp
   from model.params import count_params
-  from train.step import transformed_model
+  from train.step import init_params, transformed_model
   out = []
   for unit in units:
-    run_info = config.parse(unit["gin_files"], unit["gin_bindings"])
-    model_cfg, _, train_cfg = trainer.configs()
-    model = transformed_model(dataclasses.replace(model_cfg, vocab_size=_DESCRIBE_VOCAB))
-    abstract = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, train_cfg.seq_len), jnp.int32))
-    out.append({"name": unit["name"], **run_info, "steps": train_cfg.steps,
+    run_info = ginparse.parse(unit["gin_files"], unit["gin_bindings"])
+    cfgs = configs.from_gin().with_vocab_size(_DESCRIBE_VOCAB)
+    model = transformed_model(cfgs.model)
+    abstract = jax.eval_shape(functools.partial(init_params, model, seq_len=cfgs.train.seq_len),
+                              jax.random.PRNGKey(0))
+    out.append({"name": unit["name"], **run_info, "steps": cfgs.train.steps,
                 "num_nonembedding_params": count_params(abstract)[1]})
   return out
 
