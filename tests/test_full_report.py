@@ -218,10 +218,9 @@ def test_fig10_bigram_with_layers_is_invalid(tmp_path):
 
 
 def test_fig10_cpu_bigram_unit_trains_zero_layers():
-  from train import config  # pylint: disable=g-import-not-at-top
-  from train import data, optimizer, trainer  # noqa: F401  (registers the configurables)
+  from train import ginparse  # pylint: disable=g-import-not-at-top
   unit = next(u for u in spec.expand(sweeps.get("fig10_cpu")) if "bigram" in u.name)
-  assert config.parse(list(unit.gin_files), list(unit.gin_bindings))["bindings"]["num_layers"] == 0
+  assert ginparse.parse(list(unit.gin_files), list(unit.gin_bindings))["bindings"]["num_layers"] == 0
 
 
 # --- Figs 12-13 --------------------------------------------------------------------------------------
