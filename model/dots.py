@@ -65,50 +65,24 @@ def _weight_grad(x_ND: jnp.ndarray, g_NF: jnp.ndarray, transposed: bool) -> jnp.
   return _canonical(product).T
 
 
-@jax.custom_vjp
-def _matmul_cpu(x_ND, w_DF):
-  return _matmul(x_ND, w_DF)
+def _cpu_vjp(primal, bwd):
+  """`primal` with `bwd` as its VJP; both operands are the residuals."""
+  fn = jax.custom_vjp(primal)
+  fn.defvjp(lambda a, b: (primal(a, b), (a, b)), bwd)
+  return fn
 
 
-def _matmul_cpu_fwd(x_ND, w_DF):
-  return _matmul(x_ND, w_DF), (x_ND, w_DF)
-
-
-def _matmul_cpu_bwd(residuals, g_NF):
+def _matmul_bwd(residuals, g_NF):
   x_ND, w_DF = residuals
   return g_NF @ w_DF.T, _weight_grad(x_ND, g_NF, transposed=False)
 
 
-_matmul_cpu.defvjp(_matmul_cpu_fwd, _matmul_cpu_bwd)
-
-
-@jax.custom_vjp
-def _matmul_transposed_cpu(x_ND, w_FD):
-  return _matmul_transposed(x_ND, w_FD)
-
-
-def _matmul_transposed_cpu_fwd(x_ND, w_FD):
-  return _matmul_transposed(x_ND, w_FD), (x_ND, w_FD)
-
-
-def _matmul_transposed_cpu_bwd(residuals, g_NF):
+def _matmul_transposed_bwd(residuals, g_NF):
   x_ND, w_FD = residuals
   return g_NF @ w_FD, _weight_grad(x_ND, g_NF, transposed=True)
 
 
-_matmul_transposed_cpu.defvjp(_matmul_transposed_cpu_fwd, _matmul_transposed_cpu_bwd)
-
-
-@jax.custom_vjp
-def _attention_dots_cpu(q_BLHK, k_BMHK):
-  return _attention_dots(q_BLHK, k_BMHK)
-
-
-def _attention_dots_cpu_fwd(q_BLHK, k_BMHK):
-  return _attention_dots(q_BLHK, k_BMHK), (q_BLHK, k_BMHK)
-
-
-def _attention_dots_cpu_bwd(residuals, g_BHLM):
+def _attention_dots_bwd(residuals, g_BHLM):
   q_BLHK, k_BMHK = residuals
   dq_BLHK = jnp.einsum("bhlm,bmhk->blhk", g_BHLM, k_BMHK)
   # dk contracts the query axis of both g and q; q^T g, q^T materialised, is canonical. The barrier
@@ -119,4 +93,6 @@ def _attention_dots_cpu_bwd(residuals, g_BHLM):
   return dq_BLHK, dk_BMHK
 
 
-_attention_dots_cpu.defvjp(_attention_dots_cpu_fwd, _attention_dots_cpu_bwd)
+_matmul_cpu = _cpu_vjp(_matmul, _matmul_bwd)
+_matmul_transposed_cpu = _cpu_vjp(_matmul_transposed, _matmul_transposed_bwd)
+_attention_dots_cpu = _cpu_vjp(_attention_dots, _attention_dots_bwd)
