@@ -46,6 +46,7 @@ def test_resume_on_a_fresh_cache_starts_at_the_checkpoints_data_position(tmp_pat
   data = json.loads((reference / "data.json").read_text())
   assert data["source"] == "c4_local" and data["vocabulary"]["size"] == 32101
   assert data["packing"] == "concat" and data["splits"]["train"]["shards"] == 3
+  assert json.loads((reference / "run.json").read_text())["bindings"]["vocab_path"] == str(T5_VOCAB)
 
   killed = tmp_path / "killed"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")

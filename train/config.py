@@ -23,6 +23,13 @@ def defined_macros() -> dict[str, object]:
           if selector == "gin.macro" and "value" in params}
 
 
+def used_macros(bindings: dict[str, object]) -> dict[str, object]:
+  """The entries of `bindings` whose macro a configurable called so far has read (gin's operative
+  config): what run.json records, so the embedded corpus's runs do not list C4's vocab_path."""
+  read = {scope for scope, selector in gin.config._OPERATIVE_CONFIG if selector == "gin.macro"}
+  return {name: value for name, value in bindings.items() if name in read}
+
+
 def _one_line(e: BaseException) -> str:
   text = " ".join(str(e).split())
   return text if len(text) < 400 else text[:400] + "..."
