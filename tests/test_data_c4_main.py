@@ -4,6 +4,7 @@ failing fast offline."""
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,24 +25,28 @@ def _write_train_shard(path, num_docs: int) -> None:
       f.write(json.dumps({"text": document(rng), "url": f"https://example.com/{i}"}) + "\n")
 
 
+def _c4_bindings(shards, vocab) -> list[str]:
+  return [f"c4_train_files='{shards}/c4-train.*-of-01024.json.gz'",
+          f"c4_validation_files='{shards}/c4-validation.*-of-00008.json.gz'", f"vocab_path='{vocab}'",
+          "steps=60", "TrainConfig.log_every=5", "TrainConfig.eval_every=20", "TrainConfig.checkpoint_every=5",
+          "TrainConfig.tensorboard=False"]
+
+
 @needs_vocab
-def test_resume_on_a_fresh_cache_starts_at_the_checkpoints_data_position(tmp_path):
+def test_resume_on_another_machine_starts_at_the_checkpoints_data_position(tmp_path):
   """The run directory alone resumes a C4 run: killed after a checkpoint past the first shard read,
-  the run resumes with another, empty cache dir and its first shard made unreadable (nothing may
-  read it again this epoch) and ends bit-identical to an uninterrupted run."""
+  it resumes as on another machine (shards and vocabulary at other paths, another, empty cache dir)
+  with that first shard made unreadable (nothing may read it again this epoch), and ends bit-identical
+  to an uninterrupted run."""
   shards = tmp_path / "c4"
   shards.mkdir()
   write_shards(shards, "train", 3, 48)  # ~90 steps of 8 x 32 tokens: the run's 60 stay in epoch 0
   write_shards(shards, "validation", 1, 8)
-  first_read = shards / f"c4-train.{streaming.process_shards(3, 0, 0, 0, 1)[0]:05d}-of-01024.json.gz"
-  _write_train_shard(first_read, 2)  # ~2 steps of rows: consumed before the first checkpoint
-  bindings = [f"c4_train_files='{shards}/c4-train.*-of-01024.json.gz'",
-              f"c4_validation_files='{shards}/c4-validation.*-of-00008.json.gz'",
-              f"vocab_path='{T5_VOCAB}'", "steps=60", "TrainConfig.log_every=5", "TrainConfig.eval_every=20",
-              "TrainConfig.checkpoint_every=5", "TrainConfig.tensorboard=False"]
+  first_read = f"c4-train.{streaming.process_shards(3, 0, 0, 0, 1)[0]:05d}-of-01024.json.gz"
+  _write_train_shard(shards / first_read, 2)  # ~2 steps of rows: consumed before the first checkpoint
   gin_files = ("gin/qkln.gin", "gin/local.gin", "gin/data/c4_local.gin")
   reference = tmp_path / "reference"
-  run_train(reference, bindings, gin_files=gin_files)
+  run_train(reference, _c4_bindings(shards, T5_VOCAB), gin_files=gin_files)
   assert read_status(reference)["state"] == "completed"
   data = json.loads((reference / "data.json").read_text())
   assert data["source"] == "c4_local" and data["vocabulary"]["size"] == 32101
@@ -50,8 +55,9 @@ def test_resume_on_a_fresh_cache_starts_at_the_checkpoints_data_position(tmp_pat
 
   killed = tmp_path / "killed"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
-  proc = subprocess.Popen(train_cmd(killed, bindings, gin_files=gin_files), cwd=REPO, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  proc = subprocess.Popen(train_cmd(killed, _c4_bindings(shards, T5_VOCAB), gin_files=gin_files), cwd=REPO,
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
   def checkpoints() -> list[int]:  # finished ones: orbax renames a temporary directory to the step
     return [int(p.name) for p in (killed / "checkpoints").glob("[0-9]*") if p.name.isdigit()]
 
@@ -66,11 +72,15 @@ def test_resume_on_a_fresh_cache_starts_at_the_checkpoints_data_position(tmp_pat
   position = json.loads((killed / "checkpoints" / str(step) / "data_position" / "process_0-of-1.json").read_text())
   assert position["step"] == step and position["epoch"] == 0 and position["shard_cursor"] >= 1
 
-  first_read.write_bytes(np.random.default_rng(0).bytes(first_read.stat().st_size))  # same size: same data id
-  fresh = tmp_path / "fresh_cache"
-  fresh.mkdir()
-  resumed = subprocess.run(train_cmd(killed, bindings, gin_files=gin_files), cwd=REPO, capture_output=True,
-                           text=True, timeout=600, env={**env, "PROXIES_CACHE_DIR": str(fresh)})
+  moved = tmp_path / "elsewhere"
+  shutil.copytree(shards, moved / "c4")
+  shutil.copy(T5_VOCAB, moved / "spm.model")
+  garbled = moved / "c4" / first_read
+  garbled.write_bytes(np.random.default_rng(0).bytes(garbled.stat().st_size))  # same size: same data id
+  (moved / "cache").mkdir()
+  resumed = subprocess.run(train_cmd(killed, _c4_bindings(moved / "c4", moved / "spm.model"), gin_files=gin_files),
+                           cwd=REPO, capture_output=True, text=True, timeout=600,
+                           env={**env, "PROXIES_CACHE_DIR": str(moved / "cache")})
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert f"from step {step}" in resumed.stdout and read_status(killed)["state"] == "completed"
   assert without_timing(read_metrics(killed)) == without_timing(read_metrics(reference))

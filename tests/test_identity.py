@@ -149,6 +149,22 @@ def test_a_field_absent_from_an_older_run_json_matches_only_at_its_default():
     identity.check("w", {"config": config, "fingerprint": "0"}, removed["config"], defaults)
 
 
+def test_where_the_data_lies_may_change_what_it_is_may_not():
+  """Another machine holds the same shards and vocabulary at other paths (and the embedded corpus's
+  vocabulary in another cache dir): the same run; another vocabulary is not."""
+  configs = _configs()
+  data = {"fingerprint": "f", "vocabulary": {"path": "/a/spm.model", "sha256": "v"},
+          "splits": {"train": {"shards": 3, "first_shard": "/a/c4-train.00000-of-01024.json.gz"}}}
+  config = identity.resolved_config(*configs, data)
+  moved = identity.resolved_config(*configs, {**data, "vocabulary": {"path": "/b/spm.model", "sha256": "v"},
+                                              "splits": {"train": {"shards": 3, "first_shard": "/b/c4-train.x"}}})
+  recorded = {"config": config, "fingerprint": identity.fingerprint(config)}
+  identity.check("w", recorded, moved, identity.field_defaults(*configs))
+  other = identity.resolved_config(*configs, {**data, "vocabulary": {"path": "/a/spm.model", "sha256": "w"}})
+  with pytest.raises(ValueError, match=r"data\.vocabulary\.sha256: 'v' -> 'w'\)"):
+    identity.check("w", recorded, other, identity.field_defaults(*configs))
+
+
 def test_a_run_recorded_before_a_field_existed_resumes(interrupted, tmp_path):
   workdir = tmp_path / "run"
   shutil.copytree(interrupted, workdir)

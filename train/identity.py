@@ -14,6 +14,11 @@ from typing import Any
 RESUMABLE_TRAIN_FIELDS = ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "tensorboard",
                           "divergence_threshold", "divergence_margin", "divergence_window", "stop_on_warning")
 
+# Keys of `data` that say where the data lies, not what it is (the data's fingerprint and the
+# vocabulary's sha256 say that): they may change on resume, e.g. on another machine or cache dir.
+DATA_LOCATION_KEYS = ("data.vocabulary.path", "data.tfds_data_dir", "data.splits.train.first_shard",
+                      "data.splits.validation.first_shard")
+
 
 def resolved_config(train_cfg: Any, opt_cfg: Any, model_cfg: Any, data: dict) -> dict:
   """{'train', 'optimizer', 'model', 'data'} as plain JSON values."""
@@ -61,12 +66,13 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
 
 def differences(old: dict, new: dict, defaults: dict[str, Any] | None = None) -> list[str]:
   """'key: old -> new' for each dotted key whose value differs (missing shows as <absent>); a key
-  absent from `old` whose new value is its field's default in `defaults` is no difference."""
+  absent from `old` whose new value is its field's default in `defaults`, or a DATA_LOCATION_KEYS
+  key, is no difference."""
   flat_old, flat_new, defaults = _flatten(old), _flatten(new), defaults or {}
   absent = "<absent>"
   return [f"{k}: {flat_old.get(k, absent)!r} -> {flat_new.get(k, absent)!r}"
           for k in sorted(set(flat_old) | set(flat_new))
-          if flat_old.get(k, absent) != flat_new.get(k, absent)
+          if flat_old.get(k, absent) != flat_new.get(k, absent) and k not in DATA_LOCATION_KEYS
           and not (k not in flat_old and k in defaults and flat_new.get(k, absent) == defaults[k])]
 
 
