@@ -51,7 +51,12 @@ def test_resume_on_another_machine_starts_at_the_checkpoints_data_position(tmp_p
   data = json.loads((reference / "data.json").read_text())
   assert data["source"] == "c4_local" and data["vocabulary"]["size"] == 32101
   assert data["packing"] == "concat" and data["splits"]["train"]["shards"] == 3
-  assert json.loads((reference / "run.json").read_text())["bindings"]["vocab_path"] == str(T5_VOCAB)
+  recorded = json.loads((reference / "run.json").read_text())
+  assert recorded["bindings"]["vocab_path"] == str(T5_VOCAB)
+  unit = {"name": "c4", "gin_files": recorded["gin_files"], "gin_bindings": recorded["gin_bindings"]}
+  described = subprocess.run([sys.executable, "-m", "train.main", "--validate=-", "--describe"],
+                             input=json.dumps([unit]), cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert json.loads(described.stdout.strip().splitlines()[-1])[0]["bindings"] == recorded["bindings"]
 
   killed = tmp_path / "killed"
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")

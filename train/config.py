@@ -7,6 +7,7 @@ Configurable.parameter.
 
 import os
 import re
+from collections.abc import Callable, Sequence
 
 import gin
 
@@ -23,10 +24,15 @@ def defined_macros() -> dict[str, object]:
           if selector == "gin.macro" and "value" in params}
 
 
-def used_macros(bindings: dict[str, object]) -> dict[str, object]:
-  """The entries of `bindings` whose macro a configurable called so far has read (gin's operative
-  config): what run.json records, so the embedded corpus's runs do not list C4's vocab_path."""
+def macros_read(bindings: dict[str, object], also: Sequence[Callable] = ()) -> dict[str, object]:
+  """The entries of `bindings` whose macro the run reads: one a configurable called so far has read (gin's
+  operative config) or one bound to a parameter of a configurable in `also` (called later, or never by a
+  launcher's check). What run.json records, so runs on the embedded corpus do not list C4's vocab_path."""
   read = {scope for scope, selector in gin.config._OPERATIVE_CONFIG if selector == "gin.macro"}
+  for fn in also:
+    for value in gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}).values():
+      if isinstance(value, gin.config.ConfigurableReference) and value.selector == "gin.macro":
+        read.update(value.scopes)
   return {name: value for name, value in bindings.items() if name in read}
 
 

@@ -82,6 +82,7 @@ def describe(units: list[dict]) -> list[dict]:
     model_cfg, _, train_cfg = trainer.configs()
     model = transformed_model(dataclasses.replace(model_cfg, vocab_size=_DESCRIBE_VOCAB))
     abstract = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, train_cfg.seq_len), jnp.int32))
+    run_info["bindings"] = config.macros_read(run_info["bindings"], data.bound_source())  # as the trainer writes it
     out.append({"name": unit["name"], **run_info, "steps": train_cfg.steps,
                 "num_nonembedding_params": count_params(abstract)[1]})
   return out

@@ -19,7 +19,7 @@ from train import divergence
 from train import identity, quiet, recover, sharding
 from train.monitor import RunMonitor
 from train.checkpoint import Checkpointer
-from train.config import used_macros
+from train.config import macros_read
 from train.optimizer import OptimizerConfig
 from train.programs import build as build_programs
 from train.rundir import FINISHED, RunDir
@@ -111,8 +111,8 @@ class Trainer:
     config = identity.resolved_config(cfg, self.opt_cfg, self.model_cfg, self.dataset.describe())
     identity.check(self.run_dir.path, self.run_dir.read_json("run.json"), config,
                    identity.field_defaults(cfg, self.opt_cfg, self.model_cfg))
-    run_info = {**run_info, "bindings": used_macros(run_info["bindings"]), "config": config,
-                "fingerprint": identity.fingerprint(config)}
+    bindings = macros_read(run_info["bindings"], data_lib.bound_source())
+    run_info = {**run_info, "bindings": bindings, "config": config, "fingerprint": identity.fingerprint(config)}
     self.previous_status = self.run_dir.status()
     if self.previous_status.get("state") in FINISHED:
       return
