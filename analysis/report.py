@@ -3,6 +3,9 @@ the runs that diverged or failed.
 
   python -m analysis.report ROOT [ROOT ...] --out DIR [--lrs=...] [--params=4.8e9] [--step=2000]
 
+Without --lrs the range is the paper's, unless no group ran all of it: then it is the LRs that were run,
+and the page says so.
+
 DIR/index.html embeds every figure as a base64 PNG, so it opens from disk in a browser with no server,
 and links the PNG and SVG written beside it in DIR/figures/. A figure the runs cannot make is listed
 with the reason. Progress goes to stderr.
@@ -53,6 +56,7 @@ class Options:
   threshold: float = predict.THRESHOLD
   rms_window: int = 500
   output_block: int = 2
+  range_note: str | None = None  # why the LR range is not the one asked for
 
 
 def figure_specs(opts: Options) -> list[tuple[str, str, Callable[[Sequence[Run], str], list[str]]]]:
@@ -109,7 +113,8 @@ def _sensitivity_section(runs: Sequence[Run], opts: Options) -> str:
   rows = [(s.label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss),
            fmt.sci(s.best_lr), s.summary if s.complete or s.missing_lrs or s.unmeasured else "incomplete",
            "; ".join(s.notes)) for s in results]
-  return (f"<p>Range: {{{', '.join(map(fmt.sci, opts.lrs))}}}; coupled weight decay: minimum with "
+  note = f"<p><b>{html.escape(opts.range_note)}</b></p>" if opts.range_note else ""
+  return (f"{note}<p>Range: {{{', '.join(map(fmt.sci, opts.lrs))}}}; coupled weight decay: minimum with "
           f"{{{', '.join(map(fmt.sci, opts.coupled_lrs))}}}. A diverged run counts as l0; l0 is the "
           "median init eval loss of the group.</p>"
           + display.html_table(("group", "params", "l0", "l*", "best lr", "LR sensitivity", "notes"), rows)
@@ -212,7 +217,12 @@ def main(argv: list[str]) -> None:
   f = flags.FLAGS
   if f.rms_window < 1 or f.output_block < 0:
     cli.exit_usage("expected --rms_window >= 1 and --output_block >= 0")
-  opts = Options(lrs, coupled_lrs, params, step, block, threshold, f.rms_window, f.output_block)
+  range_note = None
+  if not f["lrs"].present:  # e.g. the README's demo sweep: a report over the LRs it ran
+    lrs, coupled_lrs, range_note = sensitivity.ranges_or_lrs_run(runs, lrs, coupled_lrs)
+    if range_note:
+      _progress(range_note)
+  opts = Options(lrs, coupled_lrs, params, step, block, threshold, f.rms_window, f.output_block, range_note)
   try:
     path = build(runs, f.out, opts, roots=argv[1:], problems=problems)
   except OSError as e:

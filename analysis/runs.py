@@ -50,6 +50,21 @@ def parse_operative_config(text: str) -> dict[str, Any]:
   return parsed
 
 
+def operative_macros(text: str) -> set[str] | None:
+  """The names in a gin operative config's `# Macros:` section (the macros the run read); None without one."""
+  lines = text.splitlines()
+  if "# Macros:" not in lines:
+    return None
+  names = set()
+  for line in lines[lines.index("# Macros:") + 1:]:
+    if line.startswith("# Parameters for"):
+      break
+    match = _CONFIG_LINE.match(line)
+    if match:
+      names.add(match.group(1))
+  return names
+
+
 def read_metrics(path: str) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
   """metrics.jsonl as {key: (steps, values)} sorted by step, and the number of unreadable lines.
 
@@ -221,9 +236,17 @@ def load_run(path: str, name: str) -> Run:
     status = {}
   except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:  # named, so the user can rerun the trainer
     status = {"reason": f"{status_file} is unreadable ({type(e).__name__}); rerun train.main to rebuild it"}
+  bindings = dict(info.get("bindings", {}))
+  try:
+    with open(os.path.join(path, CONFIG_GIN)) as f:
+      used = operative_macros(f.read())
+  except (OSError, UnicodeDecodeError):
+    used = None
+  if used is not None:  # older trainers listed every macro defined, e.g. C4's vocab_path on the embedded corpus
+    bindings = {k: v for k, v in bindings.items() if k in used}
   return Run(path=path, name=name, gin_files=tuple(map(str, info.get("gin_files", []))),
              gin_bindings=tuple(map(str, info.get("gin_bindings", []))),
-             bindings=dict(info.get("bindings", {})), status=status if isinstance(status, dict) else {},
+             bindings=bindings, status=status if isinstance(status, dict) else {},
              config=info.get("config"))
 
 

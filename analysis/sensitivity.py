@@ -202,6 +202,28 @@ def sensitivities(runs: Sequence[Run], lrs: Sequence[float] = PAPER_LRS,
   return results, notes
 
 
+def lrs_run(runs: Sequence[Run]) -> tuple[float, ...]:
+  """The distinct learning rates of `runs`, ascending (LRs within LR_RTOL are one)."""
+  distinct: list[float] = []
+  for lr in sorted(r.lr for r in runs if r.lr is not None):
+    if not distinct or not math.isclose(lr, distinct[-1], rel_tol=LR_RTOL):
+      distinct.append(lr)
+  return tuple(distinct)
+
+
+def ranges_or_lrs_run(runs: Sequence[Run], lrs: Sequence[float],
+                      coupled_lrs: Sequence[float]) -> tuple[tuple[float, ...], tuple[float, ...], str | None]:
+  """(lrs, coupled_lrs, None), or, when no group is complete over them, the LRs that were run (a CPU
+  sweep's own grid) for both ranges, with the sentence that says so."""
+  results, _ = sensitivities(runs, lrs, coupled_lrs)
+  ran = lrs_run(runs)
+  if any(s.complete for s in results) or len(ran) < 2:
+    return tuple(lrs), tuple(coupled_lrs), None
+  return ran, ran, (f"No group ran every LR of the default range {{{', '.join(map(fmt.sci, lrs))}}}, so "
+                    f"LR sensitivity is over the LRs that were run, {{{', '.join(map(fmt.sci, ran))}}} "
+                    "(--lrs sets the range).")
+
+
 def table(results: Sequence[Sensitivity]) -> str:
   """A fixed-width text table, one group a line."""
   header = ("group", "params", "l0", "l*", "best lr", "LR sensitivity")

@@ -83,12 +83,12 @@ def main(_):
       write_c4_shards(directory)
       source = c4_local_source(train_files=str(directory / "c4-train.*"),
                                validation_files=str(directory / "c4-validation.*"),
-                               vocab_path=FLAGS.vocab_path, cache_dir=tmp)
+                               vocab_path=FLAGS.vocab_path)
       rates["c4_local"] = tokens_per_s(streaming(source), FLAGS.steps)
     else:
       rates["c4_local"] = f"skipped: no T5 vocabulary at {FLAGS.vocab_path} (bind --vocab_path)"
     try:
-      rates["c4"] = tokens_per_s(streaming(c4_source(vocab_path=FLAGS.vocab_path, cache_dir=tmp)),
+      rates["c4"] = tokens_per_s(streaming(c4_source(vocab_path=FLAGS.vocab_path)),
                                  FLAGS.steps)
     except DataError as e:
       rates["c4"] = f"skipped: {str(e).splitlines()[0]}"

@@ -3,7 +3,10 @@ the damage real sweeps have (a truncated metrics line, a failed run, a run witho
 
 import json
 import os
+import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +15,7 @@ from analysis import synthetic
 from analysis.runs import find_runs
 
 LRS = (1e-3, 1e-1)
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +77,33 @@ def test_progress_and_skipped_figures_on_a_tree_without_metrics(tmp_path, capsys
     page = f.read()
   assert "skipped: none of the 1 runs logged attn/max_logit/block_0" in page
   assert "<img" not in page
+
+
+def test_a_demo_sweep_without_the_papers_grid_is_scored_over_the_lrs_it_ran(tmp_path):
+  """The README's demo (3 LRs x 2 depths) then `analysis.report` with no --lrs: every group scored over
+  the LRs run, said in one sentence, and the sensitivity figure drawn; --lrs keeps the asked range."""
+  final_losses = {2: (5.0, 4.0, 6.0), 4: (4.5, 3.5, float("nan"))}  # nan: diverged, counts as l0 = 10
+  for num_layers, losses in final_losses.items():
+    for lr, loss in zip((1e-3, 1e-2, 1e-1), losses):
+      diverged = loss != loss
+      synthetic.write_run(str(tmp_path / "runs" / f"lr={lr},num_layers={num_layers}"), lr=lr,
+                          bindings={"num_layers": num_layers, "d_model": 128},
+                          gin_files=("gin/qkln.gin", "gin/local.gin"), state="diverged" if diverged else "completed",
+                          final_loss=None if diverged else loss, params=12 * num_layers * 128**2)
+  result = subprocess.run([sys.executable, "-m", "analysis.report", str(tmp_path / "runs"),
+                           f"--out={tmp_path / 'out'}"], cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  page = (tmp_path / "out" / "index.html").read_text()
+  section = page.split("<h2>LR sensitivity (Section 2.2)</h2>")[1].split("<h2>")[0]
+  assert ("No group ran every LR of the default range {3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1}, so LR "
+          "sensitivity is over the LRs that were run, {1e-3, 1e-2, 1e-1}") in section
+  rows = re.findall(r"<tr><td>(num_layers=\d)</td>(?:<td>[^<]*</td>){4}<td>([^<]*)</td>", section)
+  # mean of min(l, l0) minus the best: (5 + 4 + 6) / 3 - 4 and (4.5 + 3.5 + 10) / 3 - 3.5
+  assert sorted((label, float(value)) for label, value in rows) == [("num_layers=2", 1.0), ("num_layers=4", 2.5)]
+  assert '<img alt="lr_sensitivity_vs_params"' in page and "incomplete" not in section
+
+  asked = subprocess.run([sys.executable, "-m", "analysis.report", str(tmp_path / "runs"), f"--out={tmp_path / 'o2'}",
+                          "--lrs=1e-3,1e-2,1e-1,1"], cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert asked.returncode == 0, asked.stderr[-2000:]
+  section = (tmp_path / "o2" / "index.html").read_text().split("<h2>LR sensitivity (Section 2.2)</h2>")[1]
+  assert "No group ran" not in section and section.count("incomplete: missing lr 1e0") == 2

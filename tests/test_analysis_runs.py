@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from analysis import grouping
 from analysis import runs as runs_lib
 from analysis import synthetic
 
@@ -87,6 +88,20 @@ def test_a_config_that_is_not_an_object_is_refused(tmp_path):
   (tmp_path / "r" / "run.json").write_text(json.dumps({**info, "config": [1]}))
   with pytest.raises(runs_lib.InputError, match="no run directories"):
     runs_lib.find_runs([str(tmp_path)])
+
+
+def test_a_macro_the_run_never_read_is_no_setting(tmp_path):
+  """Older trainers recorded every defined macro (C4's vocab_path on the embedded corpus); config.gin's
+  Macros section says which the run read, so runs of old and new trainers group together."""
+  config = "# Macros:\n# ===\nlr = 0.01\nnum_layers = 2\n\n# Parameters for TrainConfig:\nTrainConfig.seed = 0\n"
+  old = {"lr": 1e-2, "num_layers": 2, "vocab_path": "gs://t5-data/vocabs/cc_all.32000.100extra/sentencepiece.model"}
+  synthetic.write_run(str(tmp_path / "old"), lr=1e-2, bindings=old, config_gin=config)
+  synthetic.write_run(str(tmp_path / "new"), lr=1e-1, bindings={"lr": 1e-1, "num_layers": 2}, config_gin=config)
+  synthetic.write_run(str(tmp_path / "no_config_gin"), lr=1e-3, bindings=old)
+  runs = {r.name: r for r in runs_lib.find_runs([str(tmp_path)])[0]}
+  assert "vocab_path" not in runs["old"].settings and runs["old"].settings["num_layers"] == 2
+  assert runs["no_config_gin"].settings["vocab_path"] == old["vocab_path"]  # nothing says it was unused
+  assert grouping.partition([runs["old"], runs["new"]]) == [[runs["old"], runs["new"]]]
 
 
 def test_final_loss_by_state(tmp_path):

@@ -1,11 +1,14 @@
 """Gin parsing and validation, and the FSDP sharding rule (in-process, no training)."""
 
 import glob
+import pathlib
+import re
 
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from train import ginparse
+from rundir import bindings as bindings_lib
+from train import configs, ginparse
 from train.sharding import fsdp_spec
 
 QKLN_LOCAL = ["gin/qkln.gin", "gin/local.gin"]
@@ -60,6 +63,19 @@ def test_missing_file_and_missing_macros():
     ginparse.parse(["gin/missing.gin"], [])
   with pytest.raises(ValueError, match="gin macros lr, seed are not defined"):
     ginparse.parse(["gin/local.gin"], [])  # local.gin is an overlay: base.gin must come first
+
+
+def test_readme_short_run_pair_is_valid_where_steps_alone_is_not():
+  """gin/local.gin warms up for 20 steps: the README shows the binding pair a shorter run needs."""
+  readme = (pathlib.Path(bindings_lib.REPO_ROOT) / "README.md").read_text()
+  pair = re.search(r"`(--gin_bindings=steps=(\d+) --gin_bindings=warmup_steps=\d+)`", readme)
+  assert pair, "README: the steps / warmup_steps pair for a short run"
+  bindings = [b.removeprefix("--gin_bindings=") for b in pair.group(1).split()]
+  ginparse.parse(QKLN_LOCAL, bindings)
+  assert configs.from_gin().optimizer.steps == int(pair.group(2))
+  ginparse.parse(QKLN_LOCAL, bindings[:1])
+  with pytest.raises(ValueError, match=rf"warmup_steps=20: expected an integer in \[0, steps={pair.group(2)}\]"):
+    configs.from_gin()
 
 
 def test_default_workdir_is_readable():

@@ -10,6 +10,7 @@ import pytest
 
 from train.data import streaming
 from train.data.c4 import c4_local_source, c4_source
+from train.data.errors import DataError
 from train.data.shards import JsonlShardSet
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -53,10 +54,10 @@ def c4_dir(tmp_path_factory) -> pathlib.Path:
   return directory
 
 
-def local_source(c4_dir: pathlib.Path, cache_dir: pathlib.Path, window_docs: int = 6):
+def local_source(c4_dir: pathlib.Path, window_docs: int = 6):
   return c4_local_source(train_files=str(c4_dir / "c4-train.*.json.gz"),
                          validation_files=str(c4_dir / "c4-validation.*.json.gz"),
-                         vocab_path=str(T5_VOCAB), window_docs=window_docs, cache_dir=str(cache_dir))
+                         vocab_path=str(T5_VOCAB), window_docs=window_docs)
 
 
 def dataset(source, *, batch_size: int = 8, seq_len: int = 32, seed: int = 0, packing: str = "concat",
@@ -84,8 +85,8 @@ class RecordingShards:
 
 
 @pytest.fixture
-def source(c4_dir, tmp_path):
-  return local_source(c4_dir, tmp_path)
+def source(c4_dir):
+  return local_source(c4_dir)
 
 
 @needs_vocab
@@ -147,19 +148,38 @@ def test_same_seed_same_batches_other_seed_other_order(source):
 
 
 @needs_vocab
-def test_resume_continues_at_the_exact_batch_without_rereading(source, monkeypatch):
-  monkeypatch.setattr(streaming, "POSITIONS_EVERY", 5)
-  reference = take(dataset(source).train_batches(), 80)  # ~50 steps per epoch: crosses into epoch 1
-  (index_path,) = source.positions_dir.glob("*.jsonl")
-  indexed = [json.loads(line) for line in index_path.read_text().splitlines()]
-  first_of_epoch_1 = min(record["step"] for record in indexed if record["position"]["epoch"] == 1)
+def test_resume_from_a_saved_position_continues_at_the_exact_batch_without_rereading(source):
+  batches = dataset(source).train_batches()
+  reference, positions = [], []
+  for _ in range(80):  # ~50 steps per epoch: crosses into epoch 1
+    positions.append(batches.position())
+    reference.append(next(batches))
+  assert [p["step"] for p in positions] == list(range(80))
+  first_of_epoch_1 = min(p["step"] for p in positions if p["epoch"] == 1)
   first_shard = streaming.process_shards(len(source.train.names), 0, 0, 0, 1)[0]
   for start in (13, first_of_epoch_1 + 2):
     recording = RecordingShards(source.train)
-    resumed = take(dataset(dataclasses.replace(source, train=recording)).train_batches(start), 3)
+    resumed = take(dataset(dataclasses.replace(source, train=recording)).train_batches(start, positions[start]),
+                   3)
     for want, got in zip(reference[start:start + 3], resumed):
       np.testing.assert_array_equal(want["inputs"], got["inputs"])
-    assert recording.reads[0] != (first_shard, 0)  # started from the index, not from the beginning
+    assert recording.reads[0] != (first_shard, 0)  # started at the position, not from the beginning
+  # Without a position (a checkpoint of older code) the stream is read from step 0: same batches.
+  recording = RecordingShards(source.train)
+  resumed = next(dataset(dataclasses.replace(source, train=recording)).train_batches(13))
+  np.testing.assert_array_equal(resumed["inputs"], reference[13]["inputs"])
+  assert recording.reads[0] == (first_shard, 0)
+
+
+@needs_vocab
+def test_a_position_of_another_step_or_shape_is_refused(source):
+  position = {"step": 4, "epoch": 0, "shard_cursor": 0, "record": 0, "row": 3}
+  with pytest.raises(DataError, match=r"data position .* is not the stream's position at step 5"):
+    dataset(source).train_batches(5, position)
+  with pytest.raises(DataError, match=r"data position .* is not the stream's position at step 4"):
+    dataset(source).train_batches(4, {"step": 4, "row": 3})
+  with pytest.raises(DataError, match=r"points past its window"):
+    dataset(source).train_batches(4, {**position, "row": 10**6})
 
 
 @needs_vocab
@@ -216,16 +236,18 @@ def prepare_tfds_c4(data_dir: pathlib.Path, docs: dict[str, int]) -> None:
 
 
 @needs_vocab
-def test_tfds_c4_streams_resumes_and_splits_shards(tmp_path, monkeypatch):
-  monkeypatch.setattr(streaming, "POSITIONS_EVERY", 5)
+def test_tfds_c4_streams_resumes_and_splits_shards(tmp_path):
   prepare_tfds_c4(tmp_path / "tfds", {"train": 36, "validation": 12})
-  source = c4_source(tfds_data_dir=str(tmp_path / "tfds"), vocab_path=str(T5_VOCAB), window_docs=4,
-                     cache_dir=str(tmp_path / "cache"))
+  source = c4_source(tfds_data_dir=str(tmp_path / "tfds"), vocab_path=str(T5_VOCAB), window_docs=4)
   assert source.description["splits"]["train"] == {"documents": 36, "shards": 3}
   assert source.vocab_size == 32101
-  reference = take(dataset(source).train_batches(), 16)
+  batches = dataset(source).train_batches()
+  reference = take(batches, 12)
+  position_12 = batches.position()
+  reference += take(batches, 4)
   assert all((batch["inputs"] != 0).all() for batch in reference)
-  np.testing.assert_array_equal(next(dataset(source).train_batches(12))["inputs"], reference[12]["inputs"])
+  np.testing.assert_array_equal(next(dataset(source).train_batches(12, position_12))["inputs"],
+                                reference[12]["inputs"])
   assert dataset(source).eval_batches()[0]["inputs"].shape == (8, 32)
   shards_read = []
   for process_index in range(2):

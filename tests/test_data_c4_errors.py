@@ -98,9 +98,8 @@ def test_a_truncated_shard_stops_training_data_with_its_name(tmp_path):
   write_shards(shards_dir, "validation", 1, 8)
   for shard in shards_dir.glob("c4-train.*"):
     shard.write_bytes(shard.read_bytes()[:-20])
-  batches = dataset(local_source(shards_dir, tmp_path / "cache", window_docs=64)).train_batches()
   with pytest.raises(DataError, match="truncated") as error:
-    next(batches)
+    next(dataset(local_source(shards_dir, window_docs=64)).train_batches())
   assert "c4-train.0000" in str(error.value)
 
 
@@ -108,6 +107,6 @@ def test_a_truncated_shard_stops_training_data_with_its_name(tmp_path):
 def test_too_few_shards_for_the_processes_is_a_clear_error(tmp_path):
   write_shards(tmp_path, "train", 1, 4)
   write_shards(tmp_path, "validation", 1, 4)
-  source = local_source(tmp_path, tmp_path / "cache")
+  source = local_source(tmp_path)
   one_line_error("fewer than the 2 processes", dataset, source, process_count=2)
   assert json.dumps(source.description)  # data.json must be writable

@@ -13,9 +13,12 @@ import pytest
 from analysis import runs
 from launch import state as launch_state
 
+from model.config import ModelConfig
 from rundir.lock import DirLock
 from tests.trainer_utils import REPO, TINY, read_metrics, run_train, without_timing
 from train import identity
+from train.optimizer import OptimizerConfig
+from train.configs import TrainConfig
 
 BINDINGS = ["steps=10", "TrainConfig.log_every=5", "TrainConfig.eval_every=5", "TrainConfig.checkpoint_every=5",
             "TrainConfig.tensorboard=False"]
@@ -42,6 +45,7 @@ def test_run_json_records_config_and_fingerprint(interrupted):
   assert run["config"]["optimizer"]["lr"] == 0.01 and run["config"]["model"]["d_model"] == 32
   assert "log_every" not in run["config"]["train"] and run["config"]["train"]["steps"] == 10
   assert run["fingerprint"] == identity.fingerprint(run["config"])
+  assert "vocab_path" not in run["bindings"] and run["config"]["data"]["source"] == "embedded"  # C4's macro, unread
 
 
 @pytest.mark.parametrize("change, named", [("lr=0.1", "optimizer.lr: 0.01 -> 0.1"),
@@ -133,6 +137,64 @@ def test_the_same_inputs_give_the_fingerprint_recorded_runs_carry(gin_files, gin
   config = identity.resolved_config(cfgs.train, cfgs.optimizer, cfgs.model,
                                     {"name": "fixed", "seq_len": 128, "batch_size": 16})
   assert identity.fingerprint(config) == expected
+
+
+def _configs(**model):
+  model_cfg = ModelConfig(vocab_size=8192, d_model=32, num_layers=2, num_heads=1, **model)
+  return TrainConfig(steps=10, batch_size=8, seq_len=32), OptimizerConfig(lr=0.01, steps=10, warmup_steps=2), model_cfg
+
+
+def _recorded(config: dict, drop: str) -> dict:
+  """run.json as code without the config field `drop` ('section.field') wrote it."""
+  section, field = drop.split(".")
+  old = json.loads(json.dumps(config))
+  del old[section][field]
+  return {"config": old, "fingerprint": identity.fingerprint(old)}
+
+
+def test_a_field_absent_from_an_older_run_json_matches_only_at_its_default():
+  """Adding a config field with a default must not orphan the runs written before it existed."""
+  configs = _configs()
+  defaults = identity.field_defaults(*configs)
+  assert defaults["model.mup_base_width"] == 256 and "optimizer.lr" not in defaults  # lr has no default
+  config = identity.resolved_config(*configs, {"source": "embedded"})
+  identity.check("w", _recorded(config, "model.mup_base_width"), config, defaults)  # at its default: same run
+  wide = identity.resolved_config(*_configs(mup_base_width=512), {"source": "embedded"})
+  with pytest.raises(ValueError, match=r"model\.mup_base_width: '<absent>' -> 512"):
+    identity.check("w", _recorded(config, "model.mup_base_width"), wide, defaults)
+  with pytest.raises(ValueError, match=r"optimizer\.lr: '<absent>' -> 0\.01"):  # no default to match
+    identity.check("w", _recorded(config, "optimizer.lr"), config, defaults)
+  removed = _recorded(config, "model.kappa")  # recorded by this code, resumed by code without the field
+  with pytest.raises(ValueError, match=r"model\.kappa: None -> '<absent>'"):
+    identity.check("w", {"config": config, "fingerprint": "0"}, removed["config"], defaults)
+
+
+def test_where_the_data_lies_may_change_what_it_is_may_not():
+  """Another machine holds the same shards and vocabulary at other paths (and the embedded corpus's
+  vocabulary in another cache dir): the same run; another vocabulary is not."""
+  configs = _configs()
+  data = {"fingerprint": "f", "vocabulary": {"path": "/a/spm.model", "sha256": "v"},
+          "splits": {"train": {"shards": 3, "first_shard": "/a/c4-train.00000-of-01024.json.gz"}}}
+  config = identity.resolved_config(*configs, data)
+  moved = identity.resolved_config(*configs, {**data, "vocabulary": {"path": "/b/spm.model", "sha256": "v"},
+                                              "splits": {"train": {"shards": 3, "first_shard": "/b/c4-train.x"}}})
+  recorded = {"config": config, "fingerprint": identity.fingerprint(config)}
+  identity.check("w", recorded, moved, identity.field_defaults(*configs))
+  other = identity.resolved_config(*configs, {**data, "vocabulary": {"path": "/a/spm.model", "sha256": "w"}})
+  with pytest.raises(ValueError, match=r"data\.vocabulary\.sha256: 'v' -> 'w'\)"):
+    identity.check("w", recorded, other, identity.field_defaults(*configs))
+
+
+def test_a_run_recorded_before_a_field_existed_resumes(interrupted, tmp_path):
+  workdir = tmp_path / "run"
+  shutil.copytree(interrupted, workdir)
+  shutil.rmtree(workdir / "checkpoints" / "10")  # as if killed between steps 5 and 10
+  info = json.loads((workdir / "run.json").read_text())
+  (workdir / "run.json").write_text(json.dumps({**info, **_recorded(info["config"], "model.mup_base_width")}))
+  result = run_train(workdir, [*BINDINGS, "lr=0.01"])
+  assert "resuming" in result.stdout and "from step 5" in result.stdout
+  assert without_timing(read_metrics(workdir)) == without_timing(read_metrics(interrupted))
+  assert json.loads((workdir / "run.json").read_text())["fingerprint"] == info["fingerprint"]
 
 
 def test_truncated_status_is_rebuilt_and_the_resume_is_identical(tmp_path):

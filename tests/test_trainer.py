@@ -181,14 +181,37 @@ def test_checkpoint_of_another_layout_is_refused_not_moved_aside(tmp_path):
   state = TrainState(step=jnp.zeros([], jnp.int32), params={"head": {"w": jnp.zeros((4, 8))}},
                      opt_state=())
   ckpt = Checkpointer(str(tmp_path / "checkpoints"), every=1, keep=2)
-  ckpt.maybe_save(1, state, force=True)
+  ckpt.maybe_save(1, state, {"step": 1}, force=True)
   ckpt.manager.wait_until_finished()
   expected = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state)
-  assert ckpt.restore_latest(expected).params["head"]["w"].shape == (4, 8)
+  assert ckpt.restore_latest(expected)[0].params["head"]["w"].shape == (4, 8)
   transposed = expected._replace(params={"head": {"w": jax.ShapeDtypeStruct((8, 4), jnp.float32)}})
   with pytest.raises(ValueError, match=r"params/head/w with shape \(4, 8\), this code expects \(8, 4\)"):
     ckpt.restore_latest(transposed)
   assert ckpt.manager.all_steps() == [1] and not (tmp_path / "corrupt_checkpoints").exists()
+
+
+def test_checkpoint_holds_the_data_position_and_one_written_without_it_still_restores(tmp_path):
+  """The position is an orbax item beside the state; a checkpoint of the state alone (what the code
+  wrote before the item existed) restores its state with no position."""
+  state = TrainState(step=jnp.full([], 3, jnp.int32), params={"w": jnp.arange(6.0).reshape(2, 3)}, opt_state=())
+  expected = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state)
+  position = {"step": 3, "epoch": 1, "shard_cursor": 2, "record": 64, "row": 5}
+  ckpt = Checkpointer(str(tmp_path / "new"), every=3, keep=2)
+  ckpt.maybe_save(3, state, position)
+  ckpt.close()
+  assert json.loads((tmp_path / "new" / "3" / "data_position" / "process_0-of-1.json").read_text()) == position
+  restored, restored_position = Checkpointer(str(tmp_path / "new"), every=3, keep=2).restore_latest(expected)
+  np.testing.assert_array_equal(restored.params["w"], state.params["w"])
+  assert restored_position == position
+
+  import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
+  old = ocp.CheckpointManager(str(tmp_path / "old"), options=ocp.CheckpointManagerOptions(create=True))
+  old.save(3, args=ocp.args.StandardSave(state))
+  old.close()
+  restored, restored_position = Checkpointer(str(tmp_path / "old"), every=3, keep=2).restore_latest(expected)
+  np.testing.assert_array_equal(restored.params["w"], state.params["w"])
+  assert restored_position is None and int(restored.step) == 3
 
 
 def test_instability_warnings_go_to_warnings_jsonl_status_and_stdout_and_can_stop_the_run(tmp_path):

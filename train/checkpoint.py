@@ -1,7 +1,9 @@
-"""Orbax checkpoints of the train state, with fallback past a corrupt newest checkpoint.
+"""Orbax checkpoints of the train state and the data position, with fallback past a corrupt newest
+checkpoint.
 
-The data position is the step itself (datasets are a pure function of the
-step), so the state is all a resumed run needs.
+A checkpoint holds two orbax items: the train state and each process's data position (where its
+next batch comes from, train/data/interface.py), so a run directory alone resumes the run exactly,
+on any machine and whatever the data cache holds.
 """
 
 import os
@@ -25,22 +27,37 @@ def _shapes(tree) -> dict[str, tuple[int, ...]]:
   return {"/".join(name(k) for k in path): tuple(leaf.shape) for path, leaf in leaves if hasattr(leaf, "shape")}
 
 
+# The state keeps orbax's single-item name, so checkpoints written before the data item restore.
+STATE_ITEM = "default"
+DATA_ITEM = "data_position"
+
+
 class Checkpointer:
   """Saves every `every` steps (and when asked); restores the newest readable step."""
 
   def __init__(self, directory: str, every: int, keep: int):
     self.every = every
     self.directory = directory
+    # Every process writes its own position file (primary_host=None), one item for all of them.
+    position_file = f"process_{jax.process_index()}-of-{jax.process_count()}.json"
+    handlers = {STATE_ITEM: ocp.StandardCheckpointHandler(),
+                DATA_ITEM: ocp.JsonCheckpointHandler(
+                    filename=position_file,
+                    multiprocessing_options=ocp.options.MultiprocessingOptions(primary_host=None))}
     self.manager = ocp.CheckpointManager(
-        directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+        directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+        item_handlers=handlers)
 
-  def maybe_save(self, step: int, state, force: bool = False) -> None:
+  def maybe_save(self, step: int, state, data_position: dict[str, int], force: bool = False) -> None:
+    """data_position: where the batch after `step` comes from (TrainBatches.position())."""
     if force or step % self.every == 0:
       if step not in self.manager.all_steps():
-        self.manager.save(step, args=ocp.args.StandardSave(state))
+        self.manager.save(step, args=ocp.args.Composite(**{STATE_ITEM: ocp.args.StandardSave(state),
+                                                           DATA_ITEM: ocp.args.JsonSave(data_position)}))
 
-  def restore_latest(self, abstract_state):
-    """Restores the newest readable checkpoint, or returns None when there is none.
+  def restore_latest(self, abstract_state) -> tuple[object, dict[str, int] | None] | None:
+    """(state, data position) of the newest readable checkpoint, or None when there is none; the
+    position is None in a checkpoint written before it was saved.
 
     A checkpoint that fails to restore is moved aside to corrupt_checkpoints/
     (nothing is deleted) and the previous one is tried; the fallback is logged.
@@ -49,8 +66,11 @@ class Checkpointer:
     errors = []
     for step in steps:
       self._check_layout(step, abstract_state)
+      items = {STATE_ITEM: ocp.args.StandardRestore(abstract_state)}
+      if os.path.isdir(os.path.join(self.directory, str(step), DATA_ITEM)):
+        items[DATA_ITEM] = ocp.args.JsonRestore()
       try:
-        state = self.manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+        restored = self.manager.restore(step, args=ocp.args.Composite(**items))
       except Exception as e:  # orbax raises many types for unreadable files
         errors.append(f"step {step}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
         self._move_aside(step)
@@ -58,7 +78,7 @@ class Checkpointer:
                         step, errors[-1])
         print(f"checkpoint at step {step} is unreadable; falling back to the previous one", flush=True)
         continue
-      return state
+      return restored[STATE_ITEM], restored[DATA_ITEM] if DATA_ITEM in items else None
     if errors:
       raise ValueError(f"no readable checkpoint in {self.directory}: {'; '.join(errors)}")
     return None
@@ -67,7 +87,7 @@ class Checkpointer:
     """A readable checkpoint whose array shapes differ from the model's is another layout, not
     corruption: say so and stop, instead of moving a good checkpoint aside."""
     try:
-      stored = _shapes(self.manager.item_metadata(step).tree)
+      stored = _shapes(self.manager.item_metadata(step)[STATE_ITEM].tree)
     except Exception:  # unreadable metadata: restore() below reports it as corrupt
       return
     expected = _shapes(abstract_state)

@@ -7,6 +7,7 @@ Configurable.parameter.
 
 import os
 import re
+from collections.abc import Callable, Sequence
 
 import gin
 
@@ -24,6 +25,18 @@ def defined_macros() -> dict[str, object]:
   config = gin.config._CONFIG  # gin has no public listing of macros
   return {scope: params["value"] for (scope, selector), params in config.items()
           if selector == "gin.macro" and "value" in params}
+
+
+def macros_read(bindings: dict[str, object], also: Sequence[Callable] = ()) -> dict[str, object]:
+  """The entries of `bindings` whose macro the run reads: one a configurable called so far has read (gin's
+  operative config) or one bound to a parameter of a configurable in `also` (called later, or never by a
+  launcher's check). What run.json records, so runs on the embedded corpus do not list C4's vocab_path."""
+  read = {scope for scope, selector in gin.config._OPERATIVE_CONFIG if selector == "gin.macro"}
+  for fn in also:
+    for value in gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}).values():
+      if isinstance(value, gin.config.ConfigurableReference) and value.selector == "gin.macro":
+        read.update(value.scopes)
+  return {name: value for name, value in bindings.items() if name in read}
 
 
 def _one_line(e: BaseException) -> str:

@@ -88,6 +88,7 @@ def describe(units: list[dict]) -> list[dict]:
     model = transformed_model(cfgs.model)
     abstract = jax.eval_shape(functools.partial(init_params, model, seq_len=cfgs.train.seq_len),
                               jax.random.PRNGKey(0))
+    run_info["bindings"] = ginparse.macros_read(run_info["bindings"], data.bound_source())  # as run.json has it
     out.append({"name": unit["name"], **run_info, "steps": cfgs.train.steps,
                 "num_nonembedding_params": count_params(abstract)[1]})
   return out
@@ -120,13 +121,16 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
                               num_eval_batches=train_cfg.num_eval_batches)
   cfgs = cfgs.with_vocab_size(dataset.vocab_size)
   config = identity.resolved_config(cfgs.train, cfgs.optimizer, cfgs.model, dataset.describe())
-  identity.check(run_dir.path, run_dir.read_json(RUN_FILE), config)
+  identity.check(run_dir.path, run_dir.read_json(RUN_FILE), config,
+                 identity.field_defaults(cfgs.train, cfgs.optimizer, cfgs.model))
   previous_status = run_dir.status()
   if previous_status.get("state") in FINISHED:
     print(f"{run_dir.path}: already {previous_status['state']}; nothing to do", flush=True)
     return None
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
-  run_dir.write_json(RUN_FILE, {**run_info, "config": config, "fingerprint": identity.fingerprint(config)})
+  bindings = ginparse.macros_read(run_info["bindings"], data.bound_source())
+  run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,
+                                "fingerprint": identity.fingerprint(config)})
   run_dir.write_json(DATA_FILE, dataset.describe())
   run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
   return job

@@ -55,8 +55,13 @@ class Trainer:
                                      cfg.keep_checkpoints)
     abstract_state = jax.tree.map(
         lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), abstract, self.state_shardings)
-    self.state = self.checkpointer.restore_latest(abstract_state)
+    restored = self.checkpointer.restore_latest(abstract_state)
+    self.state, self.data_position = restored or (None, None)
     self.start_step = 0 if self.state is None else int(self.state.step)
+    if self.state is not None and self.data_position is None:
+      print(f"checkpoint at step {self.start_step} holds no data position (written by older code): it is "
+            f"recomputed from the start of the data (a streaming source reads {self.start_step} batches "
+            "again)", flush=True)
     if self.state is not None and self.previous_status.get("init_eval_loss") is None:
       self.previous_status = recover.rebuild_status(self.run_dir, self.start_step, cfg.steps)
       self.run_dir.write_json("status.json", {**self.previous_status, "num_params": self.num_params,
@@ -101,13 +106,13 @@ class Trainer:
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
     window_start, window_step = time.time(), self.start_step
-    batches = self.dataset.train_batches(self.start_step)
+    batches = self.dataset.train_batches(self.start_step, self.data_position)
     record = {}
     for step in range(self.start_step + 1, cfg.steps + 1):
       self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)), self.hyper)
       is_last = step == cfg.steps
       if step % cfg.log_every and step % cfg.eval_every and not is_last:
-        self.checkpointer.maybe_save(step, self.state)
+        self.checkpointer.maybe_save(step, self.state, batches.position())
         continue
       record = {}
       if step % cfg.log_every == 0 or is_last:
@@ -133,7 +138,7 @@ class Trainer:
         warned = monitor.observe({"step": step, **record})
         if warned and cfg.stop_on_warning:
           self._record(writer, step, record)
-          self.checkpointer.maybe_save(step, self.state, force=True)
+          self.checkpointer.maybe_save(step, self.state, batches.position(), force=True)
           run_dir.update_status(state="warned", step=step, last_train_loss=loss, reason=warned[0]["message"],
                                 **spikes.status(), **monitor.status())
           self._close(writer)
@@ -142,7 +147,7 @@ class Trainer:
       if step % cfg.eval_every == 0 or is_last:
         record["eval/loss"] = self._evaluate(self.state.params)
       self._record(writer, step, record)
-      self.checkpointer.maybe_save(step, self.state, force=is_last)
+      self.checkpointer.maybe_save(step, self.state, batches.position(), force=is_last)
 
     # Resumed at the last step (killed after its checkpoint, before its status): evaluate it again.
     final_loss = record["eval/loss"] if "eval/loss" in record else self._evaluate(self.state.params)

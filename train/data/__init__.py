@@ -27,6 +27,15 @@ def _jax_process() -> tuple[int, int]:
   return jax.process_index(), jax.process_count()
 
 
+def bound_source() -> list[Callable[[], TokenStreams | StreamingSource]]:
+  """The source configurable make_dataset calls under the current gin bindings (none if unknown)."""
+  try:
+    name = gin.query_parameter("make_dataset.source")
+  except ValueError:  # unbound: the default
+    name = "embedded"
+  return [SOURCES[name]] if name in SOURCES else []
+
+
 @gin.configurable
 def make_dataset(batch_size: int, seq_len: int, seed: int, num_eval_batches: int, *,
                  source: str = "embedded", packing: str = "concat",

@@ -13,7 +13,7 @@ import os
 
 import gin
 
-from train.data import cache, jsonl_shards, remote, shards
+from train.data import jsonl_shards, remote, shards
 from train.data.errors import DataError, require_int
 from train.data.streaming import StreamingSource
 from train.data.vocabulary import load_sentencepiece_proto
@@ -59,7 +59,7 @@ def _vocabulary(path: str) -> tuple[str, int, dict]:
 
 
 def _streaming_source(task, train: shards.ShardSet, validation: shards.ShardSet, window_docs: int,
-                      cache_dir: str | None, description: dict) -> StreamingSource:
+                      description: dict) -> StreamingSource:
   from train.data import tasks  # pylint: disable=import-outside-toplevel  # TensorFlow
 
   require_int("window_docs", window_docs, 1)
@@ -67,23 +67,20 @@ def _streaming_source(task, train: shards.ShardSet, validation: shards.ShardSet,
   description["task"] = task.name
   return StreamingSource(train=train, validation=validation, tokenize=tasks.TaskTokenizer(task),
                          vocab_size=vocabulary.vocab_size, eos_id=vocabulary.eos_id,
-                         window_docs=window_docs,
-                         positions_dir=cache.resolve_cache_dir(cache_dir) / "positions",
-                         description=description)
+                         window_docs=window_docs, description=description)
 
 
 @gin.configurable
 def c4_local_source(train_files: str | list[str] | None = None,
                     validation_files: str | list[str] | None = None,
-                    vocab_path: str = T5_VOCABULARY, window_docs: int = DEFAULT_WINDOW_DOCS,
-                    cache_dir: str | None = None) -> StreamingSource:
+                    vocab_path: str = T5_VOCABULARY,
+                    window_docs: int = DEFAULT_WINDOW_DOCS) -> StreamingSource:
   """allenai/c4 shards (c4-train.*-of-01024.json.gz, c4-validation.*-of-00008.json.gz), streamed.
 
   Args:
     train_files, validation_files: glob pattern(s) of local .json.gz shards.
     vocab_path: SentencePiece model (local path or gs://).
     window_docs: records tokenized and shuffled together.
-    cache_dir: where the resume position index is kept; None: $PROXIES_CACHE_DIR or ~/.cache/proxies.
   """
   files = {}
   for split, patterns in (("train", train_files), ("validation", validation_files)):
@@ -108,14 +105,13 @@ def c4_local_source(train_files: str | list[str] | None = None,
       "splits": {split: {"shards": len(f), "bytes": sum(os.path.getsize(x) for x in f),
                          "first_shard": f[0]} for split, f in files.items()},
   }
-  return _streaming_source(task, by_split["train"], by_split["validation"], window_docs, cache_dir,
-                           description)
+  return _streaming_source(task, by_split["train"], by_split["validation"], window_docs, description)
 
 
 @gin.configurable
 def c4_source(version: str = "3.1.0", tfds_data_dir: str | None = None,
-              vocab_path: str = T5_VOCABULARY, window_docs: int = DEFAULT_WINDOW_DOCS,
-              cache_dir: str | None = None) -> StreamingSource:
+              vocab_path: str = T5_VOCABULARY,
+              window_docs: int = DEFAULT_WINDOW_DOCS) -> StreamingSource:
   """TFDS c4/en:<version>, prepared under tfds_data_dir (None: $TFDS_DATA_DIR or ~/tensorflow_datasets).
 
   The other arguments are c4_local_source's.
@@ -154,5 +150,4 @@ def c4_source(version: str = "3.1.0", tfds_data_dir: str | None = None,
                  for split in ("train", "validation")},
   }
   return _streaming_source(task, shards.TfdsShardSet(builder, "train"),
-                           shards.TfdsShardSet(builder, "validation"), window_docs, cache_dir,
-                           description)
+                           shards.TfdsShardSet(builder, "validation"), window_docs, description)

@@ -4,7 +4,7 @@ Shape letters: B this process's rows, L seq_len.
 """
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,24 @@ class TokenStreams:
   vocab_size: int
   eos_id: int
   description: dict[str, Any]
+
+
+class StepBatches:
+  """The batches of steps n, n+1, ... of a dataset whose batch is a function of the step."""
+
+  def __init__(self, batch_of_step: Callable[[int], Batch], step: int):
+    self._batch_of_step, self._step = batch_of_step, step
+
+  def __iter__(self) -> "StepBatches":
+    return self
+
+  def __next__(self) -> Batch:
+    batch = self._batch_of_step(self._step)
+    self._step += 1
+    return batch
+
+  def position(self) -> dict[str, int]:
+    return {"step": self._step}
 
 
 class TokenStreamDataset:
@@ -51,14 +69,16 @@ class TokenStreamDataset:
     rows_BL1 = packing_lib.take_rows(tokens_N, rows_B, self._seq_len)
     return packing_lib.row_features(rows_BL1, self._packing, self._streams.eos_id)
 
-  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
-    """Batches of steps start_step, start_step+1, ... forever; O(1) to start at any step."""
+  def train_batches(self, start_step: int = 0, position: dict[str, int] | None = None) -> "StepBatches":
+    """Batches of steps start_step, start_step+1, ... forever; O(1) to start at any step, so the
+    position is the step itself (`position`, if given, must say so)."""
     if start_step < 0:
       raise DataError(f"start_step={start_step} is negative; expected the number of updates done (>= 0)")
-    step = start_step
-    while True:
-      yield self._batch(self._streams.train_tokens, self._sampler.global_rows(step))
-      step += 1
+    if position is not None and position != {"step": start_step}:
+      raise DataError(f"data position {position!r} is not this dataset's position at step {start_step}; "
+                      f"expected {{'step': {start_step}}}")
+    return StepBatches(lambda step: self._batch(self._streams.train_tokens, self._sampler.global_rows(step)),
+                       start_step)
 
   def eval_batches(self) -> list[Batch]:
     """The same num_eval_batches held-out batches every call: the first rows of the eval stream."""

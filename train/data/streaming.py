@@ -18,20 +18,14 @@ cover the split. A shard is read in windows of `window_docs` records; a window's
 tokenized by the seqio Task, joined (each ends in EOS), cut into rows of L+1 tokens overlapping by
 one (the partial last row is dropped: under L tokens per window) and the rows are shuffled with a
 seed of (seed, epoch, shard, window start). Where the next row comes from (a Position) is the
-iterator's whole state. Positions are a pure function of the data, seed, shapes and process, so
-every POSITIONS_EVERY steps they are appended to an index file in the cache shared by all runs of
-that configuration: resuming at step n starts from the newest indexed step <= n and replays fewer
-than POSITIONS_EVERY batches, never the data before it.
+iterator's whole state: the trainer saves it with each checkpoint (train/checkpoint.py), so a
+resumed run starts there without reading what came before, on any machine.
 
 Shape letters: B this process's rows, L seq_len, R rows of a window, N tokens.
 """
 
 import dataclasses
-import hashlib
-import json
 import logging
-import os
-import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,8 +35,6 @@ from train.data import packing as packing_lib
 from train.data.errors import DataError, ShardError
 from train.data.interface import Batch
 from train.data.shards import ShardSet
-
-POSITIONS_EVERY = 100  # steps between indexed positions: a resume replays fewer batches than this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +46,6 @@ class StreamingSource:
   vocab_size: int
   eos_id: int
   window_docs: int
-  positions_dir: pathlib.Path
   description: dict[str, Any]
 
 
@@ -165,43 +156,36 @@ class RowStream:
     return np.concatenate(taken)
 
 
-class PositionIndex:
-  """The recorded Position of every POSITIONS_EVERY-th step of one configuration, as JSON lines.
+def _checked_position(position: dict[str, int], step: int) -> Position:
+  """The Position saved for `step`; DataError if `position` is not one."""
+  fields = {f.name for f in dataclasses.fields(Position)}
+  if (not isinstance(position, dict) or set(position) != fields | {"step"} or position["step"] != step
+      or not all(isinstance(v, int) and v >= 0 for v in position.values())):
+    raise DataError(f"data position {position!r} is not the stream's position at step {step}; expected "
+                    f"{{'step': {step}, {', '.join(repr(f) + ': int' for f in sorted(fields))}}}")
+  return Position(**{k: v for k, v in position.items() if k in fields})
 
-  Appends are single short lines, so runs sharing the file interleave whole lines; a line cut short
-  by a crash is skipped on reading.
-  """
 
-  def __init__(self, path: pathlib.Path):
-    self.path = path
-    self._known: dict[int, Position] = {}
-    try:
-      with open(path) as f:
-        lines = f.readlines()
-    except FileNotFoundError:
-      lines = []
-    for line in lines:
-      try:
-        record = json.loads(line)
-        self._known[int(record["step"])] = Position(**record["position"])
-      except (ValueError, KeyError, TypeError):
-        continue
+class StreamBatches:
+  """Train batches from a RowStream; position() is where the next one comes from."""
 
-  def nearest(self, step: int) -> tuple[int, Position]:
-    """The newest indexed (step, position) at or before `step`; (0, start) if none."""
-    indexed = max((s for s in self._known if s <= step), default=0)
-    return indexed, self._known.get(indexed, Position())
+  def __init__(self, stream: RowStream, step: int, rows: int, packing: str, eos_id: int):
+    self._stream, self._step, self._rows, self._packing, self._eos_id = stream, step, rows, packing, eos_id
 
-  def record(self, step: int, position: Position) -> None:
-    if step % POSITIONS_EVERY or step in self._known:
-      return
-    self._known[step] = position
-    with open(self.path, "a") as f:
-      f.write(json.dumps({"step": step, "position": dataclasses.asdict(position)}) + "\n")
+  def __iter__(self) -> "StreamBatches":
+    return self
+
+  def __next__(self) -> Batch:
+    batch = packing_lib.row_features(self._stream.take(self._rows), self._packing, self._eos_id)
+    self._step += 1
+    return batch
+
+  def position(self) -> dict[str, int]:
+    return {"step": self._step, **dataclasses.asdict(self._stream.position)}
 
 
 class StreamingDataset:
-  """Train batches from a RowStream, resumable through a PositionIndex; eval batches fixed."""
+  """Train batches from a RowStream, resumable from a saved position; eval batches fixed."""
 
   def __init__(self, source: StreamingSource, *, batch_size: int, seq_len: int, seed: int,
                num_eval_batches: int, packing: str, process_index: int, process_count: int):
@@ -220,46 +204,26 @@ class StreamingDataset:
     self._num_eval_batches = num_eval_batches
     self._eval: list[Batch] | None = None
 
-  def _index_path(self) -> pathlib.Path:
-    """One index per configuration whose positions agree: same data, vocabulary, seed and shapes."""
-    config = {"fingerprint": self._source.description["fingerprint"],
-              "vocabulary_sha256": self._source.description["vocabulary"]["sha256"],
-              "seed": self._seed, "seq_len": self._seq_len, "rows_per_process": self._rows_per_process,
-              "process_index": self._process[0], "process_count": self._process[1],
-              "window_docs": self._source.window_docs}
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-    name = self._source.description["source"]
-    return self._source.positions_dir / f"{name}-positions-{digest}-p{self._process[0]}.jsonl"
-
-  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
-    """Batches of steps start_step, start_step+1, ... forever."""
+  def train_batches(self, start_step: int = 0, position: dict[str, int] | None = None) -> "StreamBatches":
+    """Batches of steps start_step, start_step+1, ... forever, from `position` (what
+    StreamBatches.position() said at start_step); None: found by reading the stream from step 0."""
     if start_step < 0:
       raise DataError(f"start_step={start_step} is negative; expected the number of updates done (>= 0)")
-    os.makedirs(self._source.positions_dir, exist_ok=True)
-    index = PositionIndex(self._index_path())
-    indexed_step, position = index.nearest(start_step)
+    start = Position() if position is None else _checked_position(position, start_step)
     try:
       stream = RowStream(self._source, seq_len=self._seq_len, seed=self._seed,
-                         process_index=self._process[0], process_count=self._process[1],
-                         position=position)
+                         process_index=self._process[0], process_count=self._process[1], position=start)
     except ShardError:
-      raise  # the shard is bad, not the index
+      raise  # the shard is bad, not the position
     except DataError as e:
-      raise DataError(f"position index {str(index.path)!r} does not match the data at step "
-                      f"{indexed_step} ({e}); "
-                      "expected an index written for these shards: delete it to rebuild") from None
-    if start_step > indexed_step:
-      logging.info("resuming the %s stream at step %d: replaying %d batches from indexed step %d",
-                   self._source.description["name"], start_step, start_step - indexed_step, indexed_step)
-    for step in range(indexed_step, start_step):
-      index.record(step, stream.position)
-      stream.take(self._rows_per_process)
-    step = start_step
-    while True:
-      index.record(step, stream.position)
-      yield packing_lib.row_features(stream.take(self._rows_per_process), self._packing,
-                                     self._source.eos_id)
-      step += 1
+      raise DataError(f"data position {position} does not match the data at step {start_step} ({e}); "
+                      "expected a position saved by a run on these shards") from None
+    if position is None and start_step:
+      logging.info("no saved data position: reading %d batches of the %s stream to reach step %d",
+                   start_step, self._source.description["name"], start_step)
+      for _ in range(start_step):
+        stream.take(self._rows_per_process)
+    return StreamBatches(stream, start_step, self._rows_per_process, self._packing, self._source.eos_id)
 
   def _eval_tokens(self, num_tokens: int) -> np.ndarray:
     """The first `num_tokens` tokens of this process's records of the validation split (every P-th)."""
