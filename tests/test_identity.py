@@ -100,11 +100,17 @@ def test_second_launcher_on_a_root_is_refused(tmp_path):
   assert not list(root.glob("*/metrics.jsonl"))
 
 
-def test_lock_is_released_when_its_holder_dies(tmp_path):
-  holder = subprocess.Popen([sys.executable, "-c", "import sys,time; from rundir.lock import DirLock; "
-                             f"DirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(60)"],
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+  """Another process holding `path`'s DirLock for `seconds`; returns once it holds it."""
+  holder = subprocess.Popen([sys.executable, "-c", "import time; from rundir.lock import DirLock; "
+                             f"DirLock({str(path)!r}).acquire(); print('held', flush=True); time.sleep({seconds})"],
                             cwd=REPO, stdout=subprocess.PIPE, text=True)
   assert holder.stdout.readline() == "held\n"
+  return holder
+
+
+def test_lock_is_released_when_its_holder_dies(tmp_path):
+  holder = _hold_lock(tmp_path, seconds=60)
   with pytest.raises(ValueError, match=f"in use by pid {holder.pid}"):
     DirLock(str(tmp_path)).acquire()
   holder.kill()
@@ -254,10 +260,7 @@ def test_bad_input_at_set_up_leaves_no_run_directory(tmp_path):
 
 def test_lock_waits_for_a_holder_that_is_exiting(tmp_path):
   """A relaunched sweep's worker may meet its killed predecessor still exiting: it waits (wait_s)."""
-  holder = subprocess.Popen([sys.executable, "-c", "import time; from rundir.lock import DirLock; "
-                             f"DirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(1.5)"],
-                            cwd=REPO, stdout=subprocess.PIPE, text=True)
-  assert holder.stdout.readline() == "held\n"
+  holder = _hold_lock(tmp_path, seconds=1.5)
   with pytest.raises(ValueError, match=f"in use by pid {holder.pid}"):
     DirLock(str(tmp_path)).acquire()
   with DirLock(str(tmp_path)).acquire(wait_s=60):
