@@ -2,7 +2,8 @@ r"""Times this project's jitted train step against nanodo's on identical shapes,
 
   pip install -e '.[bench]'   # flax, ml-collections, grain, clu, ... in a venv of its own
   python benchmarks/peer_benchmark.py [--configs=A,B,C] [--rounds=3] [--steps=5] \
-      [--proxies=main=/work/main] [--nanodo_path=../shared/peers/nanodo]
+      [--proxies=main=/work/main] [--variant=vw512=--xla_cpu_prefer_vector_width=512] \
+      [--nanodo_path=../shared/peers/nanodo]
 
 Each implementation runs in a worker subprocess of its own (two checkouts of this project cannot share a
 process: same package names), one per (implementation, config), so the peak RSS is that config's. The
@@ -28,6 +29,8 @@ flags.DEFINE_integer("rounds", 3, "Alternating rounds per config.")
 flags.DEFINE_integer("steps", 5, "Timed steps per implementation per round.")
 flags.DEFINE_multi_string("proxies", [], "Extra checkouts of this project to time, as LABEL=PATH "
                           "(e.g. main=/work/main); this checkout is always timed as 'proxies'.")
+flags.DEFINE_multi_string("variant", [], "This checkout timed again with extra XLA flags, as LABEL=FLAGS "
+                          "(e.g. vw512=--xla_cpu_prefer_vector_width=512): a paired flag ablation.")
 flags.DEFINE_string("nanodo_path", "../shared/peers/nanodo", "The nanodo package folder (skipped if missing).")
 flags.DEFINE_integer("matmul_size", 4096, "Side of the square float32 matmul for the ceiling.")
 flags.DEFINE_string("worker", None, "Internal: run as a worker of this kind ('proxies', 'nanodo', 'matmul').")
@@ -156,10 +159,11 @@ def _worker_main() -> None:
 class Worker:
   """A worker subprocess speaking one JSON line per request."""
 
-  def __init__(self, kind: str, path: str = "", config: str = ""):
+  def __init__(self, kind: str, path: str = "", config: str = "", xla_flags: str = ""):
     args = [sys.executable, os.path.abspath(__file__), f"--worker={kind}", f"--path={path}",
             f"--config={config}", f"--matmul_size={FLAGS.matmul_size}"]
-    self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} {xla_flags}".strip())
+    self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
   def read(self) -> dict:
     for line in self.proc.stdout:
@@ -187,10 +191,10 @@ def _machine() -> str:
   return f"{model}, {os.cpu_count()} logical cores, python {platform.python_version()}"
 
 
-def _time_config(config: str, impls: dict[str, tuple[str, str]]) -> dict[str, dict]:
+def _time_config(config: str, impls: dict[str, tuple[str, str, str]]) -> dict[str, dict]:
   workers = {}
-  for label, (kind, path) in impls.items():  # compile one at a time: compiles would contend
-    workers[label] = Worker(kind, path, config)
+  for label, (kind, path, xla_flags) in impls.items():  # compile one at a time: compiles would contend
+    workers[label] = Worker(kind, path, config, xla_flags)
     workers[label].info = workers[label].read()
   labels = list(workers)
   times = {label: [] for label in labels}
@@ -216,19 +220,26 @@ def main(argv):
   del argv
   if FLAGS.worker:
     return _worker_main()
-  impls = {"proxies": ("proxies", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
+  here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  impls = {"proxies": ("proxies", here, "")}
   for spec in FLAGS.proxies:
     label, _, path = spec.partition("=")
     if not path or not os.path.isdir(path):
       print(f"error: --proxies={spec!r}: expected LABEL=PATH of a checkout of this project", file=sys.stderr)
       sys.exit(2)
-    impls[label] = ("proxies", path)
+    impls[label] = ("proxies", path, "")
+  for spec in FLAGS.variant:
+    label, _, xla_flags = spec.partition("=")
+    if not label or not xla_flags.startswith("--xla_"):
+      print(f"error: --variant={spec!r}: expected LABEL=--xla_FLAG=VALUE[ --xla_...]", file=sys.stderr)
+      sys.exit(2)
+    impls[label] = ("proxies", here, xla_flags)
   bad = [c for c in FLAGS.configs if c not in CONFIGS]
   if bad:
     print(f"error: --configs={','.join(bad)}: expected some of {','.join(CONFIGS)}", file=sys.stderr)
     sys.exit(2)
   if os.path.isfile(os.path.join(FLAGS.nanodo_path, "train.py")):
-    impls["nanodo"] = ("nanodo", FLAGS.nanodo_path)
+    impls["nanodo"] = ("nanodo", FLAGS.nanodo_path, "")
   else:
     print(NANODO_HINT.format(path=FLAGS.nanodo_path), flush=True)
   print(f"machine: {_machine()}; loadavg at start {os.getloadavg()}", flush=True)

@@ -36,19 +36,42 @@ def _op_names(hlo: str) -> dict[str, str]:
   return names
 
 
-def _slow_dots(hlo: str) -> list[str]:
-  """Dots inside computations that no YNNPACK fusion calls."""
-  ynn = set(re.findall(r"calls=%([\w.\-]+).*__ynn_fusion", hlo))
-  slow, computation = [], None
+def _computations(hlo: str) -> dict[str, list[str]]:
+  """HLO computation name -> its instruction lines."""
+  out, computation = {}, None
   for line in hlo.splitlines():
     header = re.match(r"^(?:ENTRY )?%?([\w.\-]+) .*\{$", line)
     if header:
       computation = header.group(1)
-    elif " dot(" in line and computation not in ynn:
-      shape = re.search(r"= (\S+) dot", line).group(1)
-      op = re.search(r'op_name="([^"]*)"', line)
-      slow.append(f"{shape} {op.group(1) if op else ''}")
+      out[computation] = []
+    elif computation is not None:
+      out[computation].append(line)
+  return out
+
+
+def _ynn_fusions(hlo: str) -> dict[str, str]:
+  """YNNPACK fusion instruction name -> the computation it calls."""
+  return {m.group(1): m.group(2) for m in
+          re.finditer(r"^\s+(?:ROOT )?%(\S+) = .*calls=%([\w.\-]+).*__ynn_fusion", hlo, re.M)}
+
+
+def _slow_dots(hlo: str) -> list[str]:
+  """Dots inside computations that no YNNPACK fusion calls."""
+  ynn = set(_ynn_fusions(hlo).values())
+  slow = []
+  for computation, lines in _computations(hlo).items():
+    for line in lines:
+      if " dot(" in line and computation not in ynn:
+        shape = re.search(r"= (\S+) dot", line).group(1)
+        op = re.search(r'op_name="([^"]*)"', line)
+        slow.append(f"{shape} {op.group(1) if op else ''}")
   return slow
+
+
+def _dot_fusions(hlo: str) -> set[str]:
+  """Names of the YNNPACK fusions that hold a dot (the rest of the step is XLA's own loops)."""
+  with_dot = {name for name, lines in _computations(hlo).items() if any(" dot(" in line for line in lines)}
+  return {name for name, called in _ynn_fusions(hlo).items() if called in with_dot}
 
 
 def main(argv):
@@ -72,7 +95,8 @@ def main(argv):
     profile = jax.profiler.ProfileData.from_file(
         glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True)[0])
   names = _op_names(hlo)
-  per_group = collections.Counter()
+  dot_fusions = _dot_fusions(hlo)
+  per_group, dot_ns = collections.Counter(), 0
   for plane in profile.planes:
     for line in plane.lines:
       if "XLAEigen" not in line.name:  # XLA:CPU's compute threads; one event per HLO op run
@@ -80,9 +104,11 @@ def main(argv):
       for event in line.events:
         if "ThunkExecutor" not in event.name:
           per_group[names.get(event.name, event.name)] += event.duration_ns
+          dot_ns += event.duration_ns if event.name in dot_fusions else 0
   total = sum(per_group.values())
   print(f"op time summed over threads: {total / 1e6 / FLAGS.profile_steps:.0f} ms/step "
-        f"(loadavg {os.getloadavg()[0]:.1f})")
+        f"(loadavg {os.getloadavg()[0]:.1f}); YNNPACK dot fusions {100 * dot_ns / total:.1f}%, "
+        f"everything else {100 - 100 * dot_ns / total:.1f}%")
   for name, ns in per_group.most_common(FLAGS.top):
     print(f"  {100 * ns / total:5.1f}%  {ns / 1e6 / FLAGS.profile_steps:8.1f} ms  {name}")
 

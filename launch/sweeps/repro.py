@@ -1,5 +1,5 @@
 """The CPU reproduction suite (docs/reproduction.md): the paper's five findings at a scale a 2-core
-machine runs in about 75 minutes, as one sweep whose findings share their common units.
+machine runs in about 40 minutes, as one sweep whose findings share their common units.
 
   python -m launch.sweep --sweep_name=repro_cpu --root=runs/repro --parallel=2
   python -m analysis.reproduction runs/repro --out docs/reproduction
