@@ -51,6 +51,7 @@ class Case:
   event_step: int | None
   tuning: bool
   why: tuple[str, ...] = ()  # the bad-run rules it meets: WHY's entries
+  label: str = ""  # its root's folder name / its path under the root, for the per-run table
 
 
 WHY = ("diverged", "spiked", "above best LR")
@@ -112,9 +113,11 @@ def cases(runs: Sequence[Run], roots: Sequence[str], margin: float, seen: Sequen
         events["above best LR"] = _left_band(_eval_curve(records[run.name]),
                                              [_eval_curve(records[g.name]) for g in good], margin)
       root = root_of(run.path, [*roots, *seen])
-      tuning = root in seen or in_tuning_half(os.path.relpath(run.path, root) if root else run.name)
+      relpath = os.path.relpath(run.path, root) if root else run.name
+      tuning = root in seen or in_tuning_half(relpath)
       out.append(Case(run.name, records[run.name], run.eps, bool(events), min(events.values(), default=None),
-                      tuning, tuple(w for w in WHY if w in events)))
+                      tuning, tuple(w for w in WHY if w in events),
+                      f"{os.path.basename(os.path.normpath(root))}/{relpath}" if root else run.name))
   return out
 
 
@@ -127,21 +130,29 @@ def _left_band(curve: dict[int, float], good: list[dict[int, float]], margin: fl
   return max(curve, default=0)
 
 
-def first_warning(case: Case, th: detectors.Thresholds) -> int | None:
+def first_warning(case: Case, th: detectors.Thresholds) -> dict | None:
+  """The case's first warning under `th` (its step, kind and where), replayed as the trainer raises them."""
   _, warnings = detectors.replay(case.records, dataclasses.replace(th, adam_eps=case.eps))
-  return min((w["step"] for w in warnings), default=None)
+  return min(warnings, key=lambda w: w["step"], default=None)
+
+
+def outcome(case: Case, warning: dict | None) -> str:
+  """'detected' (warned at or before it went bad), 'late', 'missed', 'false alarm' or 'quiet' (good, no warning)."""
+  if case.bad:
+    return "missed" if warning is None else "detected" if warning["step"] <= case.event_step else "late"
+  return "quiet" if warning is None else "false alarm"
 
 
 def score(cases_: Sequence[Case], th: detectors.Thresholds) -> dict[str, Any]:
   """Detection rate (bad runs warned at or before they went bad), false-alarm rate, median lead."""
   detected, alarms, leads = 0, 0, []
   for case in cases_:
-    step = first_warning(case, th)
-    if case.bad and step is not None and step <= case.event_step:
+    warning = first_warning(case, th)
+    result = outcome(case, warning)
+    if result == "detected":
       detected += 1
-      leads.append(case.event_step - step)
-    elif not case.bad and step is not None:
-      alarms += 1
+      leads.append(case.event_step - warning["step"])
+    alarms += result == "false alarm"
   n_bad = sum(c.bad for c in cases_)
   n_good = len(cases_) - n_bad
   why = {w: sum(w in c.why for c in cases_) for w in WHY}
@@ -149,6 +160,20 @@ def score(cases_: Sequence[Case], th: detectors.Thresholds) -> dict[str, Any]:
           "detection_rate": detected / n_bad if n_bad else math.nan,
           "false_alarm_rate": alarms / n_good if n_good else math.nan,
           "median_lead": statistics.median(leads) if leads else math.nan}
+
+
+def run_rows(cases_: Sequence[Case], th: detectors.Thresholds) -> list[str]:
+  """One markdown row per bad run or false alarm: which runs the monitor caught, missed or cried wolf on."""
+  rows = ["| run | bad by | went bad at | first warning | outcome |", "|---|---|---|---|---|"]
+  for case in sorted(cases_, key=lambda c: c.label):
+    warning = first_warning(case, th)
+    result = outcome(case, warning)
+    if result == "quiet":
+      continue
+    where = "-" if warning is None else f"step {warning['step']}: {warning['kind']} ({warning['where']})"
+    rows.append(f"| {case.label} | {', '.join(case.why) or '-'} | {'-' if case.event_step is None else case.event_step} "
+                f"| {where} | {result} |")
+  return rows
 
 
 def choose(tuning: Sequence[Case]) -> tuple[detectors.Thresholds, dict[str, Any]]:
@@ -171,7 +196,8 @@ def _pct(x: float) -> str:
   return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
 
 
-def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wall_s: float) -> str:
+def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wall_s: float,
+          held_rows: Sequence[str] = ()) -> str:
   rows = ["| half | bad runs | detected | detection rate | good runs | false alarms | false-alarm rate | median lead (steps) |",
           "|---|---|---|---|---|---|---|---|"]
   for name, s in (("tuning", tune), ("held-out", held)):
@@ -183,7 +209,9 @@ def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wa
                   for name, s in (("tuning", tune), ("held-out", held)))
   return "\n".join([BEGIN, f"Command: `{command}` ({wall_s:.1f} s wall).", "",
                     f"Thresholds chosen on the tuning half: {chosen_text}.", "", *rows, "",
-                    f"Bad runs by rule (a run may meet several): {why}.", END])
+                    f"Bad runs by rule (a run may meet several): {why}.",
+                    *(["", "Held-out runs that went bad or were warned on:", "", *held_rows] if held_rows else []),
+                    END])
 
 
 def write(out: str, text: str) -> None:
@@ -211,11 +239,11 @@ def main(argv: list[str]) -> None:
   tuning = [c for c in labelled if c.tuning]
   held = [c for c in labelled if not c.tuning]
   chosen, tune_score = choose(tuning)
-  held_score = score(held, chosen)
+  held_score, held_rows = score(held, chosen), run_rows(held, chosen)
   wall_s = time.time() - start
   command = " ".join(["python -m analysis.early_warning", *argv[1:], *(f"--seen={r}" for r in FLAGS.seen)]
                      + ([f"--out={FLAGS.out}"] if FLAGS.out else []) + [f"--margin={FLAGS.margin:g}"])
-  text = table(chosen, tune_score, held_score, command, wall_s)
+  text = table(chosen, tune_score, held_score, command, wall_s, held_rows)
   if FLAGS.out:
     write(FLAGS.out, text)
   print(text)

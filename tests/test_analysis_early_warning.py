@@ -66,13 +66,33 @@ def test_labels_and_scores_by_hand(tmp_path):
   th = Thresholds(window=2, baseline=3, loss_spike=1.5)
   # c: loss 7 at step 40 vs median 4 -> warned at 40, lead 0; d: logit 1e3 at step 30 = 10x step 10's -> lead 30;
   # f: its spike at step 20 has only one earlier log, short of the 3-log baseline -> missed.
-  assert [early_warning.first_warning(cases[n], th) for n in "abcdef"] == [None, None, 40, 30, None, None]
+  warnings = {n: early_warning.first_warning(cases[n], th) for n in "abcdef"}
+  assert [w and w["step"] for w in warnings.values()] == [None, None, 40, 30, None, None]
+  assert [early_warning.outcome(cases[n], warnings[n]) for n in "abcdef"] == [
+      "quiet", "quiet", "detected", "detected", "quiet", "missed"]
+  assert warnings["d"]["kind"] == "attention_logits" and warnings["c"]["kind"] == "loss_spike"
   s = early_warning.score(list(cases.values()), th)
   assert (s["bad"], s["detected"], s["false_alarms"], s["median_lead"]) == (3, 2, 0, 15)
   assert s["detection_rate"] == pytest.approx(2 / 3)
   assert s["why"] == {"diverged": 1, "spiked": 1, "above best LR": 1}
   s = early_warning.score(list(cases.values()), Thresholds(window=2, baseline=3, loss_spike=0.5))
   assert (s["false_alarms"], s["false_alarm_rate"]) == (3, 1.0)  # loss 4 > 0.5 * 4 from step 40 on in a, b, e
+
+
+def test_the_run_rows_list_bad_runs_and_false_alarms_with_their_first_warning(tmp_path):
+  sweep(tmp_path)
+  runs, _ = find_runs([str(tmp_path)])
+  cases = early_warning.cases(runs, [str(tmp_path)], margin=0.1)
+  rows = early_warning.run_rows(cases, Thresholds(window=2, baseline=3, loss_spike=0.5))
+  by_run = {r.split(" | ")[0].lstrip("| "): r for r in rows[2:]}
+  root = tmp_path.name
+  # a, b, e are good but warned (loss 4 > 0.5 x 4 from step 40); c's first warning (step 40) is at the step
+  # it went bad; f spiked at 20, before any warning; d warned at 30, before its divergence at 60.
+  assert sorted(by_run) == [f"{root}/{n}" for n in "abcdef"]
+  assert by_run[f"{root}/a"].endswith("| - | - | step 40: loss_spike (train/loss) | false alarm |")
+  assert by_run[f"{root}/c"].endswith("| above best LR | 40 | step 40: loss_spike (train/loss) | detected |")
+  assert by_run[f"{root}/f"].endswith("| spiked | 20 | step 40: loss_spike (train/loss) | late |")
+  assert by_run[f"{root}/d"] == f"| {root}/d | diverged | 60 | step 30: attention_logits (block_0) | detected |"
 
 
 def test_a_run_above_the_best_lr_and_spiked_goes_bad_at_the_earlier_step(tmp_path):
