@@ -11,10 +11,10 @@ gives that suite's report: its sweep.json, written by launch.sweep, carries the 
 finding's units, which is all this reads of the suite's definition. Units not run yet are listed, not
 guessed. Several roots, or a folder of suite roots, give the full report (Figs 1-13): repro_cpu's findings
 averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_sections.py) and repro_long_cpu's
-findings at 2000 steps, each suite recognised by its sweep.json; a suite without a root is "not run yet",
-an unfinished one "incomplete (n of m)", with no verdict. The verdicts are fixed rules
-(analysis/verdicts.py, docs/reproduction_rules.md) stated beside them, applied the same way to any run of
-the suite: they are not tuned to the paper.
+findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite recognised by its
+sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
+verdict. The verdicts are fixed rules (analysis/verdicts.py, docs/reproduction_rules.md) stated beside
+them, applied the same way to any run of the suite: they are not tuned to the paper.
 """
 
 import os
@@ -248,14 +248,15 @@ def build(root: str, out_dir: str) -> str:
 MAIN_SUITES = ("repro_cpu", "repro_smoke_cpu")  # Figs 1-6 and 11; the smoke one for tests
 SEEDS_SUITE = "repro_seeds_cpu"
 LONG_SUITE = "repro_long_cpu"
+LONG_SEEDS_SUITE = "repro_long_seeds_cpu"
 FIGURE_SUITES = ("fig7_cpu", "fig8_cpu", "figE4_cpu", "fig9_fit_cpu", "fig9_heldout_cpu", "fig10_cpu",
                  "fig11_13_cpu")
-COVERED = (*MAIN_SUITES, SEEDS_SUITE, LONG_SUITE, *FIGURE_SUITES)
+COVERED = (*MAIN_SUITES, SEEDS_SUITE, LONG_SUITE, LONG_SEEDS_SUITE, *FIGURE_SUITES)
 
 
 def replicas_of(seeds: suites_.Suite | None, of: str) -> Replicas:
-  """The seed runs of a finished repro_seeds_cpu suite by the repro unit they replicate; none for an
-  absent or unfinished one, or one that replicates another suite."""
+  """The seed runs of a finished seeds suite (repro_seeds_cpu, repro_long_seeds_cpu) by the unit of `of`
+  they replicate; none for an absent or unfinished one, or one that replicates another suite."""
   if seeds is None or not seeds.done or seeds.manifest["report"]["seeds_of"] != of:
     return {}
   out: Replicas = {}
@@ -318,12 +319,15 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
     print(f"section {section_.title}", file=sys.stderr, flush=True)
     figure_parts.append(figure_section_text(section_, paper, suites, out_dir))
     summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
-  long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, {}, "long_",
-                                               "Long horizon, ")
+  long_replicas = replicas_of(suites.get(LONG_SEEDS_SUITE), LONG_SUITE)
+  long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, long_replicas,
+                                               "long_", "Long horizon, ")
   summary += long_rows
-  seeds_line = (f"`{SEEDS_SUITE}`: {suites_.status(suites, SEEDS_SUITE)}; "
-                + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
-                   "(docs/reproduction_rules.md, Seeds)." if replicas else "the findings show seed 0 only."))
+  seeds_line = " ".join(
+      f"`{name}`: {suites_.status(suites, name)}; "
+      + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
+         "(docs/reproduction_rules.md, Seeds)." if seeded else "the findings show seed 0 only.")
+      for name, seeded in ((SEEDS_SUITE, replicas), (LONG_SEEDS_SUITE, long_replicas)))
   status_rows = [["suite", "root", "state", "runs", "first start to last update"]] + [
       [f"`{n}`", suites[n].root if n in suites else "-", suites_.status(suites, n),
        state_summary(list(suites[n].runs.values())) if n in suites and suites[n].runs else "-",

@@ -75,7 +75,8 @@ def test_named_sweep_expands_to_existing_gin_files(name):
 def test_every_figure_has_a_sweep_and_a_cpu_variant():
   figures = ["fig1", "fig2", "fig3_4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11_13", "figC1",
              *[f"figE{i}" for i in range(1, 16)]]
-  suite = ["repro_cpu", "repro_smoke_cpu", "repro_long_cpu", "repro_seeds_cpu"]  # the CPU reproduction suites, launch/sweeps/repro.py
+  suite = ["repro_cpu", "repro_smoke_cpu", "repro_long_cpu", "repro_seeds_cpu",  # the CPU reproduction suites,
+           "repro_long_seeds_cpu"]  # launch/sweeps/repro.py
   heldout = ["fig9_fit_cpu", "fig9_heldout_cpu"]  # Fig 9's prediction before training the largest model
   assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout)
 
