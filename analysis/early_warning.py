@@ -136,6 +136,11 @@ def first_warning(case: Case, th: detectors.Thresholds) -> dict | None:
   return min(warnings, key=lambda w: w["step"], default=None)
 
 
+def first_warnings(cases_: Sequence[Case], th: detectors.Thresholds) -> list[dict | None]:
+  """Each case's first warning under `th`: the replay that score and run_rows both read, done once."""
+  return [first_warning(case, th) for case in cases_]
+
+
 def outcome(case: Case, warning: dict | None) -> str:
   """'detected' (warned at or before it went bad), 'late', 'missed', 'false alarm' or 'quiet' (good, no warning)."""
   if case.bad:
@@ -143,11 +148,11 @@ def outcome(case: Case, warning: dict | None) -> str:
   return "quiet" if warning is None else "false alarm"
 
 
-def score(cases_: Sequence[Case], th: detectors.Thresholds) -> dict[str, Any]:
-  """Detection rate (bad runs warned at or before they went bad), false-alarm rate, median lead."""
+def score(cases_: Sequence[Case], warnings: Sequence[dict | None]) -> dict[str, Any]:
+  """Detection rate (bad runs warned at or before they went bad), false-alarm rate, median lead; `warnings`:
+  first_warnings(cases_, th)."""
   detected, alarms, leads = 0, 0, []
-  for case in cases_:
-    warning = first_warning(case, th)
+  for case, warning in zip(cases_, warnings, strict=True):
     result = outcome(case, warning)
     if result == "detected":
       detected += 1
@@ -162,17 +167,17 @@ def score(cases_: Sequence[Case], th: detectors.Thresholds) -> dict[str, Any]:
           "median_lead": statistics.median(leads) if leads else math.nan}
 
 
-def run_rows(cases_: Sequence[Case], th: detectors.Thresholds) -> list[str]:
-  """One markdown row per bad run or false alarm: which runs the monitor caught, missed or cried wolf on."""
+def run_rows(cases_: Sequence[Case], warnings: Sequence[dict | None]) -> list[str]:
+  """One markdown row per bad run or false alarm: which runs the monitor caught, missed or cried wolf on;
+  `warnings`: first_warnings(cases_, th)."""
   rows = ["| run | bad by | went bad at | first warning | outcome |", "|---|---|---|---|---|"]
-  for case in sorted(cases_, key=lambda c: c.label):
-    warning = first_warning(case, th)
+  for case, warning in sorted(zip(cases_, warnings, strict=True), key=lambda pair: pair[0].label):
     result = outcome(case, warning)
     if result == "quiet":
       continue
     where = "-" if warning is None else f"step {warning['step']}: {warning['kind']} ({warning['where']})"
-    rows.append(f"| {case.label} | {', '.join(case.why) or '-'} | {'-' if case.event_step is None else case.event_step} "
-                f"| {where} | {result} |")
+    went_bad = "-" if case.event_step is None else case.event_step
+    rows.append(f"| {case.label} | {', '.join(case.why) or '-'} | {went_bad} | {where} | {result} |")
   return rows
 
 
@@ -181,7 +186,7 @@ def choose(tuning: Sequence[Case]) -> tuple[detectors.Thresholds, dict[str, Any]
   best = None
   for values in itertools.product(*GRID.values()):
     th = detectors.Thresholds(**dict(zip(GRID, values)))
-    s = score(tuning, th)
+    s = score(tuning, first_warnings(tuning, th))
     key = (_num(s["detection_rate"]) - _num(s["false_alarm_rate"]), _num(s["median_lead"]))
     if best is None or key > best[0]:
       best = (key, th, s)
@@ -239,7 +244,8 @@ def main(argv: list[str]) -> None:
   tuning = [c for c in labelled if c.tuning]
   held = [c for c in labelled if not c.tuning]
   chosen, tune_score = choose(tuning)
-  held_score, held_rows = score(held, chosen), run_rows(held, chosen)
+  held_warnings = first_warnings(held, chosen)
+  held_score, held_rows = score(held, held_warnings), run_rows(held, held_warnings)
   wall_s = time.time() - start
   command = " ".join(["python -m analysis.early_warning", *argv[1:], *(f"--seen={r}" for r in FLAGS.seen)]
                      + ([f"--out={FLAGS.out}"] if FLAGS.out else []) + [f"--margin={FLAGS.margin:g}"])

@@ -71,11 +71,12 @@ def test_labels_and_scores_by_hand(tmp_path):
   assert [early_warning.outcome(cases[n], warnings[n]) for n in "abcdef"] == [
       "quiet", "quiet", "detected", "detected", "quiet", "missed"]
   assert warnings["d"]["kind"] == "attention_logits" and warnings["c"]["kind"] == "loss_spike"
-  s = early_warning.score(list(cases.values()), th)
+  s = early_warning.score(list(cases.values()), [warnings[n] for n in cases])
   assert (s["bad"], s["detected"], s["false_alarms"], s["median_lead"]) == (3, 2, 0, 15)
   assert s["detection_rate"] == pytest.approx(2 / 3)
   assert s["why"] == {"diverged": 1, "spiked": 1, "above best LR": 1}
-  s = early_warning.score(list(cases.values()), Thresholds(window=2, baseline=3, loss_spike=0.5))
+  eager = Thresholds(window=2, baseline=3, loss_spike=0.5)
+  s = early_warning.score(list(cases.values()), early_warning.first_warnings(list(cases.values()), eager))
   assert (s["false_alarms"], s["false_alarm_rate"]) == (3, 1.0)  # loss 4 > 0.5 * 4 from step 40 on in a, b, e
 
 
@@ -83,7 +84,8 @@ def test_the_run_rows_list_bad_runs_and_false_alarms_with_their_first_warning(tm
   sweep(tmp_path)
   runs, _ = find_runs([str(tmp_path)])
   cases = early_warning.cases(runs, [str(tmp_path)], margin=0.1)
-  rows = early_warning.run_rows(cases, Thresholds(window=2, baseline=3, loss_spike=0.5))
+  eager = Thresholds(window=2, baseline=3, loss_spike=0.5)
+  rows = early_warning.run_rows(cases, early_warning.first_warnings(cases, eager))
   by_run = {r.split(" | ")[0].lstrip("| "): r for r in rows[2:]}
   root = tmp_path.name
   # a, b, e are good but warned (loss 4 > 0.5 x 4 from step 40); c's first warning (step 40) is at the step
