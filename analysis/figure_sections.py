@@ -21,7 +21,8 @@ from analysis import predict
 from analysis import sensitivity
 from analysis.runs import Run
 from analysis.suites import Suite, status
-from analysis.verdicts import GRAD_RMS, MAX_LOGIT, Claim, effective_loss
+from analysis.verdicts import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
+                               sens_of, sens_text, straddle_note)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES_DOC = os.path.join(REPO, "docs", "reproduction_rules.md")
@@ -41,6 +42,7 @@ class Section:
   tables: list[list[list[str]]]
   figures: list[tuple[str, Callable[[str], list[str]]]]
   notes: list[str] = dataclasses.field(default_factory=list)
+  seed_suites: tuple[str, ...] = ()  # read once finished; until then the section shows seed 0 (no gating)
   key: str = ""  # the builder's name, the stem of the section's figure files
 
 
@@ -145,59 +147,115 @@ def _arm(point: dict) -> str:
   return "muParam" if stem(point.get("param")) == "mup_simple" else "standard"
 
 
+FIG8_SEEDS = {"fig8_cpu": "fig8_seeds_cpu", "figE4_cpu": "figE4_seeds_cpu"}  # each suite, its seeds suite
+
+
+def seed_runs(suites: dict[str, Suite], name: str) -> dict[int, dict[tuple[str, int], list[Run]]]:
+  """{seed: {(arm, width): runs}}: seed 0 from the suite, seeds 1, 2 from its seeds suite once finished
+  (docs/reproduction_rules.md, Fig 8 seeds: until then Fig 8 reads seed 0 only)."""
+  out = {0: grouped(suites.get(name), lambda p: (_arm(p), p["d_model"]))}
+  seeds = suites.get(FIG8_SEEDS[name])
+  for (arm, width, seed), runs in grouped(seeds if seeds and seeds.done else None,
+                                          lambda p: (_arm(p), p["d_model"], int(p["seed"]))).items():
+    out.setdefault(seed, {})[(arm, width)] = runs
+  return out
+
+
+def mup_cells(by_seed: dict[int, dict[tuple[str, int], list[Run]]],
+              lrs: Sequence[float]) -> dict[tuple[str, int], Cell]:
+  """One cell per (arm, width): seed 0's sensitivity, and the other seeds' as its replicas."""
+  return {key: Cell({"arm": key[0]}, key[1], runs, sens(runs, lrs),
+                    [sens(by_seed[seed][key], lrs) for seed in sorted(by_seed) if seed and key in by_seed[seed]])
+          for key, runs in by_seed[0].items()}
+
+
+def cell_value(cell: Cell | None, what: str) -> float | None:
+  """'sens' and 'best' (l*): the mean over the cell's seeds; 'best_lr': the best LR of the seed-mean curve."""
+  return mean_best_lr(cell) if what == "best_lr" else sens_of(cell, {"sens": "lr_sensitivity",
+                                                                     "best": "best_loss"}[what])
+
+
+def with_seeds(verdict: fv.Verdict, good: Cell | None, bad: Cell | None, attr: str) -> fv.Verdict:
+  """The verdict, its detail extended by the seeds' mean (min-max) and a straddle note, for seeded cells."""
+  if not (good and good.replicas) and not (bad and bad.replicas):
+    return verdict
+  return verdict[0], (f"{verdict[1]} (mean (min-max): {sens_text(good, attr)} vs {sens_text(bad, attr)})"
+                      f"{straddle_note(good, bad, attr=attr)}")
+
+
 def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
   arms = ("standard", "muParam")
-  per_suite, identity_rows, checks = {}, [["suite", "lr", "standard final loss", "muParam final loss", "identical"]], []
-  for name in ("fig8_cpu", "figE4_cpu"):
-    suite = suites.get(name)
-    lrs = lr_grid(suite)
-    groups = grouped(suite, lambda p: (_arm(p), p["d_model"]))
-    per_suite[name] = {k: sens(v, lrs) for k, v in groups.items()}
-    widths = sorted({w for _, w in groups})
-    if not widths:
-      continue
-    at_base = [{r.lr: r.final_loss for r in groups.get((arm, widths[0]), [])} for arm in arms]
-    finals = [[None if lr not in losses else math.inf if math.isnan(losses[lr]) else losses[lr]
-               for lr in lrs] for losses in at_base]  # a diverged run is inf, so two diverged runs match
-    checks.append(fv.mup_matches_standard(*finals))
-    identity_rows += [[name, fmt.sci(lr), fmt.number(a, 7), fmt.number(b, 7), "-" if None in (a, b) else
-                       "yes" if a == b else "NO"] for lr, a, b in zip(lrs, *finals)]
-  qk, no_qk = per_suite["fig8_cpu"], per_suite["figE4_cpu"]
-  widths = sorted({w for _, w in qk})
-  at = lambda table, arm, w, what: value(table.get((arm, w)), what)
+  cells, identity_rows, checks = {}, [["suite", "lr", "standard final loss", "muParam final loss", "identical"]], []
   lrs = lr_grid(suites.get("fig8_cpu"))
-  spreads = [fv.best_lr_spread([at(qk, arm, w, "best_lr") for w in widths], lrs) for arm in arms]
+  for name in FIG8_SEEDS:
+    by_seed = seed_runs(suites, name)
+    cells[name] = mup_cells(by_seed, lr_grid(suites.get(name)))
+    widths = sorted({w for _, w in by_seed[0]})
+    for seed, groups in sorted(by_seed.items()):
+      if not widths or not all((arm, widths[0]) in groups for arm in arms):
+        continue  # figE4_seeds_cpu seeds only muParam above the base width
+      at_base = [{r.lr: r.final_loss for r in groups[(arm, widths[0])]} for arm in arms]
+      finals = [[None if losses.get(lr) is None else math.inf if math.isnan(losses[lr]) else losses[lr]
+                 for lr in lrs] for losses in at_base]  # a diverged run is inf, so two diverged runs match;
+      # a run still training has no final loss yet
+      checks.append(fv.mup_matches_standard(*finals))
+      label = name if seed == 0 else f"{FIG8_SEEDS[name]} seed {seed}"
+      identity_rows += [[label, fmt.sci(lr), fmt.number(a, 7), fmt.number(b, 7), "-" if None in (a, b) else
+                         "yes" if a == b else "NO"] for lr, a, b in zip(lrs, *finals)]
+  qk, no_qk = cells["fig8_cpu"], cells["figE4_cpu"]
+  widths = sorted({w for _, w in qk})
   largest = widths[-1] if widths else None
+  seeded = any(c.replicas for table in cells.values() for c in table.values())
+  spreads = [fv.best_lr_spread([cell_value(qk.get((arm, w)), "best_lr") for w in widths], lrs) for arm in arms]
+  spread = fv.mup_stabilises_lr(*spreads)
+  if seeded:
+    per_seed = {arm: [fv.best_lr_spread([s.best_lr if s and s.complete else None for s in seeds], lrs)
+                      for seeds in zip(*[[qk[(arm, w)].sens, *qk[(arm, w)].replicas] for w in widths])]
+                for arm in arms}
+    spread = spread[0], (f"{spread[1]}; each seed's own spreads: muParam {per_seed['muParam']}, standard "
+                         f"{per_seed['standard']}")
+  big = {arm: qk.get((arm, largest)) for arm in arms}
   claims = [
-      _claim(rules, "8a", "muParam stabilises the optimal LR across widths.", fv.mup_stabilises_lr(*spreads)),
-      _claim(rules, "8b", "muParam does not lower the loss.",
-             fv.mup_not_lower(at(qk, "standard", largest, "best"), at(qk, "muParam", largest, "best"), "l*")),
-      _claim(rules, "8c", "muParam does not lower LR sensitivity.",
-             fv.mup_not_lower(at(qk, "standard", largest, "sens"), at(qk, "muParam", largest, "sens"),
-                              "sensitivity")),
+      _claim(rules, "8a", "muParam stabilises the optimal LR across widths.", spread),
+      _claim(rules, "8b", "muParam does not lower the loss.", with_seeds(
+          fv.mup_not_lower(cell_value(big["standard"], "best"), cell_value(big["muParam"], "best"), "l*"),
+          big["muParam"], big["standard"], "best_loss")),
+      _claim(rules, "8c", "muParam does not lower LR sensitivity.", with_seeds(
+          fv.mup_not_lower(cell_value(big["standard"], "sens"), cell_value(big["muParam"], "sens"), "sensitivity"),
+          big["muParam"], big["standard"], "lr_sensitivity")),
       _claim(rules, "8d", "Under muParam, qk-layernorm still lowers LR sensitivity (Fig E.4).",
-             fv.mup_needs_qkln([(at(qk, "muParam", w, "sens"), at(no_qk, "muParam", w, "sens"))
-                                for w in widths[1:]]))]
+             fv.mup_needs_qkln([(cell_value(qk.get(("muParam", w)), "sens"),
+                                 cell_value(no_qk.get(("muParam", w)), "sens")) for w in widths[1:]]))]
+  claims[3].detail += [f"d={w}: {sens_text(qk.get(('muParam', w)))} with qk-LN vs "
+                       f"{sens_text(no_qk.get(('muParam', w)))} without"
+                       f"{straddle_note(qk.get(('muParam', w)), no_qk.get(('muParam', w)))}"
+                       for w in widths[1:] if seeded]
   check = "passed" if checks and all(c is True for c in checks) else "failed" if False in checks else "not measured"
-  notes = [f"Check first (d={widths[0] if widths else '-'}, muParam is the standard model bit for bit): {check}."]
+  notes = [f"Check first (d={widths[0] if widths else '-'}, muParam is the standard model bit for bit"
+           f"{', at every seed' if seeded else ''}): {check}."]
   if check == "failed":
     for claim in claims:
       claim.verdict = INVALID
       claim.detail.append("the d=64 identity check failed: an implementation error, not a finding")
-  rows = [["suite", "arm", "d_model", *SENS_HEADER]] + [
-      sens_row([name, arm, str(w)], table.get((arm, w))) for name, table in per_suite.items()
-      for arm in arms for w in sorted({w for _, w in table})]
+  seed_header = ["l* over seeds", "best lr (seed-mean curve)", "sensitivity over seeds"] if seeded else []
+  over_seeds = lambda cell: [sens_text(cell, "best_loss"), fmt.sci(mean_best_lr(cell)), sens_text(cell)]
+  rows = [["suite", "arm", "d_model", *SENS_HEADER, *seed_header]] + [
+      sens_row([name, arm, str(w)], table[(arm, w)].sens) + (over_seeds(table[(arm, w)]) if seeded else [])
+      for name, table in cells.items() for arm in arms for w in sorted({w for _, w in table})]
+  bars = lambda cell: ((min(v), max(v)) if len(v := seed_values(cell)) > 1 else (None, None))
   lines = {what: [figures.Line(f"{'qk-LN' if name == 'fig8_cpu' else 'no qk-LN'}, {arm}",
-                               [(w, value(table.get((arm, w)), what), None, None)
+                               [(w, cell_value(table[(arm, w)], what),
+                                 *(bars(table[(arm, w)]) if what == "sens" else (None, None)))
                                 for w in sorted({w for _, w in table})], "o-" if arm == "standard" else "s--")
-                  for name, table in per_suite.items() for arm in arms] for what in ("best_lr", "sens")}
+                  for name, table in cells.items() for arm in arms] for what in ("best_lr", "sens")}
+  seeds_title = "; seed means, bars min-max" if seeded else ""
   return Section("Fig 8 and E.4: muParam", ("fig8_cpu", "figE4_cpu"), claims,
                  [identity_rows, rows],
                  [("best_lr_and_sensitivity", lambda out: figures.lines(
                      [figures.Panel("best LR per width", "d_model", "best LR", lines["best_lr"], xlog=True, ylog=True),
                       figures.Panel("LR sensitivity per width", "d_model", "LR sensitivity", lines["sens"],
-                                    xlog=True)], out, f"muParam vs standard; d=64 identity check: {check}"))],
-                 notes)
+                                    xlog=True)], out, f"muParam vs standard{seeds_title}; d=64 identity check: {check}"))],
+                 notes, seed_suites=tuple(FIG8_SEEDS.values()))
 
 
 # --- Fig 9 held out ---------------------------------------------------------------------------------

@@ -249,8 +249,8 @@ MAIN_SUITES = ("repro_cpu", "repro_smoke_cpu")  # Figs 1-6 and 11; the smoke one
 SEEDS_SUITE = "repro_seeds_cpu"
 LONG_SUITE = "repro_long_cpu"
 LONG_SEEDS_SUITE = "repro_long_seeds_cpu"
-FIGURE_SUITES = ("fig7_cpu", "fig8_cpu", "figE4_cpu", "fig9_fit_cpu", "fig9_heldout_cpu", "fig10_cpu",
-                 "fig11_13_cpu")
+FIGURE_SUITES = ("fig7_cpu", "fig8_cpu", "figE4_cpu", "fig8_seeds_cpu", "figE4_seeds_cpu", "fig9_fit_cpu",
+                 "fig9_heldout_cpu", "fig10_cpu", "fig11_13_cpu")
 COVERED = (*MAIN_SUITES, SEEDS_SUITE, LONG_SUITE, LONG_SEEDS_SUITE, *FIGURE_SUITES)
 
 
@@ -291,7 +291,8 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
 def figure_section_text(section_: figure_sections.Section, paper: str, suites: dict[str, suites_.Suite],
                         out_dir: str) -> str:
   parts = [f"## {section_.title}", f"**Paper.** {paper}", "",
-           "Suites: " + "; ".join(f"`{n}` {suites_.status(suites, n)}" for n in section_.suites), ""]
+           "Suites: " + "; ".join(f"`{n}` {suites_.status(suites, n)}"
+                                  for n in (*section_.suites, *section_.seed_suites)), ""]
   for claim in section_.claims:
     parts.append(f"- **{claim.verdict}**: {claim.text} *Rule:* {claim.rule}")
     parts += [f"  - {line}" for line in claim.detail]

@@ -81,37 +81,54 @@ def find(cells_: Sequence[Cell], width: int, **point) -> Cell | None:
   return None
 
 
-def seed_values(cell: Cell | None) -> list[float]:
-  """The LR sensitivities of the cell's complete seeds, seed 0 first."""
+def seed_values(cell: Cell | None, attr: str = "lr_sensitivity") -> list[float]:
+  """A Sensitivity field (lr_sensitivity, best_loss) of the cell's seeds that have a sensitivity (complete
+  over the LRs), seed 0 first."""
   if cell is None:
     return []
-  return [s.lr_sensitivity for s in [cell.sens, *cell.replicas] if s and s.lr_sensitivity is not None]
+  return [getattr(s, attr) for s in [cell.sens, *cell.replicas] if s and s.lr_sensitivity is not None]
 
 
-def sens_of(cell: Cell | None) -> float | None:
-  """The cell's LR sensitivity: seed 0's, or the mean over its complete seeds when it has replicas."""
+def sens_of(cell: Cell | None, attr: str = "lr_sensitivity") -> float | None:
+  """The cell's LR sensitivity (or another `attr`): seed 0's, or the mean over its complete seeds when it
+  has replicas."""
   if not cell or not cell.replicas:
-    return cell.sens.lr_sensitivity if cell and cell.sens else None
-  values = seed_values(cell)
+    return getattr(cell.sens, attr) if cell and cell.sens and cell.sens.lr_sensitivity is not None else None
+  values = seed_values(cell, attr)
   return statistics.fmean(values) if values else None
 
 
-def sens_text(cell: Cell | None) -> str:
+def sens_text(cell: Cell | None, attr: str = "lr_sensitivity") -> str:
   """'0.46', or '0.46 (0.43-0.49, 3 seeds)' for a cell with replicas: the mean and the min-max."""
-  values = seed_values(cell) if cell and cell.replicas else []
-  mean = fmt.number(sens_of(cell), 3)
+  values = seed_values(cell, attr) if cell and cell.replicas else []
+  mean = fmt.number(sens_of(cell, attr), 3)
   return mean if len(values) < 2 else f"{mean} ({fmt.number(min(values), 3)}-{fmt.number(max(values), 3)}, " \
                                       f"{len(values)} seeds)"
 
 
-def straddle_note(good: Cell | None, bad: Cell | None, margin: float = SENSITIVITY_MARGIN) -> str:
+def straddle_note(good: Cell | None, bad: Cell | None, margin: float = SENSITIVITY_MARGIN,
+                  attr: str = "lr_sensitivity") -> str:
   """A note when 'good lower than bad by >= margin' holds for some pairing of the seeds' extremes and
   fails for another: the verdict, read on the means, is then within the seeds' spread."""
-  g, b = seed_values(good), seed_values(bad)
+  g, b = seed_values(good, attr), seed_values(bad, attr)
   if not g or not b or (len(g) < 2 and len(b) < 2):
     return ""
   best, worst = max(b) - min(g), min(b) - max(g)
   return "; the seeds' min-max straddles the margin" if (best >= margin) != (worst >= margin) else ""
+
+
+def mean_best_lr(cell: Cell | None) -> float | None:
+  """The LR of the lowest scored loss averaged over the cell's complete seeds: a grid point (seed 0's
+  best LR when it has no replicas)."""
+  seeds = [s for s in [cell.sens, *cell.replicas] if s and s.lr_sensitivity is not None] if cell else []
+  if not seeds:
+    return None
+  if len(seeds) == 1:
+    return seeds[0].best_lr
+  at = lambda s, lr: next(r for r in s.runs if math.isclose(r.lr, lr, rel_tol=sensitivity.LR_RTOL))
+  lrs = seeds[0].range_lrs
+  mean = [statistics.fmean(effective_loss(at(s, lr)) for s in seeds) for lr in lrs]
+  return lrs[min(range(len(lrs)), key=mean.__getitem__)]
 
 
 # --- verdicts: (verdict, per-width lines) from fixed rules -----------------------------------------

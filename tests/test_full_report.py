@@ -118,13 +118,16 @@ def test_fig7_unfinished_and_absent_suites_give_no_verdict(tmp_path):
 
 # --- Fig 8 / E.4 -------------------------------------------------------------------------------------
 
-def _fig8(root, name, sens, best_lr, mismatch=False) -> None:
-  """sens[(arm, width)]; the loss is 4 at best_lr[(arm, width)], 4.1 elsewhere, + 7 sens at lr 0.3."""
-  for unit in _manifest(root / name, sweeps.get(name)):
+def _fig8(root, name, sens, best_lr, mismatch: int | None = None, shift=None, skip=0) -> None:
+  """sens[(arm, width)]; the loss is 4 at best_lr[(arm, width)], 4.1 elsewhere, + 7 sens at lr 0.3, +
+  shift[(arm, width)] at every LR; a seeds suite's best_lr and shift are {seed: {...}}. `mismatch`: the
+  seed whose d=64 muParam run at lr 3e-4 is 1e-6 off the standard one."""
+  for unit in _manifest(root / name, sweeps.get(name))[skip:]:
     arm = "muParam" if unit.point["param"] else "standard"
-    key, lr = (arm, unit.point["d_model"]), unit.point["lr"]
-    loss = (4.0 if lr == best_lr.get(key, 1e-2) else 4.1) + (7 * sens[key] if lr == 0.3 else 0.0)
-    if mismatch and key == ("muParam", 64) and lr == 3e-4:
+    key, lr, seed = (arm, unit.point["d_model"]), unit.point["lr"], unit.point.get("seed", 0)
+    best, moved = (best_lr[seed], shift[seed]) if "seed" in unit.point else (best_lr, {})
+    loss = (4.0 if lr == best.get(key, 1e-2) else 4.1) + (7 * sens[key] if lr == 0.3 else 0.0) + moved.get(key, 0.0)
+    if mismatch == seed and key == ("muParam", 64) and lr == 3e-4:
       loss += 1e-6
     _run(root / name, unit, loss, params=1e5 * unit.point["d_model"])
 
@@ -142,12 +145,65 @@ def test_fig8_mup_identity_spread_and_qkln(tmp_path):
 
 def test_fig8_identity_failure_makes_every_verdict_invalid(tmp_path):
   both = {(arm, w): 0.2 for arm in ("standard", "muParam") for w in (64, 128, 256)}
-  _fig8(tmp_path, "fig8_cpu", both, {}, mismatch=True)
+  _fig8(tmp_path, "fig8_cpu", both, {}, mismatch=0)
   _fig8(tmp_path, "figE4_cpu", both, {})
   section = _sections(tmp_path)["Fig 8 and E.4"]
   assert _verdicts(section) == ["invalid"] * 4
   assert "failed" in section.notes[0]
   assert ["fig8_cpu", "3e-4", "4.1", "4.100001", "NO"] in section.tables[0]
+
+
+def test_fig8_a_base_width_run_still_training_shows_as_missing(tmp_path):
+  both = {(arm, w): 0.2 for arm in ("standard", "muParam") for w in (64, 128, 256)}
+  _fig8(tmp_path, "fig8_cpu", both, {})
+  units = _manifest(tmp_path / "figE4_cpu", sweeps.get("figE4_cpu"))
+  _run(tmp_path / "figE4_cpu", units[0], None, state="running", step=50)  # standard, d=64, lr 3e-4
+  section = _sections(tmp_path)["Fig 8 and E.4"]
+  assert ["figE4_cpu", "3e-4", "-", "-", "-"] in section.tables[0]
+  assert _verdicts(section) == ["figE4_cpu: incomplete (0 of 42)"] * 4  # counts finished units
+
+
+def _fig8_seeded(tmp_path, mismatch=False, skip=0) -> figure_sections.Section:
+  """Seed 0: standard's best LR 1e-2 at every width, muParam's 3e-2 at d=128 and 256 (spreads 0 vs 1), equal
+  l* at d=256. Seeds 1 and 2: standard's best LR moves to 3e-3 at d=256, muParam's stays 1e-2, and muParam
+  is 0.1 lower at every LR at d=256."""
+  both = {(arm, w): 0.2 for arm in ("standard", "muParam") for w in (64, 128, 256)}
+  mup_lr = {("muParam", 128): 3e-2, ("muParam", 256): 3e-2}
+  _fig8(tmp_path, "fig8_cpu", both, mup_lr)
+  _fig8(tmp_path, "figE4_cpu", {**both, ("muParam", 128): 0.5, ("muParam", 256): 0.21}, {})
+  later = {("standard", 256): 3e-3}
+  _fig8(tmp_path, "fig8_seeds_cpu", both, {1: later, 2: later}, shift={s: {("muParam", 256): -0.1} for s in (1, 2)},
+        mismatch=1 if mismatch else None, skip=skip)
+  return _sections(tmp_path)["Fig 8 and E.4"]
+
+
+def test_fig8_seeds_average_into_the_verdicts(tmp_path):
+  section = _fig8_seeded(tmp_path)
+  # 8a: mean curves: standard d=256 3e-3 (4.033) beats 1e-2 (4.067): spread 1; muParam d=128, 256: 1e-2
+  # (4.033) beats 3e-2 (4.067): spread 0 -> reproduced (seed 0 alone: 1 vs 0, not reproduced)
+  # 8b: muParam l* 4.0, 3.9, 3.9 (mean 3.933) vs standard 4.0: lower by 0.067 -> not reproduced
+  # 8c: sensitivity 2/7 at every arm and seed: reproduced; 8d: figE4 unseeded, 0.2 vs 0.5 and 0.2 vs 0.21: partly
+  assert _verdicts(section) == ["reproduced", "not reproduced", "reproduced", "partly"]
+  assert section.claims[0].detail[0] == ("best-LR spread in grid steps: muParam 0 vs standard 1; each seed's own "
+                                         "spreads: muParam [1, 0, 0], standard [0, 1, 1]")
+  assert section.claims[1].detail[0] == ("l*: muParam 3.93 vs standard 4 (mean (min-max): 3.93 (3.9-4, 3 seeds) "
+                                         "vs 4 (4-4, 3 seeds)); the seeds' min-max straddles the margin")
+  assert "passed" in section.notes[0] and "at every seed" in section.notes[0]
+  row = next(r for r in section.tables[1] if r[:3] == ["fig8_cpu", "standard", "256"])
+  assert row[-3:] == ["4 (4-4, 3 seeds)", "3e-3", "0.286 (0.286-0.286, 3 seeds)"]  # (6 x 0.1 + 1.4) / 7
+  assert ["fig8_seeds_cpu seed 2", "3e-4", "4.1", "4.1", "yes"] in section.tables[0]
+
+
+def test_fig8_identity_check_runs_at_every_seed(tmp_path):
+  section = _fig8_seeded(tmp_path, mismatch=True)
+  assert _verdicts(section) == ["invalid"] * 4
+  assert ["fig8_seeds_cpu seed 1", "3e-4", "4.1", "4.100001", "NO"] in section.tables[0]
+
+
+def test_fig8_unfinished_seeds_leave_seed_0s_verdicts(tmp_path):
+  section = _fig8_seeded(tmp_path, skip=1)
+  assert _verdicts(section) == ["not reproduced", "reproduced", "reproduced", "partly"]
+  assert len(section.tables[1][0]) == 8  # no columns over seeds
 
 
 # --- Fig 9 -------------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_every_figure_has_a_sweep_and_a_cpu_variant():
   suite = ["repro_cpu", "repro_smoke_cpu", "repro_long_cpu", "repro_seeds_cpu",  # the CPU reproduction suites,
            "repro_long_seeds_cpu"]  # launch/sweeps/repro.py
   heldout = ["fig9_fit_cpu", "fig9_heldout_cpu"]  # Fig 9's prediction before training the largest model
-  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout)
+  seeds = ["fig8_seeds_cpu"]  # docs/reproduction_rules.md, Fig 8 seeds
+  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout + seeds)
 
 
 def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):
@@ -144,3 +145,14 @@ def test_mup_cpu_sweeps_take_their_base_width_from_the_smallest_cpu_model():
     assert sweeps.get(name).bindings["ModelConfig.mup_base_width"] == min(grid.CPU_WIDTHS) == 64
   for name in ("fig8", "figE4", "figE5", "fig1_cpu"):
     assert "ModelConfig.mup_base_width" not in sweeps.get(name).bindings
+
+
+def test_fig8_seeds_replicate_every_fig8_cpu_unit_at_seeds_1_and_2():
+  """Each seed unit is a fig8_cpu unit with `seed=N` added: same files, same bindings, nothing else."""
+  base, seeded = (spec.expand(sweeps.get(name)) for name in ("fig8_cpu", "fig8_seeds_cpu"))
+  assert len(seeded) == 2 * len(base) == 84
+  for seed, units in zip((1, 2), (seeded[:42], seeded[42:])):
+    for unit, of in zip(units, base):
+      assert unit.name == f"{of.name},seed={seed}"
+      assert unit.gin_files == of.gin_files
+      assert unit.gin_bindings == (*of.gin_bindings, f"seed={seed}")

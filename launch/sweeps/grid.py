@@ -7,11 +7,12 @@ intervention that sets a macro (warm-up, steps, batch) is swept as a binding at 
 """
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from launch.hyper import Point, product, sweep, zipit
 from launch.spec import Sweep
 from rundir.suite import LRS
+SEEDS = (1, 2)  # gin/base.gin's `seed` macro; seed 0, the default, is the seeded sweep's own run
 SIZES = ("2.4M", "9.4M", "19M", "42M", "85M", "151M", "302M", "604M", "1.2B")
 CPU_WIDTHS = (64, 128, 256)
 LOCAL = "gin/local.gin"
@@ -107,3 +108,11 @@ def eps_sweeps(name: str, description: str, eps_stems: Sequence[str | None],
     cpu_largest = product(files("adam_eps", (None,)), cpu_sizes(), lrs()) + cpu_largest
   return pair(name, description, ["gin/qkln.gin", "{size}", "{adam_eps}"], largest,
               ["gin/qkln.gin", "{adam_eps}", LOCAL], cpu_largest)
+
+
+def seeded(of: Sweep, name: str, keep: Callable[[Point], bool] = lambda point: True) -> Sweep:
+  """`of`'s points that `keep` selects, at each of SEEDS, seed by seed (a finished seed is a complete
+  replicate); same files and bindings, so a unit differs from the one it replicates only by its seed."""
+  return dataclasses.replace(
+      of, name=name, points=[{**p, "seed": seed} for seed in SEEDS for p in of.points if keep(p)],
+      description=f"{of.name}'s units at seeds {', '.join(map(str, SEEDS))} (docs/reproduction_rules.md)")

@@ -103,7 +103,6 @@ def report(scale: Scale) -> dict:
                                   for p in f.points]} for f in findings(scale)]}
 
 
-SEEDS = (1, 2)  # gin/base.gin's `seed` macro; seed 0, the default, is the seeded suite's own run
 SEEDS_NAMES = {FULL.name: "repro_seeds_cpu", LONG.name: "repro_long_seeds_cpu"}  # by the suite they seed
 # The cells each seeded claim's rule reads (docs/reproduction_rules.md, Seeds), by finding; a point's
 # file slots by stem. 2b reads all of its finding; 3a the no-decay pair, 3c no z-loss with and without
@@ -133,15 +132,15 @@ def seeded_points(scale: Scale) -> list[Point]:
 
 
 def seeds_suite(scale: Scale) -> Sweep:
-  """The seeded points at each of SEEDS, seed by seed (a finished seed is a complete replicate)."""
+  """The seeded points at each of grid.SEEDS, seed by seed (a finished seed is a complete replicate)."""
   return Sweep(SEEDS_NAMES[scale.name], [*GIN_FILES, scale.preset],
-               [{**p, "seed": seed} for seed in SEEDS for p in seeded_points(scale)],
+               [{**p, "seed": seed} for seed in grid.SEEDS for p in seeded_points(scale)],
                description=f"{scale.name}'s cells whose verdicts hinge on differences under 0.1, at seeds 1 and 2")
 
 
 def seeds_report(scale: Scale) -> dict:
   """For ROOT/sweep.json: which repro_cpu unit each seed unit replicates, so analysis pairs them by name."""
-  return {"seeds_of": scale.name, "seeds": list(SEEDS), "claims": sorted(SEEDED),
+  return {"seeds_of": scale.name, "seeds": list(grid.SEEDS), "claims": sorted(SEEDED),
           "units": [{"name": unit_name(p, SLOTS), "base": unit_name({k: v for k, v in p.items() if k != "seed"},
                                                                     SLOTS), "seed": p["seed"]}
                     for p in seeds_suite(scale).points]}
