@@ -184,25 +184,38 @@ def with_seeds(verdict: fv.Verdict, good: Cell | None, bad: Cell | None, attr: s
                       f"{straddle_note(good, bad, attr=attr)}")
 
 
+ARMS = ("standard", "muParam")
+
+
+def identity_check(name: str, by_seed: dict[int, dict[tuple[str, int], list[Run]]],
+                   lrs: Sequence[float]) -> tuple[list[bool | None], list[list[str]]]:
+  """Fig 8's check first, at each seed: the two arms' final losses at the base width, LR by LR."""
+  checks, rows = [], []
+  widths = sorted({w for _, w in by_seed[0]})
+  for seed, groups in sorted(by_seed.items()):
+    if not widths or not all((arm, widths[0]) in groups for arm in ARMS):
+      continue  # a suite without both arms at the base width has nothing to check
+    at_base = [{r.lr: r.final_loss for r in groups[(arm, widths[0])]} for arm in ARMS]
+    # a diverged run is inf, so two diverged runs match; a run still training has no final loss yet
+    finals = [[None if losses.get(lr) is None else math.inf if math.isnan(losses[lr]) else losses[lr]
+               for lr in lrs] for losses in at_base]
+    checks.append(fv.mup_matches_standard(*finals))
+    label = name if seed == 0 else f"{FIG8_SEEDS[name]} seed {seed}"
+    rows += [[label, fmt.sci(lr), fmt.number(a, 7), fmt.number(b, 7), "-" if None in (a, b) else
+              "yes" if a == b else "NO"] for lr, a, b in zip(lrs, *finals)]
+  return checks, rows
+
+
 def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
-  arms = ("standard", "muParam")
+  arms = ARMS
   cells, identity_rows, checks = {}, [["suite", "lr", "standard final loss", "muParam final loss", "identical"]], []
   lrs = lr_grid(suites.get("fig8_cpu"))
   for name in FIG8_SEEDS:
     by_seed = seed_runs(suites, name)
     cells[name] = mup_cells(by_seed, lr_grid(suites.get(name)))
-    widths = sorted({w for _, w in by_seed[0]})
-    for seed, groups in sorted(by_seed.items()):
-      if not widths or not all((arm, widths[0]) in groups for arm in arms):
-        continue  # a suite without both arms at the base width has nothing to check
-      at_base = [{r.lr: r.final_loss for r in groups[(arm, widths[0])]} for arm in arms]
-      finals = [[None if losses.get(lr) is None else math.inf if math.isnan(losses[lr]) else losses[lr]
-                 for lr in lrs] for losses in at_base]  # a diverged run is inf, so two diverged runs match;
-      # a run still training has no final loss yet
-      checks.append(fv.mup_matches_standard(*finals))
-      label = name if seed == 0 else f"{FIG8_SEEDS[name]} seed {seed}"
-      identity_rows += [[label, fmt.sci(lr), fmt.number(a, 7), fmt.number(b, 7), "-" if None in (a, b) else
-                         "yes" if a == b else "NO"] for lr, a, b in zip(lrs, *finals)]
+    suite_checks, rows = identity_check(name, by_seed, lrs)
+    checks += suite_checks
+    identity_rows += rows
   qk, no_qk = cells["fig8_cpu"], cells["figE4_cpu"]
   widths = sorted({w for _, w in qk})
   largest = widths[-1] if widths else None
