@@ -207,28 +207,27 @@ def identity_check(name: str, by_seed: dict[int, dict[tuple[str, int], list[Run]
 
 
 def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
-  arms = ARMS
   cells, identity_rows, checks = {}, [["suite", "lr", "standard final loss", "muParam final loss", "identical"]], []
-  lrs = lr_grid(suites.get("fig8_cpu"))
   for name in FIG8_SEEDS:
-    by_seed = seed_runs(suites, name)
-    cells[name] = mup_cells(by_seed, lr_grid(suites.get(name)))
-    suite_checks, rows = identity_check(name, by_seed, lrs)
+    by_seed, suite_lrs = seed_runs(suites, name), lr_grid(suites.get(name))
+    cells[name] = mup_cells(by_seed, suite_lrs)
+    suite_checks, rows = identity_check(name, by_seed, suite_lrs)
     checks += suite_checks
     identity_rows += rows
   qk, no_qk = cells["fig8_cpu"], cells["figE4_cpu"]
+  lrs = lr_grid(suites.get("fig8_cpu"))
   widths = sorted({w for _, w in qk})
   largest = widths[-1] if widths else None
   seeded = any(c.replicas for table in cells.values() for c in table.values())
-  spreads = [fv.best_lr_spread([cell_value(qk.get((arm, w)), "best_lr") for w in widths], lrs) for arm in arms]
+  spreads = [fv.best_lr_spread([cell_value(qk.get((arm, w)), "best_lr") for w in widths], lrs) for arm in ARMS]
   spread = fv.mup_stabilises_lr(*spreads)
   if seeded:
     per_seed = {arm: [fv.best_lr_spread([s.best_lr if s and s.complete else None for s in seeds], lrs)
                       for seeds in zip(*[[qk[(arm, w)].sens, *qk[(arm, w)].replicas] for w in widths])]
-                for arm in arms}
+                for arm in ARMS}
     spread = spread[0], (f"{spread[1]}; each seed's own spreads: muParam {per_seed['muParam']}, standard "
                          f"{per_seed['standard']}")
-  big = {arm: qk.get((arm, largest)) for arm in arms}
+  big = {arm: qk.get((arm, largest)) for arm in ARMS}
   claims = [
       _claim(rules, "8a", "muParam stabilises the optimal LR across widths.", spread),
       _claim(rules, "8b", "muParam does not lower the loss.", with_seeds(
@@ -255,13 +254,13 @@ def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
   over_seeds = lambda cell: [sens_text(cell, "best_loss"), fmt.sci(mean_best_lr(cell)), sens_text(cell)]
   rows = [["suite", "arm", "d_model", *SENS_HEADER, *seed_header]] + [
       sens_row([name, arm, str(w)], table[(arm, w)].sens) + (over_seeds(table[(arm, w)]) if seeded else [])
-      for name, table in cells.items() for arm in arms for w in sorted({w for _, w in table})]
+      for name, table in cells.items() for arm in ARMS for w in sorted({w for _, w in table})]
   bars = lambda cell: ((min(v), max(v)) if len(v := seed_values(cell)) > 1 else (None, None))
   lines = {what: [figures.Line(f"{'qk-LN' if name == 'fig8_cpu' else 'no qk-LN'}, {arm}",
                                [(w, cell_value(table[(arm, w)], what),
                                  *(bars(table[(arm, w)]) if what == "sens" else (None, None)))
                                 for w in sorted({w for _, w in table})], "o-" if arm == "standard" else "s--")
-                  for name, table in cells.items() for arm in arms] for what in ("best_lr", "sens")}
+                  for name, table in cells.items() for arm in ARMS] for what in ("best_lr", "sens")}
   seeds_title = "; seed means, bars min-max" if seeded else ""
   return Section("Fig 8 and E.4: muParam", ("fig8_cpu", "figE4_cpu"), claims,
                  [identity_rows, rows],
