@@ -110,9 +110,11 @@ def eps_sweeps(name: str, description: str, eps_stems: Sequence[str | None],
               ["gin/qkln.gin", "{adam_eps}", LOCAL], cpu_largest)
 
 
-def seeded(of: Sweep, name: str, keep: Callable[[Point], bool] = lambda point: True) -> Sweep:
+def seeded(of: Sweep, name: str, keep: Callable[[Point], bool] = lambda point: True,
+           description: str | None = None) -> Sweep:
   """`of`'s points that `keep` selects, at each of SEEDS, seed by seed (a finished seed is a complete
   replicate); same files and bindings, so a unit differs from the one it replicates only by its seed."""
   return dataclasses.replace(
       of, name=name, points=[{**p, "seed": seed} for seed in SEEDS for p in of.points if keep(p)],
-      description=f"{of.name}'s units at seeds {', '.join(map(str, SEEDS))} (docs/reproduction_rules.md)")
+      description=description or f"{of.name}'s units at seeds {', '.join(map(str, SEEDS))} "
+                                 "(docs/reproduction_rules.md)")

@@ -133,9 +133,9 @@ def seeded_points(scale: Scale) -> list[Point]:
 
 def seeds_suite(scale: Scale) -> Sweep:
   """The seeded points at each of grid.SEEDS, seed by seed (a finished seed is a complete replicate)."""
-  return Sweep(SEEDS_NAMES[scale.name], [*GIN_FILES, scale.preset],
-               [{**p, "seed": seed} for seed in grid.SEEDS for p in seeded_points(scale)],
-               description=f"{scale.name}'s cells whose verdicts hinge on differences under 0.1, at seeds 1 and 2")
+  claims = Sweep(scale.name, [*GIN_FILES, scale.preset], seeded_points(scale))
+  return grid.seeded(claims, SEEDS_NAMES[scale.name],
+                     description=f"{scale.name}'s cells whose verdicts hinge on differences under 0.1, at seeds 1 and 2")
 
 
 def seeds_report(scale: Scale) -> dict:
