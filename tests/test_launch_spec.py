@@ -68,7 +68,8 @@ def test_named_sweep_expands_to_existing_gin_files(name):
   units = spec.expand(sweep)
   ginfiles.check_units(units, sweep.slots())
   assert all(bindings.resolve(f) for u in units for f in u.gin_files)
-  cpu_presets = ("gin/local.gin", "gin/repro.gin", "gin/repro_smoke.gin", "gin/repro_long.gin")  # all include the first
+  cpu_presets = ("gin/local.gin", "gin/repro.gin", "gin/repro_smoke.gin", "gin/repro_long.gin",
+                 "gin/logit_divergence.gin")  # all include the first
   assert (sweep.gin_files[-1] in cpu_presets) == name.endswith("_cpu")
 
 
@@ -79,7 +80,9 @@ def test_every_figure_has_a_sweep_and_a_cpu_variant():
            "repro_long_seeds_cpu"]  # launch/sweeps/repro.py
   heldout = ["fig9_fit_cpu", "fig9_heldout_cpu"]  # Fig 9's prediction before training the largest model
   seeds = ["fig8_seeds_cpu"]  # docs/reproduction_rules.md, Fig 8 seeds
-  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout + seeds)
+  controls = ["logit_divergence_cpu"]  # docs/reproduction_rules.md, Output-logit divergence
+  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout + seeds
+                                               + controls)
 
 
 def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):
@@ -156,3 +159,13 @@ def test_fig8_seeds_replicate_every_fig8_cpu_unit_at_seeds_1_and_2():
       assert unit.name == f"{of.name},seed={seed}"
       assert unit.gin_files == of.gin_files
       assert unit.gin_bindings == (*of.gin_bindings, f"seed={seed}")
+
+
+def test_logit_divergence_suite_crosses_the_levers_of_rule_pc():
+  """24 units: vocabulary x dtype x z-loss (the paper's 1e-4 and none) x LR >= 0.1, no weight decay."""
+  units = spec.expand(sweeps.get("logit_divergence_cpu"))
+  assert len(units) == 24
+  axes = {key: sorted({u.point[key] for u in units}, key=str) for key in units[0].point}
+  assert axes == {"embedded_source.vocab_size": [2048, 8192], "ModelConfig.compute_dtype": ["bfloat16", "float32"],
+                  "TrainConfig.z_loss_coef": [0.0, 0.0001], "lr": [0.1, 0.3, 1.0]}
+  assert all(u.gin_files == ("gin/qkln.gin", "gin/logit_divergence.gin") for u in units)

@@ -1,0 +1,152 @@
+"""Rule PC: is the output-logit divergence of Section 3.1.2 present at CPU scale (issue 23)?
+
+docs/reproduction_rules.md ("Output-logit divergence, positive control") fixes the rule before the runs of
+`logit_divergence_cpu`. A *setting* is one (vocabulary, compute dtype); a *pair* is a setting's run without
+z-loss and its twin with z-loss 1e-4 at the same LR and seed. Per pair: dloss (scored final loss, no z-loss
+minus z-loss), drift (the no-z-loss run's second-half fall of the output-logit mean beyond its twin's) and
+rise (the no-z-loss run's second-half rise of log Z). The instability is present in a setting when a pair at
+LR >= 0.1 has the harm (dloss >= 0.1) and the signature (drift <= -1 or rise >= 1).
+"""
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from analysis.runs import Run, is_number
+from analysis.sensitivity import scored_loss
+
+OUTPUT_LOGIT_MEAN = "logits/mean"
+LOG_Z = "logits/log_z"
+TWIN_Z_LOSS = 1e-4  # the paper's z-loss coefficient (Chowdhery et al.)
+HIGH_LR = 0.1  # the paper's unstable range starts here (Fig 1, 4)
+HARM = 0.1  # nats: dloss at least this hurts
+DRIFT = -1.0  # the logit mean falls at least this much more than its twin's in the second half
+RISE = 1.0  # log Z rises at least this much in the second half
+
+PRESENT = "present"
+SIGNATURE_ONLY = "signature only"
+HARM_ONLY = "harm only"
+ABSENT = "absent"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  vocab_size: int
+  compute_dtype: str
+
+  def label(self) -> str:
+    return f"vocab {self.vocab_size}, {self.compute_dtype}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+  """A no-z-loss run and its z-loss twin, and the three measures rule PC reads."""
+  setting: Setting
+  lr: float
+  seed: int
+  no_z_loss: Run
+  z_loss: Run
+  dloss: float | None
+  drift: float | None
+  rise: float | None
+
+  @property
+  def harmed(self) -> bool:
+    return self.dloss is not None and self.dloss >= HARM
+
+  @property
+  def signature(self) -> bool:
+    return (self.drift is not None and self.drift <= DRIFT) or (self.rise is not None and self.rise >= RISE)
+
+
+def end_step(run: Run) -> int | None:
+  """T: the run's last train log with a finite logit mean (its last step, or the last before it diverged)."""
+  steps, values = run.series(OUTPUT_LOGIT_MEAN)
+  finite = steps[np.isfinite(values)]
+  return int(finite[-1]) if finite.size else None
+
+
+def value_at(run: Run, key: str, step: int) -> float | None:
+  """`key` at the last train log at or before `step`; None when there is none or it is not finite."""
+  steps, values = run.series(key)
+  before = values[steps <= step]
+  return float(before[-1]) if before.size and math.isfinite(before[-1]) else None
+
+
+def second_half_change(run: Run, key: str) -> float | None:
+  """key(T) - key(T/2), T the run's end (end_step)."""
+  end = end_step(run)
+  if end is None:
+    return None
+  late, mid = value_at(run, key, end), value_at(run, key, end // 2)
+  return None if late is None or mid is None else late - mid
+
+
+def scored(run: Run) -> float | None:
+  """The final eval loss clipped at l0, l0 for a diverged run (Section 2.2); None while unknown."""
+  final, init = run.final_loss, run.init_loss
+  if final is None or init is None:
+    return None
+  return scored_loss(final, init)
+
+
+def setting_of(run: Run) -> Setting:
+  return Setting(int(run.setting("ModelConfig.vocab_size")), str(run.setting("ModelConfig.compute_dtype")))
+
+
+def _key(run: Run) -> tuple[Setting, float, int]:
+  return setting_of(run), round(run.lr, 12), int(run.setting("TrainConfig.seed", default=0))
+
+
+def pairs(runs: Sequence[Run]) -> list[Pair]:
+  """Every (no z-loss, z-loss 1e-4) pair among the runs, by setting, LR and seed."""
+  arms: dict[tuple, dict[str, Run]] = {}
+  for run in runs:
+    coef = run.setting("TrainConfig.z_loss_coef", default=0.0)
+    if run.lr is None or not is_number(coef):
+      continue
+    arm = "off" if coef == 0 else "on" if math.isclose(coef, TWIN_Z_LOSS) else None
+    if arm:
+      arms.setdefault(_key(run), {})[arm] = run
+  out = []
+  for (setting, lr, seed), arm in sorted(arms.items(), key=lambda kv: (kv[0][0].vocab_size,
+                                                                       kv[0][0].compute_dtype, kv[0][1], kv[0][2])):
+    if "off" not in arm or "on" not in arm:
+      continue
+    off, on = arm["off"], arm["on"]
+    loss_off, loss_on = scored(off), scored(on)
+    fall_off, fall_on = second_half_change(off, OUTPUT_LOGIT_MEAN), second_half_change(on, OUTPUT_LOGIT_MEAN)
+    out.append(Pair(setting, lr, seed, off, on,
+                    dloss=None if loss_off is None or loss_on is None else loss_off - loss_on,
+                    drift=None if fall_off is None or fall_on is None else fall_off - fall_on,
+                    rise=second_half_change(off, LOG_Z)))
+  return out
+
+
+def verdict(setting_pairs: Sequence[Pair]) -> str:
+  """Rule PC on one setting's pairs at LR >= 0.1."""
+  high = [p for p in setting_pairs if p.lr >= HIGH_LR]
+  if any(p.harmed and p.signature for p in high):
+    return PRESENT
+  if any(p.signature for p in high):
+    return SIGNATURE_ONLY
+  if any(p.harmed for p in high):
+    return HARM_ONLY
+  return ABSENT
+
+
+def verdicts(all_pairs: Sequence[Pair]) -> dict[Setting, str]:
+  """Rule PC per setting, in the pairs' order."""
+  by_setting: dict[Setting, list[Pair]] = {}
+  for p in all_pairs:
+    by_setting.setdefault(p.setting, []).append(p)
+  return {setting: verdict(ps) for setting, ps in by_setting.items()}
+
+
+def mitigation_setting(by_setting: dict[Setting, str]) -> Setting | None:
+  """The setting the mitigation suite runs in (fixed with the rule): among those where PC says present,
+  the 2048-piece vocabulary before 8192, then float32 before bfloat16; None when present nowhere."""
+  present = [s for s, v in by_setting.items() if v == PRESENT]
+  return min(present, key=lambda s: (s.vocab_size, s.compute_dtype != "float32"), default=None)
