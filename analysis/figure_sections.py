@@ -23,6 +23,7 @@ from analysis.runs import Run
 from analysis.suites import Suite, status
 from analysis.verdicts import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
                                sens_of, sens_text, straddle_note)
+from rundir.bindings import file_stem as stem
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES_DOC = os.path.join(REPO, "docs", "reproduction_rules.md")
@@ -68,11 +69,6 @@ def section_rules(doc: dict[str, tuple[str, dict[str, str]]], heading: str) -> t
 
 
 # --- reading units ----------------------------------------------------------------------------------
-
-def stem(value: Any) -> str:
-  """A file slot's value as unit names render it: the file's stem, 'none' for the default."""
-  return "none" if value is None else os.path.splitext(os.path.basename(str(value)))[0]
-
 
 def grouped(suite: Suite | None, key: Callable[[dict], Any]) -> dict[Any, list[Run]]:
   """The suite's runs by key(unit point), in unit order; units without a run are left out."""

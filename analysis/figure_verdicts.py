@@ -90,8 +90,7 @@ def mup_needs_qkln(pairs: Sequence[tuple[float | None, float | None]]) -> Verdic
                                     for on, off in pairs)
 
 
-def held_out(predicted: Sequence[float | None], realised: Sequence[float | None],
-             threshold: float = 1e4) -> Verdict:
+def held_out(predicted: Sequence[float | None], realised: Sequence[float | None], threshold: float) -> Verdict:
   """9: per LR, the predicted and realised max logit; crossing the threshold agrees at every LR and the
   median |log10(predicted / realised)| <= 0.5 reproduced, agrees at >= 5 LRs partly, else not. An LR
   without a prediction counts as disagreeing; so does one without a realised value (literal reading:

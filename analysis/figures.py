@@ -24,6 +24,7 @@ from analysis import grouping
 from analysis import predict
 from analysis import sensitivity
 from analysis.runs import InputError, Run, is_number
+from rundir.files import NO_FINAL_LOSS
 
 PANEL_SIZE = (4.2, 3.3)
 _BLOCK = re.compile(r"block_\d+")
@@ -94,7 +95,7 @@ def _blocks(run: Run, key_of_block: Callable[[int], str]) -> list[int]:
 
 def _stable(runs: Sequence[Run]) -> list[Run]:
   """Runs whose final-steps averages mean something: sized, with an lr, neither diverged nor failed."""
-  return [r for r in runs if r.state not in ("diverged", "failed") and r.lr is not None
+  return [r for r in runs if r.state not in NO_FINAL_LOSS and r.lr is not None
           and r.params is not None]
 
 

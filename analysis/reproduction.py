@@ -36,6 +36,7 @@ from analysis.runs import InputError, Run, find_runs, load_metrics, state_summar
 from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
                                sens_of, steps_of, varying)
 from rundir import display
+from rundir.cli import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
 Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
@@ -381,5 +382,5 @@ if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
   flags.DEFINE_string("fig9_prediction", figure_sections.FIG9_PREDICTION,
                       "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=parse_flags)
 

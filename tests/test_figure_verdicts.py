@@ -66,7 +66,7 @@ def test_mup_needs_qkln(pairs, expected):
     ([2e4] * 3 + [1e2] * 4, [1e2] * 3 + [1e2] * 4, "not reproduced"),  # 4 of 7
     ([1e2] * 7, [None] * 7, "not measured")])
 def test_held_out(predicted, realised, expected):
-  assert fv.held_out(predicted, realised)[0] == expected
+  assert fv.held_out(predicted, realised, 1e4)[0] == expected
 
 
 @pytest.mark.parametrize("losses, expected", [

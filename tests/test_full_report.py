@@ -477,3 +477,11 @@ def test_long_horizon_unfinished_shows_its_state(tmp_path):
   texts, rows = reproduction.findings_sections(None, "repro_long_cpu", str(tmp_path / "o"), {}, "long_",
                                                 "Long horizon, ")
   assert rows == [["Long horizon, repro_long_cpu", "-", "**not run yet**"]]
+
+
+def test_a_run_stopped_on_a_warning_counts_as_finished(tmp_path):
+  units = _manifest(tmp_path / "fig10", sweeps.get("fig10_cpu"))
+  for i, unit in enumerate(units):
+    _run(tmp_path / "fig10", unit, 5.0, state="warned" if i == 0 else "completed")
+  found = suites.discover([str(tmp_path)], reproduction.COVERED)
+  assert suites.status(found, "fig10_cpu") == f"finished ({len(units)} units)"
