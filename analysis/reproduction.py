@@ -14,7 +14,8 @@ averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_sections.py) a
 findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite recognised by its
 sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
 verdict. The verdicts are fixed rules (analysis/verdicts.py, docs/reproduction_rules.md) stated beside
-them, applied the same way to any run of the suite: they are not tuned to the paper.
+them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also
+rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies.
 """
 
 import os
@@ -30,6 +31,7 @@ from analysis import figure_sections
 from analysis import figures
 from analysis import fmt
 from analysis import render
+from analysis import rules
 from analysis import sensitivity
 from analysis import suites as suites_
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
@@ -39,6 +41,7 @@ from rundir import display
 from rundir.cli import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
+RULES_DOC = os.path.join(figure_sections.REPO, "docs", "reproduction_rules.md")
 Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
 
 
@@ -70,24 +73,6 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
 
 
 # --- the page ----------------------------------------------------------------------------------------
-
-PAPER = {
-    "attention_logits": "Fig 1-2: without qk-layernorm, loss diverges at high LR for every size as the attention "
-                        "logits grow to ~1e4 and the attention entropy collapses; qk-layernorm trains stably "
-                        "across three orders of magnitude of LR.",
-    "sensitivity_size": "Fig 1: qk-layernorm lowers LR sensitivity at every size; LR sensitivity grows with "
-                        "model size (9.4M-1.2B non-embedding params), with and without it.",
-    "output_logits": "Fig 3-4: without weight decay the output logits drift very negative late in training "
-                     "at high LR, regardless of scale; z-loss (1e-4) prevents it; weight decay also "
-                     "mitigates it for the larger models.",
-    "warmup": "Fig 5: longer warm-up (5e3 -> 1e4 -> 2.5e4 of 1e5 steps) lowers LR sensitivity, most for the "
-              "larger models, which are not stable at LR 0.3 without it.",
-    "weight_decay": "Fig 6: weight decay 1e-4 applied independently of the LR is less LR sensitive than "
-                    "optax/PyTorch-style decay 0.1 scaled by the LR.",
-    "grad_rms": "Fig 11: the RMS of the gradient of the first MLP layer falls with model size and with LR, "
-                "towards AdamW's epsilon (1e-8), where updates shrink (Fig 12-13).",
-}
-
 
 def _figure_specs(key: str, scale: Scale, window: int) -> list[tuple[str, Callable]]:
   lr_loss = ("lr_vs_loss", figures.lr_vs_loss)
@@ -162,7 +147,7 @@ def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: 
   cells_, missing = cells(finding, runs, scale, replicas)
   claims, evidence = CLAIMS[finding["key"]](cells_, scale)
   members = [r for c in cells_ for r in c.runs]
-  parts = [f"## {finding['title']}", f"**Paper.** {PAPER[finding['key']]}", ""]
+  parts = [f"## {finding['title']}", f"**Paper.** {rules.section(finding['key']).paper}", ""]
   for claim in claims:
     parts.append(f"- **{unfinished or claim.verdict}**: {claim.text} *Test:* {claim.rule}.")
     parts += [f"  - {line}" for line in claim.detail]
@@ -376,10 +361,14 @@ def main(argv: list[str]) -> None:
   except OSError as e:
     cli.exit_usage(f"--out={flags.FLAGS.out}: cannot write ({e.strerror or e})")
   print(path)
+  if flags.FLAGS.rules_doc:  # the rules as applied, whatever the roots: the doc never drifts from the code
+    write_text(flags.FLAGS.rules_doc, rules.markdown())
+    print(flags.FLAGS.rules_doc)
 
 
 if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
+  flags.DEFINE_string("rules_doc", RULES_DOC, "Where to write the rules doc from analysis/rules.py ('' for nowhere).")
   flags.DEFINE_string("fig9_prediction", figure_sections.FIG9_PREDICTION,
                       "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
   app.run(main, flags_parser=parse_flags)

@@ -59,19 +59,6 @@ def _loss(base: float, sens: float, lr: float) -> float:
   return base + 7 * sens if lr == 0.3 else base
 
 
-# --- rules doc ---------------------------------------------------------------------------------------
-
-def test_every_rule_comes_from_the_rules_doc():
-  doc = figure_sections.rules_doc()
-  expected = {"Fig 7:": {"7a", "7b"}, "Fig 8 and E.4:": {"Check first", "8a", "8b", "8c", "8d"},
-              "Fig 9 held out": {"9"}, "Fig 10:": {"10a", "10b"}, "Figs 12-13:": {"12a", "12b"}}
-  for heading, ids in expected.items():
-    paper, rules = figure_sections.section_rules(doc, heading)
-    assert paper and set(rules) == ids, heading
-  assert figure_sections.section_rules(doc, "Fig 7:")[1]["7b"].startswith(
-      "At the matched largest size, depth's best scored loss l* below width's by >= 0.02")
-
-
 # --- Fig 7 -------------------------------------------------------------------------------------------
 
 PARAMS_7 = {(64, 2): 1e5, (128, 2): 1e6, (256, 2): 1e7, (128, 1): 1e5, (128, 4): 1e7, (128, 8): 1e8}

@@ -25,3 +25,26 @@ def test_run_states_are_listed_only_in_rundir():
           found.append(f"{path.relative_to(REPO)}:{node.lineno}")
   assert not found, found
   assert set(files.FINAL) == {"completed", "diverged", "warned", "failed"}
+
+
+def _code_strings(path: pathlib.Path) -> list[str]:
+  """The string constants of a module that are not docstrings."""
+  tree = ast.parse(path.read_text())
+  docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+  return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+          and id(n) not in docstrings]
+
+
+def test_one_rules_module_and_no_analysis_code_reads_the_rules_doc():
+  from analysis import rules, reproduction  # pylint: disable=import-outside-toplevel
+  defining = [p.name for p in _sources("analysis")
+              if any(isinstance(n, ast.ClassDef) and n.name == "Rule" for n in ast.walk(ast.parse(p.read_text())))]
+  assert defining == ["rules.py"]
+  assert not (REPO / "analysis" / "figure_verdicts.py").exists()
+  naming_the_doc = [p.name for p in _sources("analysis") if any("reproduction_rules" in s for s in _code_strings(p))]
+  assert naming_the_doc == ["reproduction.py"]  # which writes it, from the rules module
+  assert reproduction.RULES_DOC.endswith("reproduction_rules.md")
+  assert "open(" not in (REPO / "analysis" / "reproduction.py").read_text()
+  assert rules.markdown().count("\n- **") >= 12
