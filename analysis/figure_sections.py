@@ -309,7 +309,7 @@ def fig10(suites: dict[str, Suite]) -> Section:
   for k in kappas:
     run = kappa_runs.get(k)
     rows.append([fmt.sci(k), fmt.number(losses[k]), fmt.sci(first_logged(run, MAX_LOGIT)) if run else "-",
-                 fmt.sci(figures.realised_max_logit(run)) if run else "-", run.state if run else "not run"])
+                 fmt.sci(run.realised_max_logit()) if run else "-", run.state if run else "not run"])
   layers = bigram.setting("ModelConfig.num_layers", "num_layers") if bigram else None
   rows.append([f"bigram ({layers} layers)", fmt.number(effective_loss(bigram)), "-", "-",
                bigram.state if bigram else "not run"])
@@ -337,7 +337,7 @@ def fig12_13(suites: dict[str, Suite]) -> Section:
   by_eps = {EPS[stem(u["point"].get("adam_eps"))]: suite.run(u) for u in units
             if u["point"]["d_model"] == largest and u["point"]["lr"] == top_lr and suite.run(u)}
   run_8, run_15, run_6 = (by_eps.get(e) for e in (1e-8, 1e-15, 1e-6))
-  mean = lambda run, key: figures.window_mean(run, key, EPS_WINDOW) if run else None
+  mean = lambda run, key: run.window_mean(key, EPS_WINDOW) if run else None
   g = mean(run_8, GRAD_RMS)
   rows = [["eps", "state", "scored loss", f"g (grad RMS, last {EPS_WINDOW} steps)", "g / eps",
            f"u (update RMS, last {EPS_WINDOW} steps)"]]

@@ -176,13 +176,7 @@ def read_manifest(root: str) -> tuple[dict[str, Any], Scale]:
   if not has_findings(manifest):
     raise InputError(f"{root} holds sweep {manifest['sweep']['name']!r}, which has no findings: expected the "
                      "root of a reproduction suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)")
-  return {**manifest["report"], "total": len(manifest["units"])}, scale_of(manifest["report"]["scale"])
-
-
-def scale_of(raw: dict[str, Any]) -> Scale:
-  """The suite's scale from sweep.json's report.scale."""
-  return Scale(raw["name"], raw["preset"], tuple(raw["widths"]), tuple(raw["ablation_widths"]),
-               tuple(raw["lrs"]), raw["low_lr"], tuple(raw["warmups"]))
+  return {**manifest["report"], "total": len(manifest["units"])}, Scale.from_json(manifest["report"]["scale"])
 
 
 def wall_time(runs: Sequence[Run]) -> float:
@@ -259,7 +253,7 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   state = suites_.status({name: suite} if suite else {}, name)
   if suite is None:
     return [f"## {title_prefix}{name}\n\n{name}: not run yet.\n"], [[f"{title_prefix}{name}", "-", f"**{state}**"]]
-  scale = scale_of(suite.manifest["report"]["scale"])
+  scale = Scale.from_json(suite.manifest["report"]["scale"])
   sections, rows, first_with = [], [], {}
   for finding in suite.manifest["report"]["findings"]:
     print(f"section {prefix}{finding['key']}", file=sys.stderr, flush=True)

@@ -71,7 +71,7 @@ class Section:
 
 def combine(checks: Sequence[bool | None]) -> str:
   """'reproduced' when every check passes, 'partly' when some do, 'not reproduced' when none do;
-  'not measured' when any check lacks its runs."""
+  "not measured" when any check lacks its runs."""
   if not checks or any(c is None for c in checks):
     return NOT_MEASURED
   return "reproduced" if all(checks) else "partly" if any(checks) else "not reproduced"
@@ -159,10 +159,10 @@ def depth_vs_width_slope(width: Sequence[tuple[float, float | None]],
   verdict = "reproduced" if d - w >= 0.05 else "partly" if d > w else "not reproduced"
   return verdict, f"sensitivity per decade of params: depth {fmt.number(d, 3)} vs width {fmt.number(w, 3)}"
 
-R7A = Rule('7a', 'Scaling depth raises LR sensitivity faster than scaling width.',
-           'Slope of sensitivity against log10(non-embedding params), least squares over each series. '
-           '*reproduced*: depth slope above width slope by >= 0.05 per decade; *partly*: above by less; *not'
-           ' reproduced*: width slope >= depth slope.',
+R7A = Rule("7a", "Scaling depth raises LR sensitivity faster than scaling width.",
+           "Slope of sensitivity against log10(non-embedding params), least squares over each series. "
+           "*reproduced*: depth slope above width slope by >= 0.05 per decade; *partly*: above by less; *not"
+           " reproduced*: width slope >= depth slope.",
            depth_vs_width_slope)
 
 
@@ -175,16 +175,16 @@ def depth_vs_width_loss(width_best: float | None, depth_best: float | None) -> V
              "not reproduced" if less(width_best, depth_best, SENSITIVITY_MARGIN) else "partly")
   return verdict, f"l*: depth {fmt.number(depth_best, 3)} vs width {fmt.number(width_best, 3)}"
 
-R7B = Rule('7b', 'At the matched largest size, depth gives the lower loss.',
+R7B = Rule("7b", "At the matched largest size, depth gives the lower loss.",
            "At the matched largest size, depth's best scored loss l* below width's by >= 0.02: *reproduced*;"
            " within 0.02: *partly*; width's lower by >= 0.02: *not reproduced*.",
            depth_vs_width_loss)
 
 
 FIG7 = Section(
-    'Fig 7: width vs depth (`fig7_cpu`, 42 units, qk-layernorm)',
+    "Fig 7: width vs depth (`fig7_cpu`, 42 units, qk-layernorm)",
     ('Scaling depth alone raises LR sensitivity faster than scaling width alone, though depth gives a lower '
-    'loss at the largest scale tested.'),
+    "loss at the largest scale tested."),
     """**Sweep.** Depth 1, 2, 4, 8 at d=128; widths 64, 128, 256 at 2 layers; 7 LRs. The largest of each series
 have the same non-embedding size: d=128 x 8 layers 1.576M, d=256 x 2 layers 1.574M.""",
     (R7A, R7B,), key='fig7')
@@ -199,9 +199,9 @@ def mup_matches_standard(standard: Sequence[float | None], mup: Sequence[float |
     return None
   return all(a == b for a, b in zip(standard, mup))
 
-CHECK_FIRST = Rule('Check first', '',
-           'At d=64 the two arms must give identical losses at every LR; if not, every Fig 8 verdict is '
-           '*invalid* (an implementation error), not a finding.',
+CHECK_FIRST = Rule("Check first", "",
+           "At d=64 the two arms must give identical losses at every LR; if not, every Fig 8 verdict is "
+           "*invalid* (an implementation error), not a finding.",
            mup_matches_standard)
 
 
@@ -222,10 +222,10 @@ def mup_stabilises_lr(standard_spread: int | None, mup_spread: int | None) -> Ve
   reason = " (both 0: nothing for muParam to stabilise at these widths)" if standard_spread == mup_spread == 0 else ""
   return verdict, f"best-LR spread in grid steps: muParam {mup_spread} vs standard {standard_spread}{reason}"
 
-R8A = Rule('8a', 'muParam stabilises the optimal LR across widths.',
-           'Spread of the best LR over the widths, in grid steps (max index - min index). *reproduced*: '
+R8A = Rule("8a", "muParam stabilises the optimal LR across widths.",
+           "Spread of the best LR over the widths, in grid steps (max index - min index). *reproduced*: "
            "muParam's spread below the standard model's; *partly*: equal and > 0; *not reproduced*: larger, "
-           'or both 0 (nothing for muParam to stabilise at this range of widths: the reason given).',
+           "or both 0 (nothing for muParam to stabilise at this range of widths: the reason given).",
            mup_stabilises_lr)
 
 
@@ -237,12 +237,12 @@ def mup_not_lower(standard: float | None, mup: float | None, what: str) -> Verdi
   verdict = "not reproduced" if less(mup, standard, SENSITIVITY_MARGIN) else "reproduced"
   return verdict, f"{what}: muParam {fmt.number(mup, 3)} vs standard {fmt.number(standard, 3)}"
 
-R8B = Rule('8b', 'muParam does not lower the loss.',
+R8B = Rule("8b", "muParam does not lower the loss.",
            "At d=256, muParam's l* not below the standard's by >= 0.02: *reproduced*; else *not reproduced*.",
            mup_not_lower)
-R8C = Rule('8c', 'muParam does not lower LR sensitivity.',
+R8C = Rule("8c", "muParam does not lower LR sensitivity.",
            "At d=256, muParam's sensitivity not below the standard's by >= 0.02: *reproduced*; else *not "
-           'reproduced*.',
+           "reproduced*.",
            mup_not_lower)
 
 
@@ -253,16 +253,16 @@ def mup_needs_qkln(pairs: Sequence[tuple[float | None, float | None]]) -> Verdic
   return combine(checks), "; ".join(f"{fmt.number(on, 3)} with qk-LN vs {fmt.number(off, 3)} without"
                                     for on, off in pairs)
 
-R8D = Rule('8d', 'Under muParam, qk-layernorm still lowers LR sensitivity (Fig E.4).',
-           '(E.4) Under muParam, qk-LN sensitivity below no-qk-LN by >= 0.02 at each of d=128, 256: '
-           '*reproduced* at both, *partly* at one, *not reproduced* at none (d=64 is the standard model).',
+R8D = Rule("8d", "Under muParam, qk-layernorm still lowers LR sensitivity (Fig E.4).",
+           "(E.4) Under muParam, qk-LN sensitivity below no-qk-LN by >= 0.02 at each of d=128, 256: "
+           "*reproduced* at both, *partly* at one, *not reproduced* at none (d=64 is the standard model).",
            mup_needs_qkln)
 
 
 FIG8 = Section(
-    'Fig 8 and E.4: muParam (`fig8_cpu` qk-LN, `figE4_cpu` no qk-LN; 42 units each)',
+    "Fig 8 and E.4: muParam (`fig8_cpu` qk-LN, `figE4_cpu` no qk-LN; 42 units each)",
     ('muParam (simple) stabilises the optimal LR across widths, but neither lowers the loss nor the LR '
-    'sensitivity (Fig 8); it does not remove the need for qk-layernorm (Fig E.4).'),
+    "sensitivity (Fig 8); it does not remove the need for qk-layernorm (Fig E.4)."),
     """**Sweep.** {standard, `mup_simple`} x d = 64, 128, 256 x 7 LRs, `ModelConfig.mup_base_width=64` (the
 smallest model tested, as the paper takes 256, its smallest): per-layer base fan-ins (fix 1), so at d=64
 muParam is the standard model bit for bit (`tests/test_step.py`).""",
@@ -287,18 +287,18 @@ def held_out(predicted: Sequence[float | None], realised: Sequence[float | None]
   return verdict, (f"crossing of {fmt.sci(threshold)} agrees at {sum(agree)}/{len(agree)} LRs; median "
                    f"|log10(predicted / realised)| {fmt.number(median, 2)}")
 
-R9 = Rule('9', 'The fitted trend predicts which LRs make the larger model cross 1e4.',
-           '*reproduced*: predicted and realised crossing of 1e4 agree at all 7 LRs and the median '
-           '|log10(predicted / realised)| <= 0.5; *partly*: crossing agrees at >= 5 LRs; *not reproduced* '
-           'otherwise. An LR with no fit (a note) counts as disagreeing. The table lists, per LR, predicted,'
+R9 = Rule("9", "The fitted trend predicts which LRs make the larger model cross 1e4.",
+           "*reproduced*: predicted and realised crossing of 1e4 agree at all 7 LRs and the median "
+           "|log10(predicted / realised)| <= 0.5; *partly*: crossing agrees at >= 5 LRs; *not reproduced* "
+           "otherwise. An LR with no fit (a note) counts as disagreeing. The table lists, per LR, predicted,"
            " realised, crossed (both) and the run's state.",
            held_out)
 
 
 FIG9 = Section(
-    'Fig 9 held out (`fig9_fit_cpu` 21 units, then `fig9_heldout_cpu` 7 units; no qk-layernorm)',
+    "Fig 9 held out (`fig9_fit_cpu` 21 units, then `fig9_heldout_cpu` 7 units; no qk-layernorm)",
     ('The max attention logit of block 0 at a fixed early step, fitted against size at each LR (log-log '
-    'quadratic), predicts which LRs make a larger model cross 1e4; a model trained afterwards confirms it.'),
+    "quadratic), predicts which LRs make a larger model cross 1e4; a model trained afterwards confirms it."),
     """**Procedure, in this order.**
 1. Run `fig9_fit_cpu` (d = 64, 128, 256 x 7 LRs).
 2. Before `fig9_heldout_cpu` exists, write and commit the prediction:
@@ -325,9 +325,9 @@ def kappa_onset(losses: dict[float, float | None]) -> Verdict:
              "partly" if 10 <= onset <= 1e4 else "not reproduced")
   return verdict, f"onset kappa* {fmt.sci(onset) if onset is not None else 'none'} (best loss {fmt.number(best, 3)})"
 
-R10A = Rule('10a', 'Loss deteriorates from kappa around 1e3.',
-           'Onset kappa* = the smallest kappa whose scored loss is >= 0.1 above the best over kappa. '
-           '*reproduced*: 1e2 < kappa* <= 3e3; *partly*: 10 <= kappa* <= 1e4; *not reproduced* otherwise.',
+R10A = Rule("10a", "Loss deteriorates from kappa around 1e3.",
+           "Onset kappa* = the smallest kappa whose scored loss is >= 0.1 above the best over kappa. "
+           "*reproduced*: 1e2 < kappa* <= 3e3; *partly*: 10 <= kappa* <= 1e4; *not reproduced* otherwise.",
            kappa_onset)
 
 
@@ -342,14 +342,14 @@ def kappa_vs_bigram(losses: dict[float, float | None], bigram: float | None) -> 
              "reproduced" if all(v < bigram for v in small) else "partly")
   return verdict, f"loss at kappa 1e4 {fmt.number(losses[1e4], 3)} vs bigram {fmt.number(bigram, 3)}"
 
-R10B = Rule('10b', "By kappa = 1e4 the loss exceeds a zero-layer bigram model's.",
+R10B = Rule("10b", "By kappa = 1e4 the loss exceeds a zero-layer bigram model's.",
            "*reproduced*: loss(1e4) above the bigram's and loss(kappa) below it for every kappa <= 1e2; "
            "*partly*: only the first; *not reproduced*: loss(1e4) not above the bigram's.",
            kappa_vs_bigram)
 
 
 FIG10 = Section(
-    'Fig 10: kappa transplant (`fig10_cpu`, 8 units, no qk-layernorm, default LR 1e-2)',
+    "Fig 10: kappa transplant (`fig10_cpu`, 8 units, no qk-layernorm, default LR 1e-2)",
     ("Loss deteriorates around kappa = 1e3; by kappa = 1e4 it exceeds a zero-layer bigram model's."),
     """**Sweep.** kappa = 1, 10, 1e2, 1e3, 3e3, 1e4, 1e5 (d=128, 2 layers) and the bigram model (0 layers).
 kappa is the logits' scale, not their maximum (logit = kappa sqrt(d_h) cos(q, k), model/transformer.py):
@@ -378,11 +378,11 @@ def small_eps_helps(loss_8: float | None, loss_15: float | None, grad_rms: float
   return verdict, (f"loss {fmt.number(loss_15, 3)} (eps 1e-15) vs {fmt.number(loss_8, 3)} (1e-8); "
                    f"g / eps = {fmt.sci(grad_rms / eps)}")
 
-R12A = Rule('12a', 'eps 1e-15 improves the loss over 1e-8.',
-           '*reproduced*: loss(1e-15) below loss(1e-8) by >= 0.02. *not reproduced, scale*: |difference| < '
-           '0.02 while g > 10 x 1e-8 (the report gives g / 1e-8 as the reason: epsilon is never reached). '
-           '*not reproduced*: otherwise. Expected from `repro_cpu` (g ~ 3e-6 at d=128-256, lr 0.3): not '
-           'reproduced, scale.',
+R12A = Rule("12a", "eps 1e-15 improves the loss over 1e-8.",
+           "*reproduced*: loss(1e-15) below loss(1e-8) by >= 0.02. *not reproduced, scale*: |difference| < "
+           "0.02 while g > 10 x 1e-8 (the report gives g / 1e-8 as the reason: epsilon is never reached). "
+           "*not reproduced*: otherwise. Expected from `repro_cpu` (g ~ 3e-6 at d=128-256, lr 0.3): not "
+           "reproduced, scale.",
            small_eps_helps)
 
 
@@ -401,17 +401,17 @@ def large_eps_hurts(diverged_6: bool | None, loss_6: float | None, loss_8: float
   return verdict, (f"eps 1e-6: {'diverged' if diverged_6 else fmt.number(loss_6, 3)} vs {fmt.number(loss_8, 3)} "
                    f"(1e-8); update RMS {fmt.sci(update_6)} vs {fmt.sci(update_8)}")
 
-R12B = Rule('12b', 'eps 1e-6 diverges (updates shrink as g nears eps).',
+R12B = Rule("12b", "eps 1e-6 diverges (updates shrink as g nears eps).",
            "*reproduced*: the eps 1e-6 run diverges or ends >= 0.1 above eps 1e-8's scored loss; *partly*: "
            "its u below 0.5 x the eps 1e-8 run's (Fig 13's mechanism: g within an order of eps shrinks "
-           'Delta) without that loss effect; *not reproduced* otherwise.',
+           "Delta) without that loss effect; *not reproduced* otherwise.",
            large_eps_hurts)
 
 
 FIG12_13 = Section(
-    'Figs 12-13: AdamW epsilon (`fig11_13_cpu`: 21 units shared with Fig 11, plus d=512 at LR 0.3 for eps 1e-8, 1e-15, 1e-6)',
+    "Figs 12-13: AdamW epsilon (`fig11_13_cpu`: 21 units shared with Fig 11, plus d=512 at LR 0.3 for eps 1e-8, 1e-15, 1e-6)",
     ('At 4.8B and LR 0.3 the gradient RMS reaches eps = 1e-8 and updates shrink (Fig 13); eps 1e-15 improves '
-    'the loss, eps 1e-6 diverges (Fig 12).'),
+    "the loss, eps 1e-6 diverges (Fig 12)."),
     """**Measure.** g: gradient RMS of `block_0/mlp/dense_in/w`, mean over the last 50 steps of the eps 1e-8 run
 (as Fig 11); u: the same for `update/rms/...`.""",
     (R12A, R12B,), key='fig12_13')
@@ -419,7 +419,9 @@ FIG12_13 = Section(
 
 # --- the suites' definitions and sizes, fixed before their runs (prose: no rule of its own) ---
 
-LONG = Section('Long horizon (`repro_long_cpu`, 32 units; definition in launch/sweeps/repro.py)', intro="""The late-training findings at 2000 steps (10x; `gin/repro_long.gin`, warm-up 200), d=128, LRs 1e-3 ... 3e-1
+LONG = Section(
+    "Long horizon (`repro_long_cpu`, 32 units; definition in launch/sweeps/repro.py)",
+    intro="""The late-training findings at 2000 steps (10x; `gin/repro_long.gin`, warm-up 200), d=128, LRs 1e-3 ... 3e-1
 (3e-4 added for coupled decay's second range). The rules are the ones `analysis/verdicts.py` applies
 to `repro_cpu`'s findings 3 and 4b, unchanged, at the one width:
 `python -m analysis.reproduction runs/repro_long --out docs/reproduction_long`.
@@ -428,7 +430,9 @@ d=128 step with two processes sharing the 2 cores): 2000 steps ~ 8.5 min a unit,
 ~ 2.3 hours, under the 3-hour budget. No speed work from the performance issue is assumed; its wall time is
 to be measured and written into docs/reproduction.md when it runs.""")
 
-SEEDS = Section('Seeds (`repro_seeds_cpu`, 242 units), fixed before its runs', intro="""Issue 14: every claim whose verdict depends on a difference under 0.1 gets 3 seeds. The seed is gin's
+SEEDS = Section(
+    "Seeds (`repro_seeds_cpu`, 242 units), fixed before its runs",
+    intro="""Issue 14: every claim whose verdict depends on a difference under 0.1 gets 3 seeds. The seed is gin's
 `seed` macro (gin/base.gin: `TrainConfig.seed`, which sets the initialisation and the data order). Seed 0
 is `repro_cpu`'s run; `repro_seeds_cpu` (launch/sweeps/repro.py) runs seeds 1 and 2 of the cells the
 rules of these claims read. The differences are those of docs/reproduction/README.md (repro_cpu, rerun
@@ -455,7 +459,9 @@ The seeds are averaged in only once `repro_seeds_cpu` is finished; until then th
 `repro_cpu`'s run on this machine (2 workers, mean load 8.8; run.json to status.json per unit: d=64 33 s,
 d=128 82 s, d=256 174 s): 17.5e3 unit-seconds, about 2.4 hours on 2 workers at that load.""")
 
-LONG_SEEDS = Section('Long-horizon seeds (`repro_long_seeds_cpu`, 64 units), fixed 2026-11-28 17:15 UTC, before its runs', intro="""`repro_long_cpu` finished at 16:58 UTC with one seed. Every claim its verdicts read rests on a sensitivity
+LONG_SEEDS = Section(
+    "Long-horizon seeds (`repro_long_seeds_cpu`, 64 units), fixed 2026-11-28 17:15 UTC, before its runs",
+    intro="""`repro_long_cpu` finished at 16:58 UTC with one seed. Every claim its verdicts read rests on a sensitivity
 difference under 0.1 (docs/reproduction/README.md, Long horizon): 3a 0.207 without z-loss vs 0.210 with,
 3c 0.200 with decay vs 0.207 without, 4b 0.206 independent vs 0.238 coupled. Issue 14's seeds rule
 therefore applies to all three, and the cells they read are all of the suite's cells (4b's independent
@@ -469,7 +475,9 @@ cell is its own here: there is no 2b at 2000 steps to share it with). So `repro_
 - **Size:** `repro_long_cpu`'s 30 units run from scratch took 88 min 27 s on 2 workers (2.95 min a unit), so
   64 units take about 3.1 hours: it is run after the other suites and resumes across sessions.""")
 
-FIG8_SEEDS = Section('Fig 8 seeds (`fig8_seeds_cpu`, 84 units; `figE4_seeds_cpu` where 8d needs it), fixed 2026-11-28 18:26 UTC, before their runs', intro="""`fig8_cpu` finished at 17:42 UTC with one seed; `figE4_cpu` is running (8 of 42 units). What Fig 8's rules
+FIG8_SEEDS = Section(
+    "Fig 8 seeds (`fig8_seeds_cpu`, 84 units; `figE4_seeds_cpu` where 8d needs it), fixed 2026-11-28 18:26 UTC, before their runs",
+    intro="""`fig8_cpu` finished at 17:42 UTC with one seed; `figE4_cpu` is running (8 of 42 units). What Fig 8's rules
 read from `fig8_cpu` on seed 0, final eval losses from its `status.json`s:
 - **8a** rests on argmins over close losses: muParam d=128 4.525 at LR 1e-2 against 4.520 at 3e-2 (0.006),
   muParam d=256 4.329 against 4.298 (0.031), standard d=256 4.408 at 3e-3 against 4.370 at 1e-2 (0.038).

@@ -12,7 +12,6 @@ import math
 import statistics
 from typing import Callable, Sequence
 
-from analysis import figures
 from analysis import fmt
 from analysis import rules
 from analysis import sensitivity
@@ -251,15 +250,15 @@ def grad_rms_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], 
   qk = sorted((c for c in cells_ if c.point["arch"] == "qkln"), key=lambda c: c.width)
   by_lr, detail, rows = [], [], []
   for cell in qk:
-    values = [(r.lr, figures.window_mean(r, GRAD_RMS, window)) for r in cell.runs if r.state == "completed"]
+    values = [(r.lr, r.window_mean(GRAD_RMS, window)) for r in cell.runs if r.state == "completed"]
     values = [(lr, v) for lr, v in values if v is not None]
     by_lr.append(less(values[-1][1], values[0][1]) if len(values) > 1 else None)
     if values:
       detail.append(f"d={cell.width}: {fmt.sci(values[0][1])} at lr {fmt.sci(values[0][0])} -> "
                     f"{fmt.sci(values[-1][1])} at lr {fmt.sci(values[-1][0])}")
-    rows.append([f"d={cell.width}"] + [marked(r, r and figures.window_mean(r, GRAD_RMS, window))
+    rows.append([f"d={cell.width}"] + [marked(r, r and r.window_mean(GRAD_RMS, window))
                                       for r in map(cell.at, scale.lrs)])
-  lowest = [figures.window_mean(c.at(scale.lrs[0]), GRAD_RMS, window) if c.at(scale.lrs[0]) else None
+  lowest = [c.at(scale.lrs[0]).window_mean(GRAD_RMS, window) if c.at(scale.lrs[0]) else None
             for c in qk]
   by_width = (None if None in lowest or len(lowest) < 2 else all(a > b for a, b in zip(lowest, lowest[1:])))
   detail.append(f"at lr {fmt.sci(scale.lrs[0])} over widths {list(scale.widths)}: "

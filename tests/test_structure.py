@@ -1,7 +1,10 @@
-"""Source checks that keep each fact in one place: the run states in rundir/ only."""
+"""Source checks that keep each fact in one place: the run states in rundir/ only, the rules in
+analysis/rules.py only (written out, never read back), and the rules free of plotting."""
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 from rundir import files
 
@@ -48,3 +51,9 @@ def test_one_rules_module_and_no_analysis_code_reads_the_rules_doc():
   assert reproduction.RULES_DOC.endswith("reproduction_rules.md")
   assert "open(" not in (REPO / "analysis" / "reproduction.py").read_text()
   assert rules.markdown().count("\n- **") >= 12
+
+
+def test_the_rules_import_no_plotting():
+  code = "import sys, analysis.rules, analysis.verdicts; print('matplotlib' in sys.modules)"
+  result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.stdout.strip() == "False", result.stderr
