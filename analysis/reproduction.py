@@ -10,10 +10,10 @@ Writes DIR/README.md (GitHub renders it) and DIR/figures/. One root holding a sw
 gives that suite's report: its sweep.json, written by launch.sweep, carries the suite's scale and each
 finding's units, which is all this reads of the suite's definition. Units not run yet are listed, not
 guessed. Several roots, or a folder of suite roots, give the full report (Figs 1-13): repro_cpu's findings
-averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_sections.py) and repro_long_cpu's
+averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_suites.py) and repro_long_cpu's
 findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite recognised by its
 sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
-verdict. The verdicts are fixed rules (analysis/verdicts.py, docs/reproduction_rules.md) stated beside
+verdict. The verdicts are fixed rules (analysis/rules.py, docs/reproduction_rules.md) stated beside
 them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also
 rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies.
 """
@@ -27,7 +27,7 @@ from absl import app
 from absl import flags
 
 from analysis import cli
-from analysis import figure_sections
+from analysis import figure_suites
 from analysis import figures
 from analysis import fmt
 from analysis import render
@@ -35,13 +35,13 @@ from analysis import rules
 from analysis import sensitivity
 from analysis import suites as suites_
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
-from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
+from analysis.findings import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
                                sens_of, steps_of, varying)
 from rundir import display
 from rundir.cli import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
-RULES_DOC = os.path.join(figure_sections.REPO, "docs", "reproduction_rules.md")
+RULES_DOC = os.path.join(figure_suites.REPO, "docs", "reproduction_rules.md")
 Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
 
 
@@ -268,7 +268,7 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   return sections, rows
 
 
-def figure_section_text(section_: figure_sections.Section, paper: str, suites: dict[str, suites_.Suite],
+def figure_section_text(section_: figure_suites.Section, paper: str, suites: dict[str, suites_.Suite],
                         out_dir: str) -> str:
   parts = [f"## {section_.title}", f"**Paper.** {paper}", "",
            "Suites: " + "; ".join(f"`{n}` {suites_.status(suites, n)}"
@@ -296,7 +296,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
   os.makedirs(out_dir, exist_ok=True)
   main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
   figure_parts = []
-  for section_, paper in figure_sections.sections(suites, prediction):
+  for section_, paper in figure_suites.sections(suites, prediction):
     print(f"section {section_.title}", file=sys.stderr, flush=True)
     figure_parts.append(figure_section_text(section_, paper, suites, out_dir))
     summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
@@ -320,7 +320,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
       "",
       f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `python -m analysis.reproduction {' '.join(paths)} "
       f"--out {out_dir}`. Verdicts are fixed rules, stated with each claim, applied to these runs "
-      "(Figs 1-6, 11: analysis/verdicts.py; Figs 7-13: docs/reproduction_rules.md); a suite not finished "
+      "(analysis/rules.py, written out as docs/reproduction_rules.md); a suite not finished "
       "shows its state instead.",
       "",
       display.markdown(status_rows),
@@ -363,7 +363,7 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
   flags.DEFINE_string("rules_doc", RULES_DOC, "Where to write the rules doc from analysis/rules.py ('' for nowhere).")
-  flags.DEFINE_string("fig9_prediction", figure_sections.FIG9_PREDICTION,
+  flags.DEFINE_string("fig9_prediction", figure_suites.FIG9_PREDICTION,
                       "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
   app.run(main, flags_parser=parse_flags)
 

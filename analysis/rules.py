@@ -32,7 +32,7 @@ class Rule:
   id: str
   claim: str
   text: str
-  predicate: Callable[..., Verdict | bool | None] | None = None  # None: analysis/verdicts.py applies it
+  predicate: Callable[..., Verdict | bool | None] | None = None  # None: analysis/findings.py applies it
 
   def stated(self, **values) -> str:
     """The rule's text with the suite's values filled in ('{largest}' -> 'd=128')."""
@@ -47,7 +47,7 @@ class Rule:
 @dataclasses.dataclass(frozen=True)
 class Section:
   """A section of the rules doc: a figure's paper claim, its sweep (intro), its rules and notes; `key`
-  names the report section that applies the rules (analysis/figure_sections.py)."""
+  names the report section that applies the rules (analysis/figure_suites.py)."""
   heading: str
   paper: str = ""
   intro: str = ""
@@ -87,7 +87,7 @@ def _missing(*values) -> bool:
 
 
 # --- Findings 1-5 (Figs 1-6 and 11): `repro_cpu`, its seeds, and the long horizon ------------------------
-# Each finding's claims function in analysis/verdicts.py gathers the cells' evidence and applies these rules
+# Each finding's claims function in analysis/findings.py gathers the cells' evidence and applies these rules
 # with `combine` and `less` and the margins above; `{...}` in a rule's text is the suite's own value.
 
 R1 = Rule("1", "Without qk-layernorm the max attention logit grows by orders of magnitude at high LR and the loss "
@@ -422,7 +422,7 @@ FIG12_13 = Section(
 LONG = Section(
     "Long horizon (`repro_long_cpu`, 32 units; definition in launch/sweeps/repro.py)",
     intro="""The late-training findings at 2000 steps (10x; `gin/repro_long.gin`, warm-up 200), d=128, LRs 1e-3 ... 3e-1
-(3e-4 added for coupled decay's second range). The rules are the ones `analysis/verdicts.py` applies
+(3e-4 added for coupled decay's second range). The rules are the ones `analysis/findings.py` applies
 to `repro_cpu`'s findings 3 and 4b, unchanged, at the one width:
 `python -m analysis.reproduction runs/repro_long --out docs/reproduction_long`.
 Sizing, from `repro_cpu`'s measured 81 min for 130 units of 200 steps on 2 workers (75 s a unit, ~0.25 s a
@@ -508,7 +508,7 @@ PREAMBLE = """# Verdict rules of the reproduction report: findings 1-5, and Figs
 
 *Written by `python -m analysis.reproduction` from `analysis/rules.py`, where each rule's text sits beside the
 predicate that applies it: edit the module, not this file. Git history (of the module, and before it of this
-file) holds when each rule was fixed. The findings' sections come first: the rules `analysis/verdicts.py` applies
+file) holds when each rule was fixed. The findings' sections come first: the rules `analysis/findings.py` applies
 to `repro_cpu` and the long horizon, as `docs/reproduction.md` fixed them.*
 
 `docs/reproduction.md` covers Figs 1-6 and 11 with `repro_cpu`. This file fixes the rules for Figs 7, 8,
@@ -516,7 +516,7 @@ to `repro_cpu` and the long horizon, as `docs/reproduction.md` fixed them.*
 the paper's claim, the sweep, the rule, and the verdicts it can give. Nothing here may be changed after the
 runs are seen; a claim that does not reproduce is reported as not reproduced, with the likely reason.
 
-Shared definitions (as in `analysis/verdicts.py`): a run's *scored loss* is its final eval loss clipped
+Shared definitions (as in `analysis/findings.py`): a run's *scored loss* is its final eval loss clipped
 at l0, l0 for a diverged run (Section 2.2); *sensitivity* is `analysis.sensitivity` over the sweep's LRs
 (3e-4 ... 3e-1, 7 points); "lower by >= m" means lower by at least m (m = 0.02 nats for sensitivity and
 loss, the report's `SENSITIVITY_MARGIN`). Every `_cpu` sweep uses `gin/local.gin` last (200 steps,

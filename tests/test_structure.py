@@ -54,6 +54,6 @@ def test_one_rules_module_and_no_analysis_code_reads_the_rules_doc():
 
 
 def test_the_rules_import_no_plotting():
-  code = "import sys, analysis.rules, analysis.verdicts; print('matplotlib' in sys.modules)"
+  code = "import sys, analysis.rules, analysis.findings; print('matplotlib' in sys.modules)"
   result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
   assert result.stdout.strip() == "False", result.stderr

@@ -30,7 +30,7 @@ import dataclasses
 from launch.hyper import Point, product, sweep
 from launch.spec import Sweep, name_value, unit_name
 from launch.sweeps import grid
-from rundir.suite import LOW_LR, Scale
+from rundir.scale import LOW_LR, Scale
 
 SLOTS = ("arch", "z_loss", "weight_decay")  # gin-file axes; the rest are bindings
 GIN_FILES = tuple(f"{{{slot}}}" for slot in SLOTS)

@@ -17,7 +17,7 @@ from analysis import rules
 from analysis import sensitivity
 from analysis.rules import HIGH_LR, LOGIT_MARGIN, LOGIT_RATIO, SENSITIVITY_MARGIN, combine, less
 from analysis.runs import Run
-from rundir.suite import Scale
+from rundir.scale import Scale
 
 MAX_LOGIT = "attn/max_logit/block_0"
 OUTPUT_LOGIT = "logits/mean"

@@ -17,10 +17,10 @@ from analysis import fmt
 from analysis import predict
 from analysis import rules
 from analysis import sensitivity
+from analysis.findings import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
+                               sens_of, sens_text, straddle_note)
 from analysis.runs import Run
 from analysis.suites import Suite, status
-from analysis.verdicts import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
-                               sens_of, sens_text, straddle_note)
 from rundir.bindings import file_stem as stem
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
