@@ -8,6 +8,7 @@ from absl import app
 from absl import flags
 
 from analysis.runs import InputError, Run, find_runs
+from rundir.cli import parse_flags
 
 FLAGS = flags.FLAGS
 
@@ -15,14 +16,6 @@ FLAGS = flags.FLAGS
 def exit_usage(message: str) -> NoReturn:
   print(f"error: {message}", file=sys.stderr)
   sys.exit(2)
-
-
-def parse_flags(argv: list[str]) -> list[str]:
-  """absl.app.run's flags_parser: a bad flag is one line and exit 2, not absl's usage dump and exit 1."""
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    exit_usage(str(e))
 
 
 def run(main: Callable[[list[str]], None], *define_flags: Callable[[], None]) -> None:

@@ -26,7 +26,7 @@ from analysis import cli
 from analysis.grouping import partition
 from analysis.runs import Run
 from instability import detectors
-from rundir.files import METRICS_FILE, read_jsonl, write_text
+from rundir.files import METRICS_FILE, RAN_TO_END, read_jsonl, write_text
 
 flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
 flags.DEFINE_float("margin", 0.1, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
@@ -94,7 +94,7 @@ def cases(runs: Sequence[Run], roots: Sequence[str], margin: float, seen: Sequen
   failed, warned) are left out. Runs under a `seen` root are all in the tuning half."""
   out = []
   for group in partition(runs):
-    finished = [r for r in group if r.state in ("completed", "diverged")]
+    finished = [r for r in group if r.state in RAN_TO_END]
     records = {r.name: read_records(r.path) for r in finished}
     scored = [r for r in finished if r.state == "completed" and r.final_loss is not None
               and math.isfinite(r.final_loss)]

@@ -24,6 +24,7 @@ from analysis import grouping
 from analysis import predict
 from analysis import sensitivity
 from analysis.runs import InputError, Run, is_number
+from rundir.files import NO_FINAL_LOSS
 
 PANEL_SIZE = (4.2, 3.3)
 _BLOCK = re.compile(r"block_\d+")
@@ -75,15 +76,6 @@ def _at_lr(runs: Sequence[Run], lr: float) -> list[Run]:
   return [r for r in runs if r.lr is not None and math.isclose(r.lr, lr, rel_tol=sensitivity.LR_RTOL)]
 
 
-def window_mean(run: Run, key: str, window: int) -> float | None:
-  """Mean of the finite values of `key` logged within `window` steps of the run's last log of it."""
-  steps, values = run.series(key)
-  if not steps.size:
-    return None
-  recent = values[(steps > steps[-1] - window) & np.isfinite(values)]
-  return float(recent.mean()) if recent.size else None
-
-
 def _blocks(run: Run, key_of_block: Callable[[int], str]) -> list[int]:
   """Block indices 0, 1, ... for which the run logged the key, up to the first missing one."""
   blocks = []
@@ -94,7 +86,7 @@ def _blocks(run: Run, key_of_block: Callable[[int], str]) -> list[int]:
 
 def _stable(runs: Sequence[Run]) -> list[Run]:
   """Runs whose final-steps averages mean something: sized, with an lr, neither diverged nor failed."""
-  return [r for r in runs if r.state not in ("diverged", "failed") and r.lr is not None
+  return [r for r in runs if r.state not in NO_FINAL_LOSS and r.lr is not None
           and r.params is not None]
 
 
@@ -239,13 +231,6 @@ def max_logit_vs_params(runs: Sequence[Run], out: str, params: float = predict.P
   return _save(fig, out)
 
 
-def realised_max_logit(run: Run) -> float | None:
-  """The largest finite max attention logit the run logged, over every block and step."""
-  peaks = [np.max(values[np.isfinite(values)]) for key, (_, values) in run.metrics().items()
-           if key.startswith("attn/max_logit/") and np.isfinite(values).any()]
-  return float(max(peaks)) if peaks else None
-
-
 def kappa_points(runs: Sequence[Run]) -> list[tuple[float, float, float, float | None]]:
   """(kappa, lr, scored final loss, realised max logit) of every finished run that binds kappa; a
   diverged run's loss is drawn at l0."""
@@ -254,7 +239,7 @@ def kappa_points(runs: Sequence[Run]) -> list[tuple[float, float, float, float |
     kappa = run.setting("ModelConfig.kappa", "kappa")
     if is_number(kappa) and run.lr is not None and run.final_loss is not None:
       loss = run.final_loss if math.isfinite(run.final_loss) else run.init_loss
-      points.append((float(kappa), run.lr, loss, realised_max_logit(run)))
+      points.append((float(kappa), run.lr, loss, run.realised_max_logit()))
   return sorted(points)
 
 
@@ -311,7 +296,7 @@ def _vs_block(ax: plt.Axes, runs: Sequence[Run], key_of_block: Callable[[int], s
   """One line per run: value vs block index, for the blocks the run logged."""
   colors = _palette(range(len(runs)))
   for i, run in enumerate(runs):
-    points = [(block, window_mean(run, key_of_block(block), window)) for block in _blocks(run, key_of_block)]
+    points = [(block, run.window_mean(key_of_block(block), window)) for block in _blocks(run, key_of_block)]
     if points:
       ax.plot(*zip(*points), "o-", color=colors[i], label=label_of(run), markersize=4)
   ax.set(xlabel="block index")
@@ -321,7 +306,7 @@ def _scaling_rows(runs: Sequence[Run], out: str, key: str, window: int, key_of_b
                   depth_runs: Callable[[list[Run]], tuple[list[Run], Callable[[Run], str], str]],
                   ylabel: str, with_eps: bool) -> list[str]:
   """Per intervention: `key` (mean over the final `window` steps) vs params, vs LR and vs depth."""
-  values = {r: v for r in _stable(runs) if (v := window_mean(r, key, window)) is not None}
+  values = {r: v for r in _stable(runs) if (v := r.window_mean(key, window)) is not None}
   if not values:
     raise Skipped(f"no completed or running sized run logged {key}")
   rows = grouping.interventions(list(values))

@@ -1,11 +1,10 @@
 """Rule PC: is the output-logit divergence of Section 3.1.2 present at CPU scale (issue 23)?
 
-docs/reproduction_rules.md ("Output-logit divergence, positive control") fixes the rule before the runs of
-`logit_divergence_cpu`. A *setting* is one (vocabulary, compute dtype); a *pair* is a setting's run without
-z-loss and its twin with z-loss 1e-4 at the same LR and seed. Per pair: dloss (scored final loss, no z-loss
-minus z-loss), drift (the no-z-loss run's second-half fall of the output-logit mean beyond its twin's) and
-rise (the no-z-loss run's second-half rise of log Z). The instability is present in a setting when a pair at
-LR >= 0.1 has the harm (dloss >= 0.1) and the signature (drift <= -1 or rise >= 1).
+analysis/rules.py (PC, written out as docs/reproduction_rules.md) states the rule, fixed before the runs of
+`logit_divergence_cpu`, and applies it; this module measures what it reads. A *setting* is one (vocabulary,
+compute dtype); a *pair* is a setting's run without z-loss and its twin with z-loss 1e-4 at the same LR and
+seed. Per pair: dloss (scored final loss, no z-loss minus z-loss), drift (the no-z-loss run's second-half
+fall of the output-logit mean beyond its twin's) and rise (the no-z-loss run's second-half rise of log Z).
 """
 
 import dataclasses
@@ -14,21 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from analysis import rules
 from analysis.runs import Run, is_number
 from analysis.sensitivity import scored_loss
 
 OUTPUT_LOGIT_MEAN = "logits/mean"
 LOG_Z = "logits/log_z"
 TWIN_Z_LOSS = 1e-4  # the paper's z-loss coefficient (Chowdhery et al.)
-HIGH_LR = 0.1  # the paper's unstable range starts here (Fig 1, 4)
-HARM = 0.1  # nats: dloss at least this hurts
-DRIFT = -1.0  # the logit mean falls at least this much more than its twin's in the second half
-RISE = 1.0  # log Z rises at least this much in the second half
-
-PRESENT = "present"
-SIGNATURE_ONLY = "signature only"
-HARM_ONLY = "harm only"
-ABSENT = "absent"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,14 +42,6 @@ class Pair:
   dloss: float | None
   drift: float | None
   rise: float | None
-
-  @property
-  def harmed(self) -> bool:
-    return self.dloss is not None and self.dloss >= HARM
-
-  @property
-  def signature(self) -> bool:
-    return (self.drift is not None and self.drift <= DRIFT) or (self.rise is not None and self.rise >= RISE)
 
 
 def end_step(run: Run) -> int | None:
@@ -126,15 +109,8 @@ def pairs(runs: Sequence[Run]) -> list[Pair]:
 
 
 def verdict(setting_pairs: Sequence[Pair]) -> str:
-  """Rule PC on one setting's pairs at LR >= 0.1."""
-  high = [p for p in setting_pairs if p.lr >= HIGH_LR]
-  if any(p.harmed and p.signature for p in high):
-    return PRESENT
-  if any(p.signature for p in high):
-    return SIGNATURE_ONLY
-  if any(p.harmed for p in high):
-    return HARM_ONLY
-  return ABSENT
+  """Rule PC on one setting's pairs."""
+  return rules.divergence_present([(p.lr, p.dloss, p.drift, p.rise) for p in setting_pairs])
 
 
 def verdicts(all_pairs: Sequence[Pair]) -> dict[Setting, str]:
@@ -148,5 +124,5 @@ def verdicts(all_pairs: Sequence[Pair]) -> dict[Setting, str]:
 def mitigation_setting(by_setting: dict[Setting, str]) -> Setting | None:
   """The setting the mitigation suite runs in (fixed with the rule): among those where PC says present,
   the 2048-piece vocabulary before 8192, then float32 before bfloat16; None when present nowhere."""
-  present = [s for s, v in by_setting.items() if v == PRESENT]
+  present = [s for s, v in by_setting.items() if v == rules.PRESENT]
   return min(present, key=lambda s: (s.vocab_size, s.compute_dtype != "float32"), default=None)

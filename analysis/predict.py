@@ -33,11 +33,13 @@ from analysis import fmt
 from analysis import grouping
 from analysis.fit import LogQuadratic, fit_log_quadratic
 from analysis.runs import InputError, Run, is_number
+from instability.detectors import Thresholds
 from rundir import display
+from rundir.files import RAN_TO_END
 
 PAPER_PARAMS = 4.8e9
 PAPER_STEP = 2000
-THRESHOLD = 1e4
+THRESHOLD = Thresholds.attn_limit  # Section 3.1: every point above it diverged
 
 
 def max_logit_key(block: int) -> str:
@@ -156,9 +158,6 @@ class UnitPrediction:
             "note": self.note}
 
 
-FINISHED = ("completed", "diverged")
-
-
 def planned_run(unit: dict[str, Any]) -> Run:
   """A unit not yet run, as a Run holding what its run.json will (the path is never read)."""
   return Run(path=f"<planned unit {unit['name']}>", name=unit["name"], gin_files=tuple(unit["gin_files"]),
@@ -168,7 +167,7 @@ def planned_run(unit: dict[str, Any]) -> Run:
 def predict_units(runs: Sequence[Run], units: Sequence[dict[str, Any]], block: int = 0,
                   threshold: float = THRESHOLD) -> list[UnitPrediction]:
   """One prediction per unit; InputError when no run is finished."""
-  finished = [r for r in runs if r.state in FINISHED]
+  finished = [r for r in runs if r.state in RAN_TO_END]
   if not finished:
     raise InputError(f"none of the {len(runs)} runs is finished (completed or diverged): "
                      "expected a root of finished runs")

@@ -33,7 +33,8 @@ from analysis import sensitivity
 from analysis.render import Figure, render
 from analysis.runs import InputError, Run, load_metrics, state_summary
 from rundir import display
-from rundir.files import write_text
+from rundir.cli import parse_flags
+from rundir.files import NO_FINAL_LOSS, write_text
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1400px; }
@@ -171,7 +172,7 @@ def _warning_section(runs: Sequence[Run]) -> str:
 
 def _problem_section(runs: Sequence[Run], problems: Sequence[str]) -> str:
   rows = [(r.name, r.state, fmt.sci(r.lr), r.status.get("step", "-"), r.reason or "-")
-          for r in runs if r.state in ("diverged", "failed")]
+          for r in runs if r.state in NO_FINAL_LOSS]
   text = display.html_table(("run", "state", "lr", "step", "reason"), rows) if rows else "<p>none</p>"
   other = [f"{r.name}: {r.unreadable_lines} unreadable line(s) in metrics.jsonl (skipped)"
            for r in runs if r.unreadable_lines]
@@ -236,4 +237,4 @@ if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for index.html and figures/.", required=True)
   flags.DEFINE_integer("rms_window", 500, "Final steps averaged in Fig 11, E.12, C.1.")
   flags.DEFINE_integer("output_block", 2, "Block of the output RMS in Fig C.1 (block index 2 in the paper).")
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=parse_flags)

@@ -10,11 +10,12 @@ Writes DIR/README.md (GitHub renders it) and DIR/figures/. One root holding a sw
 gives that suite's report: its sweep.json, written by launch.sweep, carries the suite's scale and each
 finding's units, which is all this reads of the suite's definition. Units not run yet are listed, not
 guessed. Several roots, or a folder of suite roots, give the full report (Figs 1-13): repro_cpu's findings
-averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_sections.py) and repro_long_cpu's
+averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_suites.py) and repro_long_cpu's
 findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite recognised by its
 sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
-verdict. The verdicts are fixed rules (analysis/verdicts.py, docs/reproduction_rules.md) stated beside
-them, applied the same way to any run of the suite: they are not tuned to the paper.
+verdict. The verdicts are fixed rules (analysis/rules.py, docs/reproduction_rules.md) stated beside
+them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also
+rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies.
 """
 
 import os
@@ -26,18 +27,21 @@ from absl import app
 from absl import flags
 
 from analysis import cli
-from analysis import figure_sections
+from analysis import figure_suites
 from analysis import figures
 from analysis import fmt
 from analysis import render
+from analysis import rules
 from analysis import sensitivity
 from analysis import suites as suites_
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
-from analysis.verdicts import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
+from analysis.findings import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
                                sens_of, steps_of, varying)
 from rundir import display
+from rundir.cli import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
+RULES_DOC = os.path.join(figure_suites.REPO, "docs", "reproduction_rules.md")
 Replicas = dict[str, dict[int, Run]]  # a repro_cpu unit's name -> its runs at the other seeds, by seed
 
 
@@ -69,24 +73,6 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
 
 
 # --- the page ----------------------------------------------------------------------------------------
-
-PAPER = {
-    "attention_logits": "Fig 1-2: without qk-layernorm, loss diverges at high LR for every size as the attention "
-                        "logits grow to ~1e4 and the attention entropy collapses; qk-layernorm trains stably "
-                        "across three orders of magnitude of LR.",
-    "sensitivity_size": "Fig 1: qk-layernorm lowers LR sensitivity at every size; LR sensitivity grows with "
-                        "model size (9.4M-1.2B non-embedding params), with and without it.",
-    "output_logits": "Fig 3-4: without weight decay the output logits drift very negative late in training "
-                     "at high LR, regardless of scale; z-loss (1e-4) prevents it; weight decay also "
-                     "mitigates it for the larger models.",
-    "warmup": "Fig 5: longer warm-up (5e3 -> 1e4 -> 2.5e4 of 1e5 steps) lowers LR sensitivity, most for the "
-              "larger models, which are not stable at LR 0.3 without it.",
-    "weight_decay": "Fig 6: weight decay 1e-4 applied independently of the LR is less LR sensitive than "
-                    "optax/PyTorch-style decay 0.1 scaled by the LR.",
-    "grad_rms": "Fig 11: the RMS of the gradient of the first MLP layer falls with model size and with LR, "
-                "towards AdamW's epsilon (1e-8), where updates shrink (Fig 12-13).",
-}
-
 
 def _figure_specs(key: str, scale: Scale, window: int) -> list[tuple[str, Callable]]:
   lr_loss = ("lr_vs_loss", figures.lr_vs_loss)
@@ -161,7 +147,7 @@ def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: 
   cells_, missing = cells(finding, runs, scale, replicas)
   claims, evidence = CLAIMS[finding["key"]](cells_, scale)
   members = [r for c in cells_ for r in c.runs]
-  parts = [f"## {finding['title']}", f"**Paper.** {PAPER[finding['key']]}", ""]
+  parts = [f"## {finding['title']}", f"**Paper.** {rules.section(finding['key']).paper}", ""]
   for claim in claims:
     parts.append(f"- **{unfinished or claim.verdict}**: {claim.text} *Test:* {claim.rule}.")
     parts += [f"  - {line}" for line in claim.detail]
@@ -190,13 +176,7 @@ def read_manifest(root: str) -> tuple[dict[str, Any], Scale]:
   if not has_findings(manifest):
     raise InputError(f"{root} holds sweep {manifest['sweep']['name']!r}, which has no findings: expected the "
                      "root of a reproduction suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)")
-  return {**manifest["report"], "total": len(manifest["units"])}, scale_of(manifest["report"]["scale"])
-
-
-def scale_of(raw: dict[str, Any]) -> Scale:
-  """The suite's scale from sweep.json's report.scale."""
-  return Scale(raw["name"], raw["preset"], tuple(raw["widths"]), tuple(raw["ablation_widths"]),
-               tuple(raw["lrs"]), raw["low_lr"], tuple(raw["warmups"]))
+  return {**manifest["report"], "total": len(manifest["units"])}, Scale.from_json(manifest["report"]["scale"])
 
 
 def wall_time(runs: Sequence[Run]) -> float:
@@ -273,7 +253,7 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   state = suites_.status({name: suite} if suite else {}, name)
   if suite is None:
     return [f"## {title_prefix}{name}\n\n{name}: not run yet.\n"], [[f"{title_prefix}{name}", "-", f"**{state}**"]]
-  scale = scale_of(suite.manifest["report"]["scale"])
+  scale = Scale.from_json(suite.manifest["report"]["scale"])
   sections, rows, first_with = [], [], {}
   for finding in suite.manifest["report"]["findings"]:
     print(f"section {prefix}{finding['key']}", file=sys.stderr, flush=True)
@@ -288,7 +268,7 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   return sections, rows
 
 
-def figure_section_text(section_: figure_sections.Section, paper: str, suites: dict[str, suites_.Suite],
+def figure_section_text(section_: figure_suites.Section, paper: str, suites: dict[str, suites_.Suite],
                         out_dir: str) -> str:
   parts = [f"## {section_.title}", f"**Paper.** {paper}", "",
            "Suites: " + "; ".join(f"`{n}` {suites_.status(suites, n)}"
@@ -316,7 +296,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
   os.makedirs(out_dir, exist_ok=True)
   main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
   figure_parts = []
-  for section_, paper in figure_sections.sections(suites, prediction):
+  for section_, paper in figure_suites.sections(suites, prediction):
     print(f"section {section_.title}", file=sys.stderr, flush=True)
     figure_parts.append(figure_section_text(section_, paper, suites, out_dir))
     summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
@@ -340,7 +320,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
       "",
       f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `python -m analysis.reproduction {' '.join(paths)} "
       f"--out {out_dir}`. Verdicts are fixed rules, stated with each claim, applied to these runs "
-      "(Figs 1-6, 11: analysis/verdicts.py; Figs 7-13: docs/reproduction_rules.md); a suite not finished "
+      "(analysis/rules.py, written out as docs/reproduction_rules.md); a suite not finished "
       "shows its state instead.",
       "",
       display.markdown(status_rows),
@@ -375,11 +355,15 @@ def main(argv: list[str]) -> None:
   except OSError as e:
     cli.exit_usage(f"--out={flags.FLAGS.out}: cannot write ({e.strerror or e})")
   print(path)
+  if flags.FLAGS.rules_doc:  # the rules as applied, whatever the roots: the doc never drifts from the code
+    write_text(flags.FLAGS.rules_doc, rules.markdown())
+    print(flags.FLAGS.rules_doc)
 
 
 if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
-  flags.DEFINE_string("fig9_prediction", figure_sections.FIG9_PREDICTION,
+  flags.DEFINE_string("rules_doc", RULES_DOC, "Where to write the rules doc from analysis/rules.py ('' for nowhere).")
+  flags.DEFINE_string("fig9_prediction", figure_suites.FIG9_PREDICTION,
                       "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=parse_flags)
 

@@ -211,6 +211,20 @@ class Run:
     """(steps, values) of one metric; empty arrays when the run never logged it."""
     return self.metrics().get(key, (_NO_STEPS, _NO_VALUES))
 
+  def window_mean(self, key: str, window: int) -> float | None:
+    """Mean of the finite values of `key` logged within `window` steps of the run's last log of it."""
+    steps, values = self.series(key)
+    if not steps.size:
+      return None
+    recent = values[(steps > steps[-1] - window) & np.isfinite(values)]
+    return float(recent.mean()) if recent.size else None
+
+  def realised_max_logit(self) -> float | None:
+    """The largest finite max attention logit the run logged, over every block and step."""
+    peaks = [np.max(values[np.isfinite(values)]) for key, (_, values) in self.metrics().items()
+             if key.startswith("attn/max_logit/") and np.isfinite(values).any()]
+    return float(max(peaks)) if peaks else None
+
 
 def _read_json(path: str) -> Any:
   with open(path) as f:

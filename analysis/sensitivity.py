@@ -23,8 +23,8 @@ from analysis import fmt
 from analysis import grouping
 from analysis.runs import Run, is_number
 from rundir import display
-from rundir.suite import COUPLED_LRS as PAPER_COUPLED_LRS
-from rundir.suite import LRS as PAPER_LRS
+from rundir.scale import COUPLED_LRS as PAPER_COUPLED_LRS
+from rundir.scale import LRS as PAPER_LRS
 
 LR_RTOL = 1e-3  # 3e-4, 0.0003 and 3.0000001e-4 are the same grid point
 INIT_LOSS_RTOL = 1e-3  # l0 of runs that differ only in lr agree up to float noise

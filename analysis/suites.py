@@ -1,7 +1,8 @@
 """Suite roots as the full reproduction report reads them: a root is recognised by the sweep.json that
 launch.sweep writes into it (its sweep's name and units), never by its folder name or launch's code.
 
-A suite is finished when every unit has a run in a final state; until then it is reported as
+A suite is finished when every unit has a run in a final state (rundir.files.FINAL: completed, diverged,
+warned or failed); until then it is reported as
 "incomplete (n of m)", and a suite with no root as "not run yet", never with a verdict.
 """
 
@@ -11,8 +12,7 @@ import os
 from typing import Any, Sequence
 
 from analysis.runs import InputError, Run, find_runs, load_metrics
-from rundir.files import MANIFEST_FILE
-FINAL_STATES = ("completed", "diverged", "failed")
+from rundir.files import FINAL, MANIFEST_FILE
 
 
 def read_manifest(root: str) -> dict[str, Any]:
@@ -49,7 +49,7 @@ class Suite:
 
   @property
   def finished(self) -> int:
-    return sum(1 for u in self.units if u["name"] in self.runs and self.runs[u["name"]].state in FINAL_STATES)
+    return sum(1 for u in self.units if u["name"] in self.runs and self.runs[u["name"]].state in FINAL)
 
   @property
   def done(self) -> bool:

@@ -72,7 +72,7 @@ def summary(predictions: Mapping) -> str:
   entries = list(predictions["units"].values())
   crossing = [e for e in entries if e.get("crosses_threshold")]
   unfit = [e for e in entries if e.get("crosses_threshold") is None]
-  threshold = entries[0]["threshold"] if entries else 1e4
+  level = f" {entries[0]['threshold']:.0e}" if entries else ""  # analysis.predict's, in each entry
   why = f" (e.g. {unfit[0]['name']}: {unfit[0]['note']})" if unfit else ""
   return (f"predicted from {predictions['from']}: {len(crossing)} of {len(entries)} units pass max attention "
-          f"logit {threshold:.0e}; {len(unfit)} have no fit{why}")
+          f"logit{level}; {len(unfit)} have no fit{why}")

@@ -1,4 +1,6 @@
-r"""Runs one work unit (launch/unit.py) as a process: what the local and XManager executors start.
+r"""Runs one work unit (launch/unit.py) as a process, with its retries: the job the XManager executor
+starts (the local executor trains units in long-lived train.worker processes, SLURM calls launch/unit.py
+in its array task). `launch.sweep --dry_run` prints each unit's bare `python -m train.main` command.
 
   python -m launch.run_unit --workdir=runs/demo/lr=0.01 --gin_file=gin/qkln.gin \
       --gin_file=gin/local.gin --gin_bindings=lr=0.01 --max_retries=1

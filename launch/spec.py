@@ -7,12 +7,12 @@ sweep's fixed bindings. A unit's name is its point, `key=value` joined by commas
 """
 
 import dataclasses
-import os
 import re
 from collections.abc import Mapping, Sequence
 
 from launch.errors import LaunchError
 from launch.hyper import Point, Value
+from rundir import bindings
 
 _SLOT = re.compile(r"^\{(\w+)\}$")
 _UNSAFE = re.compile(r"[^\w.+-]")
@@ -59,10 +59,8 @@ def gin_value(value: Value) -> str:
 
 def name_value(value: Value, is_file: bool = False) -> str:
   """A short, filesystem-safe rendering: a file's stem, 0.001, 1000 (not 1000.0), none."""
-  if value is None:
-    return "none"
-  if is_file:
-    value = os.path.splitext(os.path.basename(str(value)))[0]
+  if value is None or is_file:
+    value = bindings.file_stem(value)
   text = repr(value) if isinstance(value, float) else str(value)
   text = text.removesuffix(".0") if isinstance(value, float) else text
   return _UNSAFE.sub("_", text)

@@ -12,10 +12,7 @@ import socket
 import time
 from collections.abc import Mapping
 
-from rundir.files import FINISHED, LOG_FILE, RECORD_FILE, STATUS_FILE, read_json
-
-# The totals buckets; a unit may also be `interrupted` (its trainer is gone mid-run), counted as pending.
-TOTALS = ("pending", "running", "completed", "diverged", "warned", "failed")
+from rundir.files import FINISHED, LOG_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
 
 
 @dataclasses.dataclass
@@ -35,7 +32,7 @@ class UnitStatus:
 
   @property
   def total(self) -> str:
-    """The totals bucket of the state."""
+    """The totals bucket of the state (rundir.files.TOTALS); `interrupted` counts as pending."""
     return "pending" if self.state == "interrupted" else self.state
 
 

@@ -18,7 +18,7 @@ from absl import app
 from launch import predict, state
 from launch.errors import LaunchError
 from rundir import cli, display
-from rundir.files import MANIFEST_FILE, RECORD_FILE, STATUS_FILE, read_json
+from rundir.files import MANIFEST_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
 
 
 
@@ -61,7 +61,7 @@ def table(root: str) -> str:
                  f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-", *predicted,
                  s.reason if s.state != "completed" and s.reason else ""])
   lines = [line.rstrip() for line in display.columns(rows, right=range(2, len(rows[0]) - 1)).splitlines()]
-  totals = dict.fromkeys(state.TOTALS, 0)
+  totals = dict.fromkeys(TOTALS, 0)
   for s in statuses:
     totals[s.total] += 1
   seconds = eta(statuses)

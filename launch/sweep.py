@@ -16,6 +16,7 @@ Exit codes: 0 all units finished, 1 some failed, 2 bad input, 130 interrupted.
 
 import dataclasses
 import os
+import shlex
 import sys
 
 from absl import app, flags
@@ -23,6 +24,7 @@ from absl import app, flags
 from launch import executors, ginfiles, inline, predict, spec, state, sweeps, validate
 from launch.errors import LaunchError
 from launch.hyper import product
+from launch.unit import train_command
 from rundir import bindings, cli
 from rundir.files import MANIFEST_FILE, read_json, write_json
 from rundir.lock import LOCK_FILE, DirLock, InUse
@@ -35,7 +37,8 @@ flags.DEFINE_string("root", None, "The sweep's directory; default runs/<sweep na
 flags.DEFINE_enum("executor", "local", executors.NAMES, "Where units run.")
 flags.DEFINE_integer("parallel", 1, "Units at once (local workers, SLURM array tasks at once).")
 flags.DEFINE_integer("max_retries", 1, "Attempts after the first for a unit whose trainer fails.")
-flags.DEFINE_bool("dry_run", False, "Print the units and their commands; run and write nothing.")
+flags.DEFINE_bool("dry_run", False, "Print each unit and the train.main command that trains it alone; run and "
+                  "write nothing.")
 flags.DEFINE_bool("force", False, "Take over a root that holds another sweep (nothing is deleted).")
 flags.DEFINE_bool("list", False, "List the named sweeps and exit.")
 flags.DEFINE_string("python", sys.executable, "Python that runs the units (e.g. the project's venv).")
@@ -117,7 +120,8 @@ def _print_units(units: list[spec.Unit], root: str, options: executors.Options, 
   for unit in units:
     status = state.unit_status(executors.workdir(root, unit), unit.name)
     column = f"  predicted {predict.cell(predictions['units'].get(unit.name))}" if predictions else ""
-    print(f"{unit.name}  [{status.state}]{column}\n  {' '.join(executors.worker_command(unit, root, options))}")
+    command = train_command(unit.gin_files, unit.gin_bindings, executors.workdir(root, unit), options.python)
+    print(f"{unit.name}  [{status.state}]{column}\n  {shlex.join(command)}")
   print(f"{len(units)} units in {root}")
   if predictions:
     print(predict.summary(predictions))
@@ -132,6 +136,8 @@ def main(argv: list[str]) -> None:
   if FLAGS.list:
     for name, sweep in sweeps.all_sweeps().items():
       print(f"{name:14s} {len(spec.expand(sweep)):4d} units  {sweep.description.splitlines()[0]}")
+    for alias, name in sweeps.aliases().items():
+      print(f"{alias:14s} = {name} (the same units, trained once in its root)")
     return
   try:
     sweep = build_sweep()

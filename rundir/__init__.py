@@ -5,7 +5,7 @@ Each of the three imports this package and it imports none of them; it holds to 
   files     the files' names and states, atomic and tolerant JSON / JSON-lines I/O, RunDir
   lock      one writer per directory (flock)
   bindings  where a gin file is; the shape of a NAME=VALUE binding
-  suite     the paper's LR grid and the reproduction suite's scale
+  scale     the paper's LR grid and the reproduction suite's scale
   display   durations and tables as every command shows them
   cli       absl flag errors as exit 2
 """

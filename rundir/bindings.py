@@ -8,6 +8,10 @@ from typing import Any
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\s*=(.*)$", re.S)
+# OptimizerConfig's fields that reach the compiled step only as values (train/optimizer.Hyper; `decay` there
+# is weight_decay's lambda): units differing only in these can share a program. tests/test_launch_local.py
+# holds this list to Hyper's fields.
+TRACED_OPTIMIZER_FIELDS = ("lr", "min_lr", "weight_decay", "b1", "b2", "eps", "clip_norm", "warmup_steps", "steps")
 
 
 def resolve(path: str) -> str | None:
@@ -17,6 +21,12 @@ def resolve(path: str) -> str | None:
     if os.path.isfile(candidate):
       return candidate
   return None
+
+
+def file_stem(value: Any) -> str:
+  """A gin-file slot's value as unit names render it: the file's stem ('gin/x/mup_simple.gin' ->
+  'mup_simple'), 'none' for no file (the default)."""
+  return "none" if value is None else os.path.splitext(os.path.basename(str(value)))[0]
 
 
 def split(binding: str) -> tuple[str, str] | None:

@@ -18,7 +18,13 @@ DATA_FILE = "data.json"  # the dataset's description
 RECORD_FILE = "launch.json"  # the launcher's attempts
 LOG_FILE = "train.log"
 MANIFEST_FILE = "sweep.json"  # ROOT/sweep.json: the sweep and its units, written by launch.sweep
-FINISHED = ("completed", "diverged", "warned")  # warned: stopped by TrainConfig.stop_on_warning
+# A run's states in status.json, the one list of them (docs/run_directory.md).
+COMPLETED, DIVERGED, WARNED, FAILED = "completed", "diverged", "warned", "failed"
+RAN_TO_END = (COMPLETED, DIVERGED)  # a final loss or a divergence: the outcome the paper scores
+FINISHED = (*RAN_TO_END, WARNED)  # nothing left to run; warned: stopped by TrainConfig.stop_on_warning
+FINAL = (*FINISHED, FAILED)  # no longer training: a suite whose units are all here is done
+NO_FINAL_LOSS = (DIVERGED, FAILED)  # ended without a final eval loss (a warned run has one)
+TOTALS = ("pending", "running", *FINISHED, FAILED)  # launch.status's buckets (interrupted counts as pending)
 
 
 def _scalar(value: Any) -> Any:

@@ -60,8 +60,8 @@ def test_window_mean_uses_the_final_steps(tmp_path):
   synthetic.write_run(str(tmp_path / "r"), lr=1e-2, metrics=[
       {"step": s, "block/out_rms/block_0": float(s)} for s in (100, 200, 300, 400)])
   [run], _ = find_runs([str(tmp_path)])
-  assert figures.window_mean(run, "block/out_rms/block_0", 250) == 300.0
-  assert figures.window_mean(run, "block/out_rms/block_1", 250) is None
+  assert run.window_mean("block/out_rms/block_0", 250) == 300.0
+  assert run.window_mean("block/out_rms/block_1", 250) is None
 
 
 def test_over_steps_defaults_to_the_largest_lr_with_a_trajectory(tmp_path):

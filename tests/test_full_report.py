@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from analysis import figure_sections
+from analysis import figure_suites
 from analysis import reproduction
 from analysis import suites
-from analysis import verdicts
+from analysis import findings
 from analysis.runs import find_runs
 from analysis.synthetic import write_run
 from launch import spec
@@ -44,32 +44,19 @@ def _run(root, unit: spec.Unit, final_loss: float | None, params: float = 1e6, s
             final_loss=final_loss, params=params, step=step, metrics=metrics)
 
 
-def _sections(tmp_path, prediction=None) -> dict[str, figure_sections.Section]:
+def _sections(tmp_path, prediction=None) -> dict[str, figure_suites.Section]:
   found = suites.discover([str(tmp_path)], reproduction.COVERED)
   return {s.title.split(":")[0]: s for s, _ in
-          figure_sections.sections(found, str(prediction or tmp_path / "no_prediction.json"))}
+          figure_suites.sections(found, str(prediction or tmp_path / "no_prediction.json"))}
 
 
-def _verdicts(section: figure_sections.Section) -> list[str]:
+def _verdicts(section: figure_suites.Section) -> list[str]:
   return [c.verdict for c in section.claims]
 
 
 def _loss(base: float, sens: float, lr: float) -> float:
   """Best loss `base` at every LR but 0.3, which is 7 x sens above it: the sweep's sensitivity is sens."""
   return base + 7 * sens if lr == 0.3 else base
-
-
-# --- rules doc ---------------------------------------------------------------------------------------
-
-def test_every_rule_comes_from_the_rules_doc():
-  doc = figure_sections.rules_doc()
-  expected = {"Fig 7:": {"7a", "7b"}, "Fig 8 and E.4:": {"Check first", "8a", "8b", "8c", "8d"},
-              "Fig 9 held out": {"9"}, "Fig 10:": {"10a", "10b"}, "Figs 12-13:": {"12a", "12b"}}
-  for heading, ids in expected.items():
-    paper, rules = figure_sections.section_rules(doc, heading)
-    assert paper and set(rules) == ids, heading
-  assert figure_sections.section_rules(doc, "Fig 7:")[1]["7b"].startswith(
-      "At the matched largest size, depth's best scored loss l* below width's by >= 0.02")
 
 
 # --- Fig 7 -------------------------------------------------------------------------------------------
@@ -163,7 +150,7 @@ def test_fig8_a_base_width_run_still_training_shows_as_missing(tmp_path):
   assert _verdicts(section) == ["figE4_cpu: incomplete (0 of 42)"] * 4  # counts finished units
 
 
-def _fig8_seeded(tmp_path, mismatch=False, skip=0) -> figure_sections.Section:
+def _fig8_seeded(tmp_path, mismatch=False, skip=0) -> figure_suites.Section:
   """Seed 0: standard's best LR 1e-2 at every width, muParam's 3e-2 at d=128 and 256 (spreads 0 vs 1), equal
   l* at d=256. Seeds 1 and 2: standard's best LR moves to 3e-3 at d=256, muParam's stays 1e-2, and muParam
   is 0.1 lower at every LR at d=256."""
@@ -284,7 +271,7 @@ def test_fig10_cpu_bigram_unit_trains_zero_layers():
 def test_fig12_13_eps(tmp_path):
   root = tmp_path / "eps"
   for unit in _manifest(root, sweeps.get("fig11_13_cpu")):
-    eps = figure_sections.EPS[figure_sections.stem(unit.point["adam_eps"])]
+    eps = figure_suites.EPS[figure_suites.stem(unit.point["adam_eps"])]
     grad = {1e-8: 2e-6, 1e-15: 2e-6, 1e-6: 2e-6}[eps]
     update = {1e-8: 1.0, 1e-15: 1.0, 1e-6: 0.4}[eps]
     metrics = [{"step": s, "grad/rms/block_0/mlp/dense_in/w": grad,
@@ -329,8 +316,8 @@ def test_seeds_verdict_reads_the_mean_and_flags_a_straddle(tmp_path):
   alone, _ = reproduction.cells(finding, runs, TWO_WIDTHS)
   seeded, _ = reproduction.cells(finding, runs, TWO_WIDTHS, replicas)
   # seed 0 alone: d=128 0.49 vs 0.50 is not lower by 0.02: partly
-  assert verdicts.warmup_claims(alone, TWO_WIDTHS)[0][0].verdict == "partly"
-  claim = verdicts.warmup_claims(seeded, TWO_WIDTHS)[0][0]
+  assert findings.warmup_claims(alone, TWO_WIDTHS)[0][0].verdict == "partly"
+  claim = findings.warmup_claims(seeded, TWO_WIDTHS)[0][0]
   # means: 0.41 vs 0.51 (min-max apart by >= 0.08); 0.3667 vs 0.5, but 0.49 vs 0.50 at the extremes
   assert claim.verdict == "reproduced"
   assert claim.detail == [
@@ -477,3 +464,11 @@ def test_long_horizon_unfinished_shows_its_state(tmp_path):
   texts, rows = reproduction.findings_sections(None, "repro_long_cpu", str(tmp_path / "o"), {}, "long_",
                                                 "Long horizon, ")
   assert rows == [["Long horizon, repro_long_cpu", "-", "**not run yet**"]]
+
+
+def test_a_run_stopped_on_a_warning_counts_as_finished(tmp_path):
+  units = _manifest(tmp_path / "fig10", sweeps.get("fig10_cpu"))
+  for i, unit in enumerate(units):
+    _run(tmp_path / "fig10", unit, 5.0, state="warned" if i == 0 else "completed")
+  found = suites.discover([str(tmp_path)], reproduction.COVERED)
+  assert suites.status(found, "fig10_cpu") == f"finished ({len(units)} units)"

@@ -186,3 +186,14 @@ def test_a_killed_worker_fails_its_attempt_and_is_replaced(tmp_path):
   pids = {a["pid"] for d in root.iterdir() if d.is_dir() and d.name != ".workers" for a in state.attempts(str(d))}
   assert len(pids) == 2  # the killed worker and its replacement ran every unit and attempt
   assert sum(1 for d in root.iterdir() if state.is_finished(str(d))) == 2
+
+
+def test_value_only_bindings_are_the_optimizers_traced_fields():
+  from train import optimizer  # pylint: disable=import-outside-toplevel
+  from rundir.bindings import TRACED_OPTIMIZER_FIELDS  # pylint: disable=import-outside-toplevel
+  assert {"decay" if f == "weight_decay" else f for f in TRACED_OPTIMIZER_FIELDS} == set(optimizer.Hyper._fields)
+  from launch.executors import local  # pylint: disable=import-outside-toplevel
+  from launch.spec import Unit  # pylint: disable=import-outside-toplevel
+  unit = lambda *bindings: Unit("u", ("gin/qkln.gin",), bindings, {})
+  assert local.shape_key(unit("OptimizerConfig.clip_norm=0.5", "lr=0.1")) == local.shape_key(unit())
+  assert local.shape_key(unit("ModelConfig.d_model=64")) != local.shape_key(unit())

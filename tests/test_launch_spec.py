@@ -3,6 +3,7 @@ errors: no trainer runs here."""
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -80,9 +81,19 @@ def test_every_figure_has_a_sweep_and_a_cpu_variant():
            "repro_long_seeds_cpu"]  # launch/sweeps/repro.py
   heldout = ["fig9_fit_cpu", "fig9_heldout_cpu"]  # Fig 9's prediction before training the largest model
   seeds = ["fig8_seeds_cpu"]  # docs/reproduction_rules.md, Fig 8 seeds
-  controls = ["logit_divergence_cpu"]  # docs/reproduction_rules.md, Output-logit divergence
-  assert sorted(sweeps.all_sweeps()) == sorted(figures + [f"{f}_cpu" for f in figures] + suite + heldout + seeds
+  controls = ["logit_divergence_cpu", "logit_divergence_seeds_cpu"]  # docs/reproduction_rules.md, Output-logit divergence
+  aliases = {"figE1": "fig1", "figE12": "figC1", "figE13": "figC1"}  # the same runs, trained once
+  named = [f for f in figures if f not in aliases]
+  assert sorted(sweeps.all_sweeps()) == sorted(named + [f"{f}_cpu" for f in named] + suite + heldout + seeds
                                                + controls)
+  assert sweeps.aliases() == {**aliases, **{f"{a}_cpu": f"{n}_cpu" for a, n in aliases.items()}}
+
+
+def test_an_alias_is_its_sweep_under_the_sweeps_name(tmp_path):
+  assert sweeps.get("figE13_cpu") is sweeps.get("figC1_cpu") and sweeps.get("figE1").name == "fig1"
+  result = launch_cmd("--sweep_name=figE12_cpu", "--dry_run")
+  assert result.returncode == 0, result.stderr
+  assert f"21 units in {os.path.join(REPO, 'runs', 'figC1_cpu')}" in result.stdout
 
 
 def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):
@@ -95,6 +106,21 @@ def test_dry_run_prints_product_and_zip_units_and_writes_nothing(tmp_path):
                    "lr=0.01,steps=10,warmup_steps=1", "lr=0.01,steps=20,warmup_steps=2"]
   assert "--gin_bindings=steps=20 --gin_bindings=warmup_steps=2" in result.stdout
   assert not root.exists()
+
+
+def test_dry_run_prints_the_train_main_command_that_trains_each_unit_alone(tmp_path):
+  root = tmp_path / "demo"
+  result = launch_cmd("--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin", "--sweep=lr=[1e-3,1e-2]",
+                      "--gin_bindings=OptimizerConfig.weight_decay_mode='coupled'", f"--root={root}", "--dry_run")
+  assert result.returncode == 0, result.stderr
+  commands = [shlex.split(line) for line in result.stdout.splitlines() if line.startswith("  ")]
+  assert [c[1:3] for c in commands] == [["-m", "train.main"]] * 2
+  assert commands[1][-1] == f"--workdir={root / 'lr=0.01'}"
+  assert "--gin_bindings=OptimizerConfig.weight_decay_mode='coupled'" in commands[1]
+  pasted = subprocess.run([sys.executable, *commands[1][1:], "--print_config"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+  assert pasted.returncode == 0, pasted.stderr
+  assert json.loads(pasted.stdout)["bindings"]["lr"] == 0.01 and not root.exists()
 
 
 def test_named_dry_run_and_list():

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from analysis import logit_divergence as ld
+from analysis import rules
 from analysis.runs import find_runs
 from analysis.synthetic import write_run
 
@@ -43,14 +44,14 @@ def test_measures_against_hand_computed_values(tmp_path):
   assert pair.dloss == pytest.approx(0.3)
   assert pair.drift == pytest.approx((-7.5 + 3.0) - (-4.0 + 3.0))  # -3.5
   assert pair.rise == pytest.approx(0.4)
-  assert ld.verdicts([pair]) == {ld.Setting(2048, "float32"): ld.PRESENT}
+  assert ld.verdicts([pair]) == {ld.Setting(2048, "float32"): rules.PRESENT}
 
 
 @pytest.mark.parametrize("dloss, mean_end, log_z_end, expected", [
-    (0.3, -2.0, 4.5, ld.PRESENT),        # harm and a rising log Z
-    (0.3, -2.0, 3.5, ld.HARM_ONLY),      # log Z rises by 0.5 only, the mean does not fall
-    (0.05, -4.0, 3.0, ld.SIGNATURE_ONLY),  # the mean falls by 2, the loss is barely hurt
-    (0.05, -2.5, 3.2, ld.ABSENT),
+    (0.3, -2.0, 4.5, rules.PRESENT),        # harm and a rising log Z
+    (0.3, -2.0, 3.5, rules.HARM_ONLY),      # log Z rises by 0.5 only, the mean does not fall
+    (0.05, -4.0, 3.0, rules.SIGNATURE_ONLY),  # the mean falls by 2, the loss is barely hurt
+    (0.05, -2.5, 3.2, rules.ABSENT),
 ])
 def test_rule_outcomes(tmp_path, dloss, mean_end, log_z_end, expected):
   _run(tmp_path, z_loss=0.0, final=4.0 + dloss, mean_end=mean_end, log_z_end=log_z_end)
@@ -61,7 +62,7 @@ def test_rule_outcomes(tmp_path, dloss, mean_end, log_z_end, expected):
 def test_low_lr_pairs_do_not_count(tmp_path):
   _run(tmp_path, lr=0.03, z_loss=0.0, final=5.0, mean_end=-9.0)
   _run(tmp_path, lr=0.03, z_loss=1e-4, final=4.0)
-  assert list(ld.verdicts(_pairs(tmp_path)).values()) == [ld.ABSENT]
+  assert list(ld.verdicts(_pairs(tmp_path)).values()) == [rules.ABSENT]
 
 
 def test_a_diverged_run_scores_l0_and_is_read_before_its_divergence(tmp_path):
@@ -71,7 +72,7 @@ def test_a_diverged_run_scores_l0_and_is_read_before_its_divergence(tmp_path):
   assert pair.dloss == pytest.approx(L0 - 4.0)
   # T = 1600 (the last finite log), T/2 = 800: the mean moved from -2 at 800 to -2 - 4 * 600 / 1000.
   assert pair.drift == pytest.approx(-2.4)
-  assert ld.verdict([pair]) == ld.PRESENT
+  assert ld.verdict([pair]) == rules.PRESENT
 
 
 def test_settings_are_paired_separately_and_the_mitigation_setting_is_chosen_by_the_fixed_order(tmp_path):
@@ -81,10 +82,10 @@ def test_settings_are_paired_separately_and_the_mitigation_setting_is_chosen_by_
          log_z_end=5.0 if harmed else 3.0)
     _run(tmp_path, vocab=vocab, dtype=dtype, z_loss=1e-4, final=4.0)
   by_setting = ld.verdicts(_pairs(tmp_path))
-  assert by_setting[ld.Setting(2048, "float32")] == ld.ABSENT
-  assert by_setting[ld.Setting(8192, "float32")] == ld.PRESENT
+  assert by_setting[ld.Setting(2048, "float32")] == rules.ABSENT
+  assert by_setting[ld.Setting(8192, "float32")] == rules.PRESENT
   assert ld.mitigation_setting(by_setting) == ld.Setting(2048, "bfloat16")
-  assert ld.mitigation_setting({ld.Setting(2048, "float32"): ld.ABSENT}) is None
+  assert ld.mitigation_setting({ld.Setting(2048, "float32"): rules.ABSENT}) is None
 
 
 def test_unpaired_and_other_z_loss_doses_are_left_out(tmp_path):

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from analysis import reproduction
-from analysis import verdicts
+from analysis import findings
 from analysis.runs import find_runs
 from analysis.synthetic import write_run
 from launch import spec
@@ -101,11 +101,11 @@ def _verdicts(root, scale: repro.Scale) -> dict[str, list[str]]:
   """Each finding's verdicts, read as analysis reads them: from the report the launcher puts in sweep.json."""
   runs = {r.name: r for r in find_runs([str(root)])[0]}
   report = repro.report(scale)
-  read = reproduction.scale_of(report["scale"])
+  read = findings.Scale.from_json(report["scale"])
   out = {}
   for finding in report["findings"]:
     cells, _ = reproduction.cells(finding, runs, read)
-    out[finding["key"]] = [c.verdict for c in verdicts.CLAIMS[finding["key"]](cells, read)[0]]
+    out[finding["key"]] = [c.verdict for c in findings.CLAIMS[finding["key"]](cells, read)[0]]
   return out
 
 
@@ -170,7 +170,7 @@ def test_report_in_the_manifest_names_each_findings_units():
       for unit in entry["units"]:
         assert unit["name"] == ",".join(f"{k}={v}" for k, v in unit["labels"].items())
         assert units[unit["name"]]["point"].keys() == unit["labels"].keys()
-    assert reproduction.scale_of(manifest["report"]["scale"]) == verdicts.Scale(
+    assert findings.Scale.from_json(manifest["report"]["scale"]) == findings.Scale(
         scale.name, scale.preset, scale.widths, scale.ablation_widths, scale.lrs, scale.low_lr, scale.warmups)
 
 

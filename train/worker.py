@@ -65,7 +65,7 @@ def output_to(path: str):
       os.close(f)
 
 
-def run_unit(request: dict) -> int:
+def train_request(request: dict) -> int:
   """One unit's exit code; an exception other than Ctrl-C is this unit's failure (1), not the worker's."""
   from train import run  # pylint: disable=import-outside-toplevel
   import gin  # pylint: disable=import-outside-toplevel
@@ -97,7 +97,7 @@ def serve(requests, answers) -> None:
       continue
     os.makedirs(os.path.dirname(os.path.abspath(request["log"])), exist_ok=True)
     with output_to(request["log"]):
-      code = run_unit(request)
+      code = train_request(request)
     answers.write(json.dumps({"workdir": request["workdir"], "exit_code": code}) + "\n")
     answers.flush()
 

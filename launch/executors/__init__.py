@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from launch import state
 from launch.errors import LaunchError
 from launch.spec import Unit
+from rundir.files import TOTALS
 
 NAMES = ("local", "xm", "slurm")
 # executor -> (the package its extra installs, the extra's name in pyproject.toml)
@@ -54,19 +55,15 @@ def workdir(root: str, unit: Unit) -> str:
   return os.path.join(os.path.abspath(root), unit.name)
 
 
-def worker_args(unit: Unit, root: str, max_retries: int) -> list[str]:
-  """launch.run_unit's flags for the unit."""
+def run_unit_args(unit: Unit, root: str, max_retries: int) -> list[str]:
+  """launch.run_unit's flags for the unit (the XManager executor's job arguments)."""
   return ([f"--workdir={workdir(root, unit)}"] + [f"--gin_file={f}" for f in unit.gin_files]
           + [f"--gin_bindings={b}" for b in unit.gin_bindings] + [f"--max_retries={max_retries}"])
 
 
-def worker_command(unit: Unit, root: str, options: Options) -> list[str]:
-  return [options.python, "-m", "launch.run_unit"] + worker_args(unit, root, options.max_retries)
-
-
 def summary(units: Sequence[Unit], root: str) -> dict[str, int]:
   """Totals by state bucket over the units' run directories."""
-  totals = dict.fromkeys(state.TOTALS, 0)
+  totals = dict.fromkeys(TOTALS, 0)
   for unit in units:
     totals[state.unit_status(workdir(root, unit), unit.name).total] += 1
   return totals

@@ -23,6 +23,7 @@ from launch import unit as unit_lib
 from launch.executors import Options
 from launch.spec import Unit
 from launch.worker import Worker
+from rundir.bindings import TRACED_OPTIMIZER_FIELDS
 from rundir.files import LOG_FILE
 from rundir.display import duration
 
@@ -68,8 +69,7 @@ def _progress(units: Sequence[Unit], root: str, done: int, running: int, start: 
 
 # Bindings that change no compiled program (traced floats, loop settings, seeds): units that differ only
 # in these share a worker's programs, so the queue keeps them together. An ordering hint, nothing more.
-_VALUE_ONLY = {"lr", "steps", "warmup_steps", "seed"} | {
-    f"OptimizerConfig.{n}" for n in ("lr", "min_lr", "b1", "b2", "eps", "weight_decay", "steps", "warmup_steps")}
+_VALUE_ONLY = {"lr", "steps", "warmup_steps", "seed"} | {f"OptimizerConfig.{n}" for n in TRACED_OPTIMIZER_FIELDS}
 _SHAPED_TRAIN = {"TrainConfig.batch_size", "TrainConfig.seq_len"}
 
 

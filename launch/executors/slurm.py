@@ -16,7 +16,7 @@ from launch.executors import Options
 from launch.spec import Unit
 
 
-def run_unit(unit: Mapping, root: str, max_retries: int, python: str) -> bool:
+def array_task(unit: Mapping, root: str, max_retries: int, python: str) -> bool:
   """One array task: the unit to the end; True when it finished (completed or diverged)."""
   spec = Unit.from_json(unit)
   return unit_runner.run(spec.gin_files, spec.gin_bindings, executors.workdir(root, spec), max_retries, python)
@@ -35,7 +35,7 @@ def make_executor(root: str, options: Options) -> submitit.AutoExecutor:
 def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   executor = make_executor(root, options)
   count = len(units)
-  jobs = executor.map_array(run_unit, [u.to_json() for u in units], [root] * count,
+  jobs = executor.map_array(array_task, [u.to_json() for u in units], [root] * count,
                             [options.max_retries] * count, [options.python] * count)
   print(f"submitted {count} units as {executor.cluster} array {jobs[0].job_id.split('_')[0]}", flush=True)
   if executor.cluster != "local":

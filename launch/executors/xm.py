@@ -52,7 +52,7 @@ def executor(options: Options) -> xm.Executor:
 def jobs(units: Sequence[Unit], root: str, options: Options, executable: xm.Executable) -> list[xm.Job]:
   """One job per unit, named after it."""
   return [xm.Job(executable=executable, executor=executor(options), name=unit.name,
-                 args=executors.worker_args(unit, root, options.max_retries)) for unit in units]
+                 args=executors.run_unit_args(unit, root, options.max_retries)) for unit in units]
 
 
 def launch(units: Sequence[Unit], root: str, options: Options) -> int:

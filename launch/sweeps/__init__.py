@@ -1,6 +1,8 @@
 """The paper's sweeps, one module per figure; each module's SWEEPS holds the figure's sweep and its
 `_cpu` variant (gin/local.gin last, widths 64-256) that a laptop runs in hours, not TPU-months.
 A module of this package that defines SWEEPS is found by `all_sweeps`: adding a figure is adding a file.
+A figure that reads another figure's runs is an alias (a module's ALIASES, {alias: sweep}, `_cpu`
+variants included): `get` gives the one sweep, under its own name, so both train once in one root.
 """
 
 import importlib
@@ -22,6 +24,15 @@ def all_sweeps() -> dict[str, Sweep]:
   return {sweep.name: sweep for module in _modules() for sweep in getattr(module, "SWEEPS", ())}
 
 
+def aliases() -> dict[str, str]:
+  """{alias: the sweep it names}, each alias also with its `_cpu` variant."""
+  out = {}
+  for module in _modules():
+    for alias, name in getattr(module, "ALIASES", {}).items():
+      out.update({alias: name, f"{alias}_cpu": f"{name}_cpu"})
+  return out
+
+
 def manifest(sweep: Sweep, units: list[Unit]) -> dict:
   """ROOT/sweep.json: the sweep, its units and, for a sweep with findings (a module's REPORTS), what
   analysis.reproduction reads: the suite's scale and each finding's units with their labels."""
@@ -33,7 +44,8 @@ def manifest(sweep: Sweep, units: list[Unit]) -> dict:
 
 
 def get(name: str) -> Sweep:
-  sweeps = all_sweeps()
-  if name not in sweeps:
-    raise LaunchError(f"unknown sweep name {name!r}: expected one of {', '.join(sweeps)}")
-  return sweeps[name]
+  """The named sweep; an alias gives the sweep it names (its name, so its root, is the sweep's)."""
+  sweeps, alias = all_sweeps(), aliases()
+  if name not in sweeps and name not in alias:
+    raise LaunchError(f"unknown sweep name {name!r}: expected one of {', '.join([*sweeps, *alias])}")
+  return sweeps[alias.get(name, name)]

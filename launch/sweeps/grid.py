@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from launch.hyper import Point, product, sweep, zipit
 from launch.spec import Sweep
-from rundir.suite import LRS
+from rundir.scale import LRS
 SEEDS = (1, 2)  # gin/base.gin's `seed` macro; seed 0, the default, is the seeded sweep's own run
 SIZES = ("2.4M", "9.4M", "19M", "42M", "85M", "151M", "302M", "604M", "1.2B")
 CPU_WIDTHS = (64, 128, 256)

@@ -30,13 +30,13 @@ import dataclasses
 from launch.hyper import Point, product, sweep
 from launch.spec import Sweep, name_value, unit_name
 from launch.sweeps import grid
-from rundir.suite import Scale
+from rundir.scale import LOW_LR, Scale
 
 SLOTS = ("arch", "z_loss", "weight_decay")  # gin-file axes; the rest are bindings
 GIN_FILES = tuple(f"{{{slot}}}" for slot in SLOTS)
 
-FULL = Scale("repro_cpu", "gin/repro.gin", grid.CPU_WIDTHS, (64, 128), grid.LRS, 1e-4, (10, 20, 50))
-SMOKE = Scale("repro_smoke_cpu", "gin/repro_smoke.gin", (64,), (64,), (1e-2, 3e-1), 1e-4, (1, 2, 4))
+FULL = Scale("repro_cpu", "gin/repro.gin", grid.CPU_WIDTHS, (64, 128), grid.LRS, LOW_LR, (10, 20, 50))
+SMOKE = Scale("repro_smoke_cpu", "gin/repro_smoke.gin", (64,), (64,), (1e-2, 3e-1), LOW_LR, (1, 2, 4))
 LONG = Scale("repro_long_cpu", "gin/repro_long.gin", (128,), (128,), (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1),
              3e-4, (200, 200, 200))
 SCALES = {scale.name: scale for scale in (FULL, SMOKE, LONG)}
@@ -94,9 +94,7 @@ def suite(scale: Scale, findings_: list[Finding] | None = None) -> Sweep:
 def report(scale: Scale) -> dict:
   """What the reproduction report needs of this suite, for ROOT/sweep.json: the scale, and each finding's
   units by name with their point as names render it (a file slot by its stem)."""
-  return {"scale": {"name": scale.name, "preset": scale.preset, "widths": list(scale.widths),
-                    "ablation_widths": list(scale.ablation_widths), "lrs": list(scale.lrs),
-                    "low_lr": scale.low_lr, "warmups": list(scale.warmups)},
+  return {"scale": scale.to_json(),
           "findings": [{"key": f.key, "title": f.title,
                         "units": [{"name": unit_name(p, SLOTS),
                                    "labels": {k: name_value(v, k in SLOTS) for k, v in p.items()}}

@@ -1,6 +1,7 @@
-"""The verdict rules of the reproduction report, fixed before the runs (docs/reproduction.md): pure
-functions from a finding's cells (runs grouped by intervention and width) to claims with a verdict of
-'reproduced', 'partly', 'not reproduced' or 'not measured', and the evidence table they read.
+"""Findings 1-5 of the reproduction report: pure functions from a finding's cells (runs grouped by
+intervention and width) to its claims, each applying its rule of analysis/rules.py (text, margins) to the
+cells' numbers for a verdict of 'reproduced', 'partly', 'not reproduced' or 'not measured', with the
+evidence table they read.
 
 A cell rerun at more seeds (repro_seeds_cpu) carries their sensitivities as `replicas`: the rules then
 read the mean over seeds, and a comparison whose seeds' min-max lies on both sides of the margin says so.
@@ -11,20 +12,17 @@ import math
 import statistics
 from typing import Callable, Sequence
 
-from analysis import figures
 from analysis import fmt
+from analysis import rules
 from analysis import sensitivity
+from analysis.rules import HIGH_LR, LOGIT_MARGIN, LOGIT_RATIO, SENSITIVITY_MARGIN, combine, less
 from analysis.runs import Run
-from rundir.suite import Scale
+from rundir.scale import Scale
 
 MAX_LOGIT = "attn/max_logit/block_0"
 OUTPUT_LOGIT = "logits/mean"
 GRAD_RMS = "grad/rms/block_0/mlp/dense_in/w"
 LOG_Z = "logits/log_z"
-LOGIT_RATIO = 100.0  # "orders of magnitude": two
-SENSITIVITY_MARGIN = 0.02  # nats: a smaller difference in LR sensitivity is not counted as lower
-LOGIT_MARGIN = 1.0  # "very negative": the lowest output logit mean lower by at least this
-HIGH_LR = 0.1  # LRs from here up are the paper's unstable range (Fig 1)
 SIZE_KEYS = ("d_model", "num_heads", "lr")
 
 
@@ -133,19 +131,6 @@ def mean_best_lr(cell: Cell | None) -> float | None:
 
 # --- verdicts: (verdict, per-width lines) from fixed rules -----------------------------------------
 
-def combine(checks: Sequence[bool | None]) -> str:
-  """'reproduced' when every check passes, 'partly' when some do, 'not reproduced' when none do;
-  'not measured' when any check lacks its runs."""
-  if not checks or any(c is None for c in checks):
-    return "not measured"
-  return "reproduced" if all(checks) else "partly" if any(checks) else "not reproduced"
-
-
-def less(a: float | None, b: float | None, margin: float = 0.0) -> bool | None:
-  """a below b by at least margin; None when either is missing."""
-  return None if a is None or b is None else a <= b - margin if margin else a < b
-
-
 @dataclasses.dataclass
 class Claim:
   text: str
@@ -174,11 +159,7 @@ def attention_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim],
       if cell:
         rows.append([f"d={width}, {cell.point['arch']}"]
                     + [marked(r, extreme(r, MAX_LOGIT)) for r in map(cell.at, scale.lrs)])
-  claim = Claim("Without qk-layernorm the max attention logit grows by orders of magnitude at high LR and "
-                "the loss suffers; with it the same LRs train.",
-                f"at each width, peak max logit of block 0 without / with qk-LN >= {LOGIT_RATIO:g} at some "
-                f"lr >= {fmt.sci(HIGH_LR)}, and the qk-LN final loss lower at one of those LRs",
-                combine(checks), detail)
+  claim = Claim(rules.R1.claim, rules.R1.stated(), combine(checks), detail)
   return [claim], [["width, arch"] + [fmt.sci(lr) for lr in scale.lrs]] + rows
 
 
@@ -203,13 +184,8 @@ def size_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list
   grows = combine(rising)
   if grows == "not reproduced" and any(above):
     grows = "partly"
-  return [Claim("qk-layernorm lowers LR sensitivity.",
-                f"qk-LN sensitivity below no qk-LN by >= {SENSITIVITY_MARGIN} at each width",
-                combine(lower), detail),
-          Claim("LR sensitivity grows with model size.",
-                f"sensitivity rising by >= {SENSITIVITY_MARGIN} at every width step, with and without qk-LN; "
-                "'partly' when it is only higher at the largest width than at the smallest",
-                grows, growth_detail)], []
+  return [Claim(rules.R2A.claim, rules.R2A.stated(), combine(lower), detail),
+          Claim(rules.R2B.claim, rules.R2B.stated(), grows, growth_detail)], []
 
 
 def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
@@ -232,15 +208,10 @@ def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Clai
         for r in map(cell.at, scale.lrs)])
   largest = scale.ablation_widths[-1]
   decayed, bare = (find(cells_, largest, z_loss="no_z_loss", weight_decay=wd) for wd in ("none", "weight_decay_0"))
-  return [Claim("Without weight decay, z-loss lowers LR sensitivity.",
-                f"at each width without weight decay, sensitivity without z-loss above with it by >= "
-                f"{SENSITIVITY_MARGIN}", combine(sens_checks), sens_detail),
-          Claim("Without z-loss and weight decay, the output logits drift very negative.",
-                f"at each width without weight decay, the lowest output logit mean (any LR, any step) without "
-                f"z-loss below that with it by >= {LOGIT_MARGIN:g}", combine(drift_checks), drift_detail),
-          Claim("Weight decay also mitigates it for the larger models.",
-                f"without z-loss, weight decay 1e-4 less LR sensitive than none by >= {SENSITIVITY_MARGIN} at "
-                f"d={largest}", combine([less(sens_of(decayed), sens_of(bare), SENSITIVITY_MARGIN)]),
+  return [Claim(rules.R3A.claim, rules.R3A.stated(), combine(sens_checks), sens_detail),
+          Claim(rules.R3B.claim, rules.R3B.stated(), combine(drift_checks), drift_detail),
+          Claim(rules.R3C.claim, rules.R3C.stated(largest=f"d={largest}"),
+                combine([less(sens_of(decayed), sens_of(bare), SENSITIVITY_MARGIN)]),
                 [f"d={largest}: {sens_text(decayed)} with weight decay vs {sens_text(bare)} without"
                  f"{straddle_note(decayed, bare)}"])], \
       [["width, cell (lowest logits/mean / peak log Z)"] + list(map(fmt.sci, scale.lrs))] + rows
@@ -261,19 +232,15 @@ def warmup_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], li
   short, _, long = scale.warmups
   verdict, detail = _pairwise(cells_, scale.ablation_widths, {"warmup_steps": str(long)},
                               {"warmup_steps": str(short)}, lambda p: f"warm-up {p['warmup_steps']}")
-  return [Claim("Longer warm-up lowers LR sensitivity.",
-                f"at each width, warm-up {long} less LR sensitive than warm-up {short} by >= "
-                f"{SENSITIVITY_MARGIN}", verdict, detail)], []
+  return [Claim(rules.R4A.claim, rules.R4A.stated(long=f"warm-up {long}", short=f"warm-up {short}"),
+                verdict, detail)], []
 
 
 def weight_decay_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
   verdict, detail = _pairwise(cells_, scale.ablation_widths, {"weight_decay": "none"},
                               {"weight_decay": "coupled_weight_decay"},
                               lambda p: "independent 1e-4" if p["weight_decay"] == "none" else "coupled 0.1")
-  return [Claim("Weight decay independent of the LR lowers LR sensitivity.",
-                f"at each width, independent decay less LR sensitive than coupled decay by >= "
-                f"{SENSITIVITY_MARGIN} (coupled: the minimum over the two LR ranges, Section 3.2.2)",
-                verdict, detail)], []
+  return [Claim(rules.R4B.claim, rules.R4B.stated(), verdict, detail)], []
 
 
 def grad_rms_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
@@ -283,24 +250,21 @@ def grad_rms_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], 
   qk = sorted((c for c in cells_ if c.point["arch"] == "qkln"), key=lambda c: c.width)
   by_lr, detail, rows = [], [], []
   for cell in qk:
-    values = [(r.lr, figures.window_mean(r, GRAD_RMS, window)) for r in cell.runs if r.state == "completed"]
+    values = [(r.lr, r.window_mean(GRAD_RMS, window)) for r in cell.runs if r.state == "completed"]
     values = [(lr, v) for lr, v in values if v is not None]
     by_lr.append(less(values[-1][1], values[0][1]) if len(values) > 1 else None)
     if values:
       detail.append(f"d={cell.width}: {fmt.sci(values[0][1])} at lr {fmt.sci(values[0][0])} -> "
                     f"{fmt.sci(values[-1][1])} at lr {fmt.sci(values[-1][0])}")
-    rows.append([f"d={cell.width}"] + [marked(r, r and figures.window_mean(r, GRAD_RMS, window))
+    rows.append([f"d={cell.width}"] + [marked(r, r and r.window_mean(GRAD_RMS, window))
                                       for r in map(cell.at, scale.lrs)])
-  lowest = [figures.window_mean(c.at(scale.lrs[0]), GRAD_RMS, window) if c.at(scale.lrs[0]) else None
+  lowest = [c.at(scale.lrs[0]).window_mean(GRAD_RMS, window) if c.at(scale.lrs[0]) else None
             for c in qk]
   by_width = (None if None in lowest or len(lowest) < 2 else all(a > b for a, b in zip(lowest, lowest[1:])))
   detail.append(f"at lr {fmt.sci(scale.lrs[0])} over widths {list(scale.widths)}: "
                 + " -> ".join(fmt.sci(v) for v in lowest))
   header = [f"qk-LN, mean of final {window} steps"] + [fmt.sci(lr) for lr in scale.lrs]
-  return [Claim("Gradient RMS falls as the LR grows and as the model grows (towards AdamW's epsilon).",
-                "qk-LN runs: at each width, grad RMS of block_0/mlp/dense_in/w lower at the largest completed "
-                "LR than at the smallest; at the smallest LR, falling with every width step",
-                combine(by_lr + [by_width]), detail)], [header] + rows
+  return [Claim(rules.R5.claim, rules.R5.stated(), combine(by_lr + [by_width]), detail)], [header] + rows
 
 
 def steps_of(cells_: Sequence[Cell]) -> int:

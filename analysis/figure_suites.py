@@ -1,36 +1,33 @@
 """The full report's sections for Figs 7, 8/E.4, 9 held out, 10 and 12-13: each reads its suites' runs
-(by the units in their sweep.json), applies the rules of docs/reproduction_rules.md
-(analysis/figure_verdicts.py) and returns the claims, the evidence tables and the figures to draw.
+(by the units in their sweep.json), applies the rules of analysis/rules.py and returns the claims (each
+with its rule's text), the evidence tables and the figures to draw.
 
-The rules' text is read from docs/reproduction_rules.md, its one place: each claim shows the bullet of
-its rule id (**7a**, ...). A section whose suites are not all finished shows their state instead of a
-verdict (the evidence so far is still shown).
+A section whose suites are not all finished shows their state instead of a verdict (the evidence so far
+is still shown).
 """
 
 import dataclasses
 import json
 import math
 import os
-import re
 from typing import Any, Callable, Sequence
 
-from analysis import figure_verdicts as fv
 from analysis import figures
 from analysis import fmt
 from analysis import predict
+from analysis import rules
 from analysis import sensitivity
+from analysis.findings import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
+                               sens_of, sens_text, straddle_note)
 from analysis.runs import Run
 from analysis.suites import Suite, status
-from analysis.verdicts import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
-                               sens_of, sens_text, straddle_note)
+from rundir.bindings import file_stem as stem
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RULES_DOC = os.path.join(REPO, "docs", "reproduction_rules.md")
 FIG9_PREDICTION = os.path.join(REPO, "docs", "reproduction", "fig9_prediction.json")
 FIG9_STEP = 50  # the step the prediction was made for (docs/reproduction_rules.md, Fig 9, step 2)
 EPS_WINDOW = 50  # Figs 12-13: g and u are means over the last 50 steps (the rules' Measure)
 UPDATE_RMS = GRAD_RMS.replace("grad/", "update/", 1)
-INVALID = "invalid"
 
 
 @dataclasses.dataclass
@@ -46,33 +43,7 @@ class Section:
   key: str = ""  # the builder's name, the stem of the section's figure files
 
 
-# --- the rules doc ----------------------------------------------------------------------------------
-
-def rules_doc(path: str = RULES_DOC) -> dict[str, tuple[str, dict[str, str]]]:
-  """{section heading: (the paper's claim, {rule id: rule text})} of docs/reproduction_rules.md."""
-  with open(path) as f:
-    text = f.read()
-  out = {}
-  for block in re.split(r"^## ", text, flags=re.M)[1:]:
-    heading, _, body = block.partition("\n")
-    paper = re.search(r"^\*\*Paper\.\*\* (.*?)(?=^\*\*|^- |\Z)", body, re.M | re.S)
-    bullets = re.findall(r"^- \*\*([\w .]+?)\*\*:? (.*?)(?=^- |^\S|\Z)", body, re.M | re.S)
-    out[heading.strip()] = (" ".join(paper.group(1).split()) if paper else "",
-                            {key.rstrip("."): " ".join(rule.split()) for key, rule in bullets})
-  return out
-
-
-def section_rules(doc: dict[str, tuple[str, dict[str, str]]], heading: str) -> tuple[str, dict[str, str]]:
-  """The entry whose heading starts with `heading` ('Fig 7:' finds 'Fig 7: width vs depth (...)')."""
-  return next((v for k, v in doc.items() if k.startswith(heading)), ("", {}))
-
-
 # --- reading units ----------------------------------------------------------------------------------
-
-def stem(value: Any) -> str:
-  """A file slot's value as unit names render it: the file's stem, 'none' for the default."""
-  return "none" if value is None else os.path.splitext(os.path.basename(str(value)))[0]
-
 
 def grouped(suite: Suite | None, key: Callable[[dict], Any]) -> dict[Any, list[Run]]:
   """The suite's runs by key(unit point), in unit order; units without a run are left out."""
@@ -110,14 +81,14 @@ def sens_row(label: Sequence[str], s: sensitivity.Sensitivity | None) -> list[st
 SENS_HEADER = ["non-emb. params", "l0", "l*", "best lr", "LR sensitivity"]
 
 
-def _claim(rules: dict[str, str], key: str, text: str, verdict: fv.Verdict) -> Claim:
-  return Claim(f"{key}. {text}", rules.get(key, f"(rule {key} not found in docs/reproduction_rules.md)"),
+def _claim(rule: rules.Rule, verdict: rules.Verdict) -> Claim:
+  return Claim(f"{rule.id}. {rule.claim}", rule.text,
                verdict[0], [verdict[1]])
 
 
 # --- Fig 7 ------------------------------------------------------------------------------------------
 
-def fig7(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+def fig7(suites: dict[str, Suite]) -> Section:
   suite = suites.get("fig7_cpu")
   lrs = lr_grid(suite)
   by_shape = {k: sens(v, lrs) for k, v in grouped(suite, lambda p: (p["d_model"], p["num_layers"])).items()}
@@ -127,15 +98,15 @@ def fig7(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
   points = {name: [(s.params if (s := by_shape[k]) else None, value(s, "sens")) for k in keys]
             for name, keys in series.items()}
   ok = all(p is not None for pts in points.values() for p, _ in pts)
-  slope = fv.depth_vs_width_slope(*points.values()) if ok else (fv.NOT_MEASURED, "a model lacks its size")
-  loss = fv.depth_vs_width_loss(value(by_shape.get(width[-1]) if width else None, "best"),
+  slope = rules.depth_vs_width_slope(*points.values()) if ok else (rules.NOT_MEASURED, "a model lacks its size")
+  loss = rules.depth_vs_width_loss(value(by_shape.get(width[-1]) if width else None, "best"),
                                 value(by_shape.get(depth[-1]) if depth else None, "best"))
   rows = [["series", "d_model", "layers", *SENS_HEADER]] + [
       sens_row([name, str(k[0]), str(k[1])], by_shape[k]) for name, keys in series.items() for k in keys]
   lines = [figures.Line(name, [(p, v, None, None) for p, v in pts if p is not None]) for name, pts in points.items()]
   return Section("Fig 7: Width vs depth scaling", ("fig7_cpu",), [
-      _claim(rules, "7a", "Scaling depth raises LR sensitivity faster than scaling width.", slope),
-      _claim(rules, "7b", "At the matched largest size, depth gives the lower loss.", loss)], [rows],
+      _claim(rules.R7A, slope),
+      _claim(rules.R7B, loss)], [rows],
       [("sensitivity_vs_params", lambda out: figures.lines(
           [figures.Panel("", "non-embedding params", "LR sensitivity", lines, xlog=True)], out,
           "Fig 7: LR sensitivity, width and depth series"))])
@@ -176,7 +147,7 @@ def cell_value(cell: Cell | None, what: str) -> float | None:
                                                                      "best": "best_loss"}[what])
 
 
-def with_seeds(verdict: fv.Verdict, good: Cell | None, bad: Cell | None, attr: str) -> fv.Verdict:
+def with_seeds(verdict: rules.Verdict, good: Cell | None, bad: Cell | None, attr: str) -> rules.Verdict:
   """The verdict, its detail extended by the seeds' mean (min-max) and a straddle note, for seeded cells."""
   if not (good and good.replicas) and not (bad and bad.replicas):
     return verdict
@@ -199,14 +170,14 @@ def identity_check(name: str, by_seed: dict[int, dict[tuple[str, int], list[Run]
     # a diverged run is inf, so two diverged runs match; a run still training has no final loss yet
     finals = [[None if losses.get(lr) is None else math.inf if math.isnan(losses[lr]) else losses[lr]
                for lr in lrs] for losses in at_base]
-    checks.append(fv.mup_matches_standard(*finals))
+    checks.append(rules.mup_matches_standard(*finals))
     label = name if seed == 0 else f"{FIG8_SEEDS[name]} seed {seed}"
     rows += [[label, fmt.sci(lr), fmt.number(a, 7), fmt.number(b, 7), "-" if None in (a, b) else
               "yes" if a == b else "NO"] for lr, a, b in zip(lrs, *finals)]
   return checks, rows
 
 
-def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+def fig8(suites: dict[str, Suite]) -> Section:
   cells, identity_rows, checks = {}, [["suite", "lr", "standard final loss", "muParam final loss", "identical"]], []
   for name in FIG8_SEEDS:
     by_seed, suite_lrs = seed_runs(suites, name), lr_grid(suites.get(name))
@@ -219,25 +190,24 @@ def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
   widths = sorted({w for _, w in qk})
   largest = widths[-1] if widths else None
   seeded = any(c.replicas for table in cells.values() for c in table.values())
-  spreads = [fv.best_lr_spread([cell_value(qk.get((arm, w)), "best_lr") for w in widths], lrs) for arm in ARMS]
-  spread = fv.mup_stabilises_lr(*spreads)
+  spreads = [rules.best_lr_spread([cell_value(qk.get((arm, w)), "best_lr") for w in widths], lrs) for arm in ARMS]
+  spread = rules.mup_stabilises_lr(*spreads)
   if seeded:
-    per_seed = {arm: [fv.best_lr_spread([s.best_lr if s and s.complete else None for s in seeds], lrs)
+    per_seed = {arm: [rules.best_lr_spread([s.best_lr if s and s.complete else None for s in seeds], lrs)
                       for seeds in zip(*[[qk[(arm, w)].sens, *qk[(arm, w)].replicas] for w in widths])]
                 for arm in ARMS}
     spread = spread[0], (f"{spread[1]}; each seed's own spreads: muParam {per_seed['muParam']}, standard "
                          f"{per_seed['standard']}")
   big = {arm: qk.get((arm, largest)) for arm in ARMS}
   claims = [
-      _claim(rules, "8a", "muParam stabilises the optimal LR across widths.", spread),
-      _claim(rules, "8b", "muParam does not lower the loss.", with_seeds(
-          fv.mup_not_lower(cell_value(big["standard"], "best"), cell_value(big["muParam"], "best"), "l*"),
+      _claim(rules.R8A, spread),
+      _claim(rules.R8B, with_seeds(
+          rules.mup_not_lower(cell_value(big["standard"], "best"), cell_value(big["muParam"], "best"), "l*"),
           big["muParam"], big["standard"], "best_loss")),
-      _claim(rules, "8c", "muParam does not lower LR sensitivity.", with_seeds(
-          fv.mup_not_lower(cell_value(big["standard"], "sens"), cell_value(big["muParam"], "sens"), "sensitivity"),
+      _claim(rules.R8C, with_seeds(
+          rules.mup_not_lower(cell_value(big["standard"], "sens"), cell_value(big["muParam"], "sens"), "sensitivity"),
           big["muParam"], big["standard"], "lr_sensitivity")),
-      _claim(rules, "8d", "Under muParam, qk-layernorm still lowers LR sensitivity (Fig E.4).",
-             fv.mup_needs_qkln([(cell_value(qk.get(("muParam", w)), "sens"),
+      _claim(rules.R8D, rules.mup_needs_qkln([(cell_value(qk.get(("muParam", w)), "sens"),
                                  cell_value(no_qk.get(("muParam", w)), "sens")) for w in widths[1:]]))]
   claims[3].detail += [f"d={w}: {sens_text(qk.get(('muParam', w)))} with qk-LN vs "
                        f"{sens_text(no_qk.get(('muParam', w)))} without"
@@ -248,7 +218,7 @@ def fig8(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
            f"{', at every seed' if seeded else ''}): {check}."]
   if check == "failed":
     for claim in claims:
-      claim.verdict = INVALID
+      claim.verdict = rules.INVALID
       claim.detail.append("the d=64 identity check failed: an implementation error, not a finding")
   seed_header = ["l* over seeds", "best lr (seed-mean curve)", "sensitivity over seeds"] if seeded else []
   over_seeds = lambda cell: [sens_text(cell, "best_loss"), fmt.sci(mean_best_lr(cell)), sens_text(cell)]
@@ -281,7 +251,7 @@ def read_prediction(path: str) -> dict[float, dict[str, Any]] | None:
     return {p["lr"]: p for p in json.load(f)}
 
 
-def fig9(suites: dict[str, Suite], rules: dict[str, str], prediction_path: str = FIG9_PREDICTION) -> Section:
+def fig9(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> Section:
   predictions = read_prediction(prediction_path)
   held = suites.get("fig9_heldout_cpu")
   runs = {r.lr: r for rs in grouped(held, lambda p: p["d_model"]).values() for r in rs}
@@ -303,17 +273,16 @@ def fig9(suites: dict[str, Suite], rules: dict[str, str], prediction_path: str =
                  f"{'-' if p is None else 'yes' if p >= threshold else 'no'} / "
                  f"{'-' if r is None else 'yes' if r >= threshold else 'no'}", state])
   if predictions is None:
-    verdict: fv.Verdict = ("not run yet", f"no prediction at {os.path.relpath(prediction_path, REPO)}")
+    verdict: rules.Verdict = ("not run yet", f"no prediction at {os.path.relpath(prediction_path, REPO)}")
   else:
-    verdict = fv.held_out(predicted, realised, threshold)
+    verdict = rules.held_out(predicted, realised, threshold)
   params = next(iter(predictions.values()))["params"] if predictions else None
   held_params = next((r.params for r in runs.values() if r.params), None)
   notes = [f"Prediction for {fmt.count(params)} non-embedding params at step {FIG9_STEP} "
            f"({os.path.relpath(prediction_path, REPO)}); the held-out model has {fmt.count(held_params)}."]
   line = lambda label, ys, style: figures.Line(label, [(lr, y, None, None) for lr, y in zip(lrs, ys)], style)
   return Section("Fig 9: Predicting the attention-logit instability, held out", ("fig9_fit_cpu", "fig9_heldout_cpu"),
-                 [_claim(rules, "9", "The fitted trend predicts which LRs make the larger model cross 1e4.",
-                         verdict)], [rows],
+                 [_claim(rules.R9, verdict)], [rows],
                  [("predicted_vs_realised", lambda out: figures.lines(
                      [figures.Panel("", "learning rate", f"max attention logit, block 0, step {FIG9_STEP}",
                                     [line("predicted (fit on d=64-256)", predicted, "*--"),
@@ -329,7 +298,7 @@ def first_logged(run: Run, key: str) -> float | None:
   return float(values[0]) if steps.size else None
 
 
-def fig10(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+def fig10(suites: dict[str, Suite]) -> Section:
   suite = suites.get("fig10_cpu")
   kappa_runs = {k: rs[0] for k, rs in grouped(suite, lambda p: p.get("ModelConfig.kappa")).items()
                 if k is not None and rs}
@@ -340,18 +309,18 @@ def fig10(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
   for k in kappas:
     run = kappa_runs.get(k)
     rows.append([fmt.sci(k), fmt.number(losses[k]), fmt.sci(first_logged(run, MAX_LOGIT)) if run else "-",
-                 fmt.sci(figures.realised_max_logit(run)) if run else "-", run.state if run else "not run"])
+                 fmt.sci(run.realised_max_logit()) if run else "-", run.state if run else "not run"])
   layers = bigram.setting("ModelConfig.num_layers", "num_layers") if bigram else None
   rows.append([f"bigram ({layers} layers)", fmt.number(effective_loss(bigram)), "-", "-",
                bigram.state if bigram else "not run"])
-  against = fv.kappa_vs_bigram(losses, effective_loss(bigram))
+  against = rules.kappa_vs_bigram(losses, effective_loss(bigram))
   if bigram is not None and layers != 0:
-    against = (INVALID, f"the 'bigram' run has num_layers={layers}, not 0: a preset after bigram.gin overrode "
+    against = (rules.INVALID, f"the 'bigram' run has num_layers={layers}, not 0: a preset after bigram.gin overrode "
                         "it, so it is no bigram baseline")
   members = list(kappa_runs.values()) + ([bigram] if bigram else [])
   return Section("Fig 10: Forcing large attention logits (kappa transplant)", ("fig10_cpu",), [
-      _claim(rules, "10a", "Loss deteriorates from kappa around 1e3.", fv.kappa_onset(losses)),
-      _claim(rules, "10b", "By kappa = 1e4 the loss exceeds a zero-layer bigram model's.", against)], [rows],
+      _claim(rules.R10A, rules.kappa_onset(losses)),
+      _claim(rules.R10B, against)], [rows],
       [("loss_vs_kappa", lambda out: figures.loss_vs_kappa(members, out))])
 
 
@@ -360,7 +329,7 @@ def fig10(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
 EPS = {"none": 1e-8, "adam_eps_1e-15": 1e-15, "adam_eps_1e-6": 1e-6}
 
 
-def fig12_13(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
+def fig12_13(suites: dict[str, Suite]) -> Section:
   suite = suites.get("fig11_13_cpu")
   units = suite.units if suite else []
   largest = max((u["point"]["d_model"] for u in units), default=None)
@@ -368,7 +337,7 @@ def fig12_13(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
   by_eps = {EPS[stem(u["point"].get("adam_eps"))]: suite.run(u) for u in units
             if u["point"]["d_model"] == largest and u["point"]["lr"] == top_lr and suite.run(u)}
   run_8, run_15, run_6 = (by_eps.get(e) for e in (1e-8, 1e-15, 1e-6))
-  mean = lambda run, key: figures.window_mean(run, key, EPS_WINDOW) if run else None
+  mean = lambda run, key: run.window_mean(key, EPS_WINDOW) if run else None
   g = mean(run_8, GRAD_RMS)
   rows = [["eps", "state", "scored loss", f"g (grad RMS, last {EPS_WINDOW} steps)", "g / eps",
            f"u (update RMS, last {EPS_WINDOW} steps)"]]
@@ -377,14 +346,14 @@ def fig12_13(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
     grad = mean(run, GRAD_RMS)
     rows.append([fmt.sci(eps), run.state if run else "not run", fmt.number(effective_loss(run)), fmt.sci(grad),
                  fmt.sci(grad / eps) if grad else "-", fmt.sci(mean(run, UPDATE_RMS))])
-  small = fv.small_eps_helps(effective_loss(run_8), effective_loss(run_15), g)
-  large = fv.large_eps_hurts(None if run_6 is None or run_6.final_loss is None else run_6.state == "diverged",
+  small = rules.small_eps_helps(effective_loss(run_8), effective_loss(run_15), g)
+  large = rules.large_eps_hurts(None if run_6 is None or run_6.final_loss is None else run_6.state == "diverged",
                              effective_loss(run_6), effective_loss(run_8), mean(run_6, UPDATE_RMS),
                              mean(run_8, UPDATE_RMS))
   order = [e for e in (1e-15, 1e-8, 1e-6) if e in by_eps]
   return Section("Figs 12-13: AdamW epsilon at the largest model, LR 0.3", ("fig11_13_cpu",), [
-      _claim(rules, "12a", "eps 1e-15 improves the loss over 1e-8.", small),
-      _claim(rules, "12b", "eps 1e-6 diverges (updates shrink as g nears eps).", large)], [rows],
+      _claim(rules.R12A, small),
+      _claim(rules.R12B, large)], [rows],
       [("loss_and_grad_over_eps", lambda out: figures.lines([
           figures.Panel("scored final loss", "AdamW eps", "loss",
                         [figures.Line("d=512, lr 0.3", [(e, effective_loss(by_eps[e]), None, None) for e in order])],
@@ -398,25 +367,20 @@ def fig12_13(suites: dict[str, Suite], rules: dict[str, str]) -> Section:
 
 # --- all of them ------------------------------------------------------------------------------------
 
-# Each builder with the heading of its section in docs/reproduction_rules.md.
-BUILDERS = (("Fig 7:", fig7), ("Fig 8 and E.4:", fig8), ("Fig 9 held out", fig9), ("Fig 10:", fig10),
-            ("Figs 12-13:", fig12_13))
+BUILDERS = (fig7, fig8, fig9, fig10, fig12_13)  # each applies the rules of analysis/rules.section(its name)
 
 
-def sections(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION,
-             rules_path: str = RULES_DOC) -> list[tuple[Section, str]]:
-  """Every figure section with the paper's claim from the rules doc; a section whose suites are not all
+def sections(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> list[tuple[Section, str]]:
+  """Every figure section with the paper's claim its rules state; a section whose suites are not all
   finished gets their state as its verdicts."""
-  doc = rules_doc(rules_path)
   out = []
-  for heading, build in BUILDERS:
-    paper, rules = section_rules(doc, heading)
-    section = fig9(suites, rules, prediction_path) if build is fig9 else build(suites, rules)
+  for build in BUILDERS:
+    section = fig9(suites, prediction_path) if build is fig9 else build(suites)
     section.key = build.__name__
     unfinished = [f"{name}: {status(suites, name)}" for name in section.suites
                   if not (suites.get(name) and suites[name].done)]
     if unfinished:
       for claim in section.claims:
         claim.verdict = "; ".join(unfinished)
-    out.append((section, paper))
+    out.append((section, rules.section(section.key).paper))
   return out

@@ -1,21 +1,21 @@
-"""The reproduction report's verdict rules (analysis/verdicts.py) on hand-made cells: each rule's
+"""The reproduction report's verdict rules (analysis/findings.py) on hand-made cells: each rule's
 'reproduced', 'partly', 'not reproduced' and 'not measured', worked out by hand beside each case."""
 
 import types
 
 import pytest
 
-from analysis import verdicts
+from analysis import findings
 from analysis.runs import find_runs, load_metrics
 from analysis.synthetic import write_run
 
-SCALE = verdicts.Scale("s", "gin/repro_smoke.gin", (64, 128), (64, 128), (1e-2, 3e-1), 1e-4, (1, 2, 4))
+SCALE = findings.Scale("s", "gin/repro_smoke.gin", (64, 128), (64, 128), (1e-2, 3e-1), 1e-4, (1, 2, 4))
 DEFAULTS = {"arch": "qkln", "z_loss": "none", "weight_decay": "none", "warmup_steps": "2"}
 
 
-def cell(width: int, sens: float | None, runs=(), **point) -> verdicts.Cell:
+def cell(width: int, sens: float | None, runs=(), **point) -> findings.Cell:
   """A cell whose LR sensitivity is given (None: incomplete), at the suite's defaults but for `point`."""
-  return verdicts.Cell({**DEFAULTS, **point}, width, list(runs),
+  return findings.Cell({**DEFAULTS, **point}, width, list(runs),
                        types.SimpleNamespace(lr_sensitivity=sens))
 
 
@@ -27,14 +27,14 @@ def verdict_of(rule, cells, index=0) -> str:
     ([True, True], "reproduced"), ([True, False], "partly"), ([False, False], "not reproduced"),
     ([True, None], "not measured"), ([], "not measured")])
 def test_combine(checks, expected):
-  assert verdicts.combine(checks) == expected
+  assert findings.combine(checks) == expected
 
 
 @pytest.mark.parametrize("a, b, margin, expected", [
     (0.50, 0.52, 0.02, True), (0.51, 0.52, 0.02, False), (0.51, 0.52, 0.0, True), (0.52, 0.52, 0.0, False),
     (None, 0.5, 0.02, None), (0.5, None, 0.0, None)])
 def test_less_counts_the_margin(a, b, margin, expected):
-  assert verdicts.less(a, b, margin) is expected
+  assert findings.less(a, b, margin) is expected
 
 
 @pytest.mark.parametrize("sens, expected", [
@@ -48,7 +48,7 @@ def test_less_counts_the_margin(a, b, margin, expected):
 def test_size_rules(sens, expected):
   cells = [cell(64, sens[0], arch="no_qkln"), cell(128, sens[1], arch="no_qkln"),
            cell(64, sens[2]), cell(128, sens[3])]
-  claims, _ = verdicts.size_claims(cells, SCALE)
+  claims, _ = findings.size_claims(cells, SCALE)
   assert [c.verdict for c in claims] == expected
 
 
@@ -57,7 +57,7 @@ def test_size_rules(sens, expected):
 def test_warmup_rule(long_sens, expected):
   cells = [cell(w, 1.0, warmup_steps="1") for w in (64, 128)] + [
       cell(w, s, warmup_steps="4") for w, s in zip((64, 128), long_sens)]
-  assert verdict_of(verdicts.warmup_claims, cells) == expected
+  assert verdict_of(findings.warmup_claims, cells) == expected
 
 
 @pytest.mark.parametrize("independent, expected", [
@@ -65,7 +65,7 @@ def test_warmup_rule(long_sens, expected):
 def test_weight_decay_rule(independent, expected):
   cells = [cell(w, s) for w, s in zip((64, 128), independent)] + [
       cell(w, 0.75, weight_decay="coupled_weight_decay") for w in (64, 128)]
-  assert verdict_of(verdicts.weight_decay_claims, cells) == expected
+  assert verdict_of(findings.weight_decay_claims, cells) == expected
 
 
 def _runs(tmp_path, name: str, rows: dict[float, tuple[float, list[dict]]]):
@@ -85,23 +85,23 @@ def _runs(tmp_path, name: str, rows: dict[float, tuple[float, list[dict]]]):
 ])
 def test_attention_rule(tmp_path, peak_off, loss_on, expected):
   def rows(peak, loss):
-    return {lr: (loss if lr == 0.3 else 5.0, [{"step": 8, verdicts.MAX_LOGIT: peak if lr == 0.3 else 8.0}])
+    return {lr: (loss if lr == 0.3 else 5.0, [{"step": 8, findings.MAX_LOGIT: peak if lr == 0.3 else 8.0}])
             for lr in SCALE.lrs}
   off = _runs(tmp_path, "off", rows(peak_off, 9.0))
   on = _runs(tmp_path, "on", rows(8.0, loss_on))
   cells = [cell(64, None, off, arch="no_qkln"), cell(64, None, on)]
-  one_width = verdicts.Scale(**{**vars(SCALE), "widths": (64,)})
-  assert verdicts.attention_claims(cells, one_width)[0][0].verdict == expected
-  assert verdicts.attention_claims(cells[1:], one_width)[0][0].verdict == "not measured"
+  one_width = findings.Scale(**{**vars(SCALE), "widths": (64,)})
+  assert findings.attention_claims(cells, one_width)[0][0].verdict == expected
+  assert findings.attention_claims(cells[1:], one_width)[0][0].verdict == "not measured"
 
 
 @pytest.mark.parametrize("bare_low, expected", [(-50.0, "reproduced"), (-1.5, "not reproduced")])
 def test_output_logit_drift_rule(tmp_path, bare_low, expected):
   """The second claim: the lowest logits/mean without z-loss (and no decay) below that with it by >= 1."""
   def rows(low):
-    return {lr: (5.0, [{"step": 4, verdicts.OUTPUT_LOGIT: -1.0}, {"step": 8, verdicts.OUTPUT_LOGIT: low}])
+    return {lr: (5.0, [{"step": 4, findings.OUTPUT_LOGIT: -1.0}, {"step": 8, findings.OUTPUT_LOGIT: low}])
             for lr in SCALE.lrs}
   cells = [cell(64, 1.0, _runs(tmp_path, "bare", rows(bare_low)), z_loss="no_z_loss", weight_decay="weight_decay_0"),
            cell(64, 1.0, _runs(tmp_path, "z", rows(-1.0)), weight_decay="weight_decay_0")]
-  one_width = verdicts.Scale(**{**vars(SCALE), "ablation_widths": (64,)})
-  assert verdicts.output_logit_claims(cells, one_width)[0][1].verdict == expected
+  one_width = findings.Scale(**{**vars(SCALE), "ablation_widths": (64,)})
+  assert findings.output_logit_claims(cells, one_width)[0][1].verdict == expected

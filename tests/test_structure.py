@@ -1,0 +1,59 @@
+"""Source checks that keep each fact in one place: the run states in rundir/ only, the rules in
+analysis/rules.py only (written out, never read back), and the rules free of plotting."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+from rundir import files
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+CODE = ("analysis", "launch", "train", "instability", "model")
+STATES = {files.COMPLETED, files.DIVERGED, files.WARNED, files.FAILED, "pending", "running"}
+
+
+def _sources(*folders: str) -> list[pathlib.Path]:
+  return sorted(p for folder in folders for p in (REPO / folder).rglob("*.py"))
+
+
+def test_run_states_are_listed_only_in_rundir():
+  """No collection of two or more state names outside rundir/: a list there is the one to import."""
+  found = []
+  for path in _sources(*CODE):
+    for node in ast.walk(ast.parse(path.read_text())):
+      if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        names = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        if len(names) >= 2 and len(names) == len(node.elts) and set(names) <= STATES:
+          found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+  assert not found, found
+  assert set(files.FINAL) == {"completed", "diverged", "warned", "failed"}
+
+
+def _code_strings(path: pathlib.Path) -> list[str]:
+  """The string constants of a module that are not docstrings."""
+  tree = ast.parse(path.read_text())
+  docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+  return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+          and id(n) not in docstrings]
+
+
+def test_one_rules_module_and_no_analysis_code_reads_the_rules_doc():
+  from analysis import rules, reproduction  # pylint: disable=import-outside-toplevel
+  defining = [p.name for p in _sources("analysis")
+              if any(isinstance(n, ast.ClassDef) and n.name == "Rule" for n in ast.walk(ast.parse(p.read_text())))]
+  assert defining == ["rules.py"]
+  assert not (REPO / "analysis" / "figure_verdicts.py").exists()
+  naming_the_doc = [p.name for p in _sources("analysis") if any("reproduction_rules" in s for s in _code_strings(p))]
+  assert naming_the_doc == ["reproduction.py"]  # which writes it, from the rules module
+  assert reproduction.RULES_DOC.endswith("reproduction_rules.md")
+  assert "open(" not in (REPO / "analysis" / "reproduction.py").read_text()
+  assert rules.markdown().count("\n- **") >= 12
+
+
+def test_the_rules_import_no_plotting():
+  code = "import sys, analysis.rules, analysis.findings; print('matplotlib' in sys.modules)"
+  result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.stdout.strip() == "False", result.stderr
