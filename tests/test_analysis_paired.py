@@ -61,6 +61,10 @@ def test_seeds_from_the_reports_summary():
   assert paired.seeds_from_summary(0.3368, 0.328, 0.3228, 0.3368) == pytest.approx((0.3228, 0.3244), abs=1e-9)
   with pytest.raises(ValueError, match="seed 0 = 0.5 is none of"):
     paired.seeds_from_summary(0.5, 0.6639, 0.6391, 0.68)
+  # 3-digit tables (fig8's muParam l* at d=256: seed 0 4.298, 4.33 (4.3-4.38)): seed 0 is 4.3 within 5e-3
+  with pytest.raises(ValueError, match="seed 0 = 4.298"):
+    paired.seeds_from_summary(4.298, 4.33, 4.3, 4.38)
+  assert paired.seeds_from_summary(4.298, 4.33, 4.3, 4.38, tol=5e-3) == pytest.approx((4.38, 4.31))
 
 
 def test_either_pairing_gives_both_assignments_of_seeds_1_and_2():
