@@ -5,7 +5,9 @@ final eval loss over the range; a diverged run (state `diverged`, or a NaN/inf l
 group missing a learning rate of the range (absent, failed, still running, no final eval) is reported
 incomplete, never averaged over fewer points. With coupled weight decay the paper reports the minimum
 over two ranges, [1e-4, 1e-1] and [3e-4, 3e-1] (Section 3.2.2). Groups trained with param-RMS LR scaling
-(Appendix E, Fig E.14) get no number: the paper does not measure LR sensitivity for them.
+(Appendix E, Fig E.14) get no number: the paper does not measure LR sensitivity for them. Each group's
+sensitivity is also split at its best LR into the LRs under it and over it (split_at_best: slow training
+and instability, docs/reproduction_rules.md, issue 24).
 
   python -m analysis.sensitivity ROOT [ROOT ...] [--json] [--lrs=3e-4,...] [--coupled_lrs=1e-4,...]
 """
