@@ -577,6 +577,129 @@ thresholds. The existing 3a-3c verdicts are not re-read either way.
 8192: about 2 hours on 2 workers. Runs: `python -m launch.sweep --sweep_name=logit_divergence_cpu
 --root=runs/logit_divergence_cpu --parallel=2`.""")
 
+PAIRED = Section(
+    'Paired seeds, sensitivity by cause, Fig 9 against baselines, depth co-scaling (issue 24), fixed 2026-12-02 23:11 UTC, before any code reads their numbers and before their runs',
+    intro="""Issue 24. The verdicts above stay as they are, by their rules; what follows adds, beside them, how far each
+can be trusted (paired intervals), what a sensitivity is made of (two parts), what Fig 9's fit adds over
+simpler predictors, and 2b with depth scaled as the paper scales it. Code: `analysis/paired.py`,
+`analysis.sensitivity.split_at_best`, `analysis/baselines.py`; suites in `launch/sweeps/`.
+
+**Pairing.** A seed fixes the initialisation and the data order (gin `seed`), the same in every cell, so two
+cells are compared seed by seed. For a rule that reads a quantity q against thresholds (for "A below B by
+>= m": q = B - A, threshold m), q_s is computed at each seed s that both cells completed (a seed one cell
+lacks is left out and named); n is their number. Shown: each q_s, their mean q̄ and a **two-sided 95%
+Student-t interval over seeds**, q̄ ± t(0.975, n-1) s/√n (s the sample standard deviation, n-1 in its
+denominator). Not a bootstrap: over 3 seeds a bootstrap has 10 distinct resamples and its percentile
+interval never leaves [min q_s, max q_s], so it cannot be wider than the seeds' own range and overstates
+what 3 seeds show. The t interval is honest about n = 3, and so wide: t(0.975, 2) = 4.30, a half-width of
+2.48 s. One seed: no interval ("one seed"). When every seed is paired, q̄ is the difference of the cells'
+seed means, so the verdicts read the same number as before.
+
+**Within noise.** A comparison is *within noise* when one of its thresholds lies strictly inside its
+interval (lo < threshold < hi). A verdict that reads a comparison within noise is shown as the verdict
+followed by "(within noise)", e.g. "not reproduced (within noise)"; the verdict word does not change. The
+Seeds rule's min-max note stays beside it. The comparisons and thresholds, per claim:
+- 2a: per width, q = no-qk-LN - qk-LN sensitivity, 0.02. 2b: per arch and width step, q = sens(larger) -
+  sens(smaller), 0.02; and largest - smallest, 0.02 (its *partly*).
+- 3a: per width, no z-loss - z-loss (no decay), 0.02. 3c: no decay - decay (no z-loss), 0.02. 4a: warm-up
+  10 - warm-up 50, 0.02. 4b: coupled (per seed, the minimum over its two ranges) - independent, 0.02.
+  Long 3a, 3c, 4b: the same at d=128.
+- 7a: q = depth slope - width slope (per seed, each series' least-squares slope per decade), 0.05 and 0.
+  7b: q = width l* - depth l*, 0.02 and -0.02.
+- 8b: standard l* - muParam l* at d=256, 0.02. 8c: the same for sensitivity, 0.02. 8d: per width 128,
+  256, no-qk-LN - qk-LN sensitivity under muParam, 0.02. 8a (grid steps on a seed-mean curve) has no
+  interval; each seed's spreads are listed, as now.
+- 12a: loss(1e-8) - loss(1e-15), 0.02 and -0.02. 12b: loss(1e-6) - loss(1e-8), 0.1; and u(1e-6) / u(1e-8),
+  0.5 (its *partly*). Scored losses (a diverged run: l0).
+- 1, 3b, 5, 9, 10 read no seeded difference: no interval.
+
+**Rule with seeds for 7, 12 and 8d** (the Seeds rule, unchanged): a seeded cell's sensitivity and l* are the
+means over its complete seeds; 7a's slopes are the slopes of the means (the mean of the per-seed slopes:
+a slope is linear in its values); 12a and 12b read the seed-mean scored losses and u, and "the eps 1e-6 run
+diverges" becomes "diverges at every seed". Until a seeds suite finishes, its verdicts show seed 0.
+
+**The old numbers.** The run roots behind the committed report (docs/reproduction/README.md, 2026-11-29)
+no longer exist. Its tables give, per seeded cell, seed 0's value, the 3-seed mean and min-max, so the
+cell's three values are known ({min, max, 3 mean - min - max}, to the tables' 4 digits) but not which of
+seeds 1 and 2 had which. From the report alone the interval is therefore computed for both assignments
+and the comparison counts as within noise when a threshold lies inside either: shown in
+docs/reproduction.md as "read from the report", until the reruns below give the pairing itself.
+
+**Sensitivity by cause.** For one complete LR range with scored losses c_1 ... c_N at increasing LRs and best
+index b, S = (1/N) sum_i (c_i - c_b) = S_below + S_above, with S_below = (1/N) sum_{i<b} (c_i - c_b) (LRs
+under the best: *slow training* in the horizon) and S_above = (1/N) sum_{i>b} (c_i - c_b) (LRs over the
+best: *instability*). Both are over N, so they add up to S. Coupled decay: the split of the range that gives
+the minimum. Seeds: per seed, then the mean (the parts are linear, so the means add up too). Every
+sensitivity verdict (2a, 2b, 3a, 3c, 4a, 4b, long 3a, 3c, 4b, 7a, 8c, 8d and 2b-depth below) gets a twin,
+"*claim* (instability part)": its rule, margin and pairing unchanged, applied to S_above in place of S. The
+old verdict stands beside its twin; tables give S, S_below and S_above per cell. Known before this rule
+(issue 24): at d=64 with qk-LN, fig8_cpu seed 0, the lowest LR alone gives 0.267 of S = 0.547.
+
+**Fig 9 against baselines.** The fit's points are the committed prediction's (docs/reproduction/fig9_prediction.json:
+block 0's max logit at step 50, d = 64, 128, 256, per LR). Beside the quadratic log-log fit (the
+prediction), two predictors of the d=512 value, from the same points: a *linear* log-log fit (log10 y =
+b u + c, least squares) and *carry-forward* (the largest fitted size's value). Each is scored as rule 9
+scores the fit: crossing of 1e4 agreeing with the realised value at how many of the 7 LRs, and the median
+|log10(predicted / realised)|. Line "9 against baselines": *the fit adds to the baselines* when its median
+error is below each baseline's by >= 0.1 decade and it agrees at no fewer LRs than either; *no better
+than a baseline* otherwise. Verdict 9 does not change. Known before this rule (issue 24, from the
+committed numbers): linear 7/7 and 0.27, carry-forward 6/7 and 0.52.
+
+**Fig 9 as a classifier of bad runs.** A held-out run is *bad* by docs/early_warning.md's second definition
+(diverged, spiked above its divergence threshold, or above its sweep's best LR and > 0.1 above its best
+final loss), within fig9_heldout_cpu's 7 runs. Predicted bad: predicted max logit >= 1e4. Shown: true and
+false positives and negatives per predictor. Line "9 as a classifier": *reproduced* when all 7 runs are
+classified correctly at 1e4; *partly* when some threshold would classify all 7 (every bad run's predicted
+value above every good run's; the range of such thresholds is given) but 1e4 does not; *not reproduced*
+otherwise. Known before this rule (issue 24): the LR 1e-2 run went bad at a predicted 1.9e3, so at 1e4 it is
+at most *partly*. More fitted sizes are not added: the held-out run is seen, so a refit would not be blind.
+
+**Depth co-scaling: `depth_scaling_cpu` (42 units), `depth_scaling_seeds_cpu` (84 units).** 2b's preset
+(`gin/repro.gin`: 200 steps, batch 12 x 128, 2048 pieces, warm-up 20), qk-LN on and off, depth scaled with
+width as the paper's size presets do: (d_model, layers, heads) = (64, 1, 1), (128, 2, 2), (256, 4, 4), head
+dim 64, non-embedding params about 49K, 394K and 3.15M (64x, against the width-only 16x), the paper's 7 LRs,
+seed 0. The (128, 2) cells are repro_cpu's d=128 cells' configuration (agreement up to float rounding,
+about 0.03 in sensitivity, docs/reproduction.md). `depth_scaling_seeds_cpu`: every unit at seeds 1, 2.
+- **2b-depth**: 2b's rule unchanged on these three sizes: sensitivity rising by >= 0.02 at each size step,
+  with and without qk-LN, *reproduced*; rising in one arch only, *partly*; neither, but the largest above
+  the smallest by >= 0.02 in some arch, *partly*; otherwise *not reproduced*. **2b-depth (instability
+  part)**: the same on S_above. With seeds: the Seeds rule and the pairing above; one seed until
+  `depth_scaling_seeds_cpu` finishes.
+
+**The missing seeds** (launch/sweeps/, each via `grid.seeded`, seeds 1 and 2):
+- `fig7_seeds_cpu` (84 units): every fig7_cpu unit (7a and 7b).
+- `fig12_13_seeds_cpu` (6 units): fig11_13_cpu's three eps units (d=512, LR 0.3; 12a, 12b).
+- `figE4_seeds_cpu` (28 units): figE4_cpu's muParam cells at d=128 and 256 (8d's no-qk-LN arm), now run for
+  the pairing, whatever the one-seed gaps (which decided against it in "Fig 8 seeds" above).
+
+**Seed 0 must be rerun.** Pairing needs seed 0 beside seeds 1-2 in the same runs' folders, and every root is
+gone. Sizes in worker-minutes per unit (one unit's wall time with two workers sharing the 2 cores; a suite
+takes units x that / 2 on `--parallel=2`), from the wall times recorded in docs/reproduction.md:
+
+| suite | units | worker-min a unit (from) | 2-worker wall | the pairing it serves |
+| --- | --- | --- | --- | --- |
+| `depth_scaling_cpu` (new) | 42 | 2.6 (repro_cpu's 33 / 82 / 174 s a unit at d=64/128/256, load 8.8, times the measured step ratios below: 19 / 82 / 366 s) | about 55 min | 2b-depth |
+| `depth_scaling_seeds_cpu` (new) | 84 | 2.6 | about 110 min | 2b-depth |
+| `fig7_cpu` | 42 | 2.24 (47 min measured) | 47 min | 7a, 7b |
+| `fig7_seeds_cpu` (new) | 84 | 2.24 | 94 min | 7a, 7b |
+| `fig11_13_cpu` | 24 | 8.2 (98 min at load about 11) | 98 min | 12a, 12b (its 3 eps units; the rest: 5's Fig 11) |
+| `fig12_13_seeds_cpu` (new) | 6 | 6.9 (fig9_heldout_cpu's d=512 units: 24 min for 7) | 21 min | 12a, 12b |
+| `fig8_cpu`, `fig8_seeds_cpu` | 42 + 84 | 2.14, 1.96 (45 and 82 min measured) | 127 min | 8b, 8c, 8d (qk-LN arm) |
+| `figE4_cpu` | 42 | 2.14 (about 45 min) | 45 min | 8d (no-qk-LN arm) |
+| `figE4_seeds_cpu` (new) | 28 | 2.85 (figE4's mean scaled to d=128-256 by repro_cpu's per-width times) | 40 min | 8d |
+| `repro_cpu`, `repro_seeds_cpu` | 130 + 242 | 0.56, 0.55 (36 and 66 min measured) | 102 min | 2a, 2b, 3a, 3c, 4a, 4b |
+| `repro_long_cpu`, `repro_long_seeds_cpu` | 32 + 64 | 5.9, 6.6 (88 min for 30; about 3.5 h for 64) | about 5.3 h | long 3a, 3c, 4b |
+
+In all about 17.5 hours of 2-worker time, against the issue's 6: the order says what comes first.
+*Step ratios, measured after the rule (2026-12-02 23:20 UTC, `benchmarks/step_benchmark.py`, gin/repro.gin,
+2048 pieces, 10 steps, qk-LN, load 9-17, so only the ratios are used):* d=64 1 layer 147 ms against 2 layers
+255 ms (0.58x); d=256 4 layers 4453 ms against 2 layers 2113 ms (2.1x). Order, each resumable: `depth_scaling_cpu`
+(new evidence on 2b, 55 min), then 7a's pair (`fig7_cpu`, `fig7_seeds_cpu`: 2.35 h), 12a's
+(`fig11_13_cpu`, `fig12_13_seeds_cpu`: 2 h), 8d's (`fig8_cpu`, `fig8_seeds_cpu`, `figE4_cpu`,
+`figE4_seeds_cpu`: 3.5 h), `depth_scaling_seeds_cpu` (1.8 h), `repro_cpu` + `repro_seeds_cpu` (1.7 h), and
+the long horizon last (5.3 h). Until a pair's suites have all finished, its verdicts carry the "read from the
+report" intervals above, or none.""")
+
 PC_SEEDS = Section(
     'Output-logit divergence on 3 seeds (`logit_divergence_seeds_cpu`, 24 units), fixed 2026-12-03 03:14 UTC (cae7196), before its runs',
     intro="""Issue 23 asks for the positive control's verdicts on 3 seeds. Rule PC on seed 0 (`logit_divergence_cpu`,
@@ -632,7 +755,7 @@ float32). Runs: `python -m launch.sweep --sweep_name=NAME --root=runs/NAME --par
 One seed per point: a verdict that hinges on a difference under 0.1 is provisional until 3 seeds are run
 (issue 14, Seeds)."""
 
-SECTIONS = (*FINDINGS, FIG7, FIG8, FIG9, FIG10, FIG12_13, LONG, SEEDS, LONG_SEEDS, FIG8_SEEDS, PC, PC_SEEDS)
+SECTIONS = (*FINDINGS, FIG7, FIG8, FIG9, FIG10, FIG12_13, LONG, SEEDS, LONG_SEEDS, FIG8_SEEDS, PC, PAIRED, PC_SEEDS)
 
 
 def section(key: str) -> Section:

@@ -5,7 +5,9 @@ final eval loss over the range; a diverged run (state `diverged`, or a NaN/inf l
 group missing a learning rate of the range (absent, failed, still running, no final eval) is reported
 incomplete, never averaged over fewer points. With coupled weight decay the paper reports the minimum
 over two ranges, [1e-4, 1e-1] and [3e-4, 3e-1] (Section 3.2.2). Groups trained with param-RMS LR scaling
-(Appendix E, Fig E.14) get no number: the paper does not measure LR sensitivity for them.
+(Appendix E, Fig E.14) get no number: the paper does not measure LR sensitivity for them. Each group's
+sensitivity is also split at its best LR into the LRs under it and over it (split_at_best: slow training
+and instability, docs/reproduction_rules.md, issue 24).
 
   python -m analysis.sensitivity ROOT [ROOT ...] [--json] [--lrs=3e-4,...] [--coupled_lrs=1e-4,...]
 """
@@ -46,6 +48,18 @@ def lr_sensitivity(final_losses: Sequence[float], init_loss: float) -> tuple[flo
   return mean_clipped - counted[best], (best if math.isfinite(final_losses[best]) else None)
 
 
+def split_at_best(final_losses: Sequence[float], init_loss: float) -> tuple[float, float]:
+  """lr_sensitivity split at the best LR (docs/reproduction_rules.md, issue 24, by cause): (below, above),
+  the mean over all N points of the LRs under the best (slow training in the horizon) and over it
+  (instability), so that the two add up to the sensitivity. The best run's own term, non-zero only when
+  it ends above l0, is in `below`."""
+  sensitivity, _ = lr_sensitivity(final_losses, init_loss)
+  counted = [loss if math.isfinite(loss) else init_loss for loss in final_losses]
+  best = min(range(len(counted)), key=counted.__getitem__)
+  above = sum(scored_loss(loss, init_loss) - counted[best] for loss in final_losses[best + 1:]) / len(final_losses)
+  return sensitivity - above, above
+
+
 def is_coupled(run: Run) -> bool:
   return run.setting("OptimizerConfig.weight_decay_mode", "weight_decay_mode") == "coupled"
 
@@ -82,6 +96,8 @@ class Sensitivity:
   missing_lrs: list[float]
   notes: list[str]
   unmeasured: str | None = None  # why the paper defines no sensitivity for this group
+  below_best: float | None = None  # split_at_best of the range that gives the sensitivity
+  above_best: float | None = None
 
   @property
   def complete(self) -> bool:
@@ -116,6 +132,8 @@ class Sensitivity:
         "missing_lrs": self.missing_lrs,
         "notes": self.notes,
         "unmeasured": self.unmeasured,
+        "below_best": fmt.json_float(self.below_best),
+        "above_best": fmt.json_float(self.above_best),
     }
 
 
@@ -164,9 +182,11 @@ def group_sensitivity(runs: Sequence[Run], ranges: Sequence[Sequence[float]],
     available += points
     if len(points) == len(lrs) and init_loss is not None:
       sensitivity, best = lr_sensitivity([loss for _, loss in points], init_loss)
-      per_range.append((sensitivity, tuple(lrs), best, points))
+      per_range.append((sensitivity, tuple(lrs), best, points,
+                        split_at_best([loss for _, loss in points], init_loss)))
+  parts = (None, None)
   if len(per_range) == len(ranges):
-    sensitivity, range_lrs, best, points = min(per_range, key=lambda p: p[0])
+    sensitivity, range_lrs, best, points, parts = min(per_range, key=lambda p: p[0])
     best_lr, best_loss = (points[best] if best is not None else (None, init_loss))
   else:
     sensitivity, range_lrs = None, tuple(ranges[0])
@@ -176,13 +196,14 @@ def group_sensitivity(runs: Sequence[Run], ranges: Sequence[Sequence[float]],
     notes.append(f"coupled weight decay: minimum over {len(ranges)} LR ranges")
   unmeasured = UNMEASURED_PARAM_RMS if any(is_param_rms_scaled(r) for r in runs) else None
   if unmeasured:
-    sensitivity = None
+    sensitivity, parts = None, (None, None)
   return Sensitivity(group=grouping.config(runs[0]), label=label,
                      params=next((r.params for r in runs if r.params is not None), None),
                      runs=sorted(runs, key=lambda r: r.lr), init_loss=init_loss,
                      lr_sensitivity=sensitivity,
                      best_lr=best_lr, best_loss=best_loss, range_lrs=range_lrs,
-                     missing_lrs=sorted(missing), notes=list(dict.fromkeys(notes)), unmeasured=unmeasured)
+                     missing_lrs=sorted(missing), notes=list(dict.fromkeys(notes)), unmeasured=unmeasured,
+                     below_best=parts[0], above_best=parts[1])
 
 
 def sensitivities(runs: Sequence[Run], lrs: Sequence[float] = PAPER_LRS,

@@ -38,6 +38,7 @@ def test_group_with_nan_run_and_loss_above_l0(tmp_path):
   assert result.complete
   assert result.lr_sensitivity == pytest.approx(4.0)
   assert (result.best_lr, result.best_loss, result.init_loss) == (1e-3, 4.0, L0)
+  assert (result.below_best, result.above_best) == pytest.approx((0.0, 4.0))  # best at the lowest LR
   row = result.to_json()
   assert row["group"] == {"gin_files": ["gin/qkln.gin"]}  # every binding but lr
   assert row["lrs"] == [1e-3, 1e-2, 1e-1] and row["final_losses"] == [4.0, None, 11.0]
@@ -107,6 +108,28 @@ def test_coupled_weight_decay_takes_the_minimum_over_two_ranges(tmp_path):
   [result] = _results(tmp_path, lrs=(1e-3, 1e-2), coupled_lrs=(3e-4, 3e-3))
   assert result.lr_sensitivity == pytest.approx(0.25)
   assert result.range_lrs == (3e-4, 3e-3) and result.best_lr == 3e-3
+  # split of the chosen range: 3e-4 (5 - 4.5) / 2 under the best, nothing over it
+  assert (result.below_best, result.above_best) == pytest.approx((0.25, 0.0))
+  assert result.to_json()["below_best"] == pytest.approx(0.25) and result.to_json()["above_best"] == 0.0
+
+
+def test_split_at_best_on_fig8s_d64_standard_model():
+  """fig8_cpu seed 0, d=64 with qk-LN (the committed report's check table), l0 9.581: the issue's 0.267 of
+  0.547 from the lowest LR. Under the best (1e-2): 1.872385 + 0.865697 + 0.353167; over it: 0.091097 +
+  0.175295 + 0.474128; each over 7."""
+  losses = [6.717205, 5.710517, 5.197987, 4.84482, 4.935917, 5.020115, 5.318948]
+  below, above = sensitivity.split_at_best(losses, 9.581)
+  assert below == pytest.approx(3.091249 / 7) and above == pytest.approx(0.74052 / 7)
+  assert below + above == pytest.approx(sensitivity.lr_sensitivity(losses, 9.581)[0]) == pytest.approx(0.5474, abs=1e-4)
+  assert (losses[0] - losses[3]) / 7 == pytest.approx(0.2675, abs=1e-4)
+
+
+def test_split_at_best_counts_a_diverged_run_over_the_best_as_instability():
+  # counted [6, 4, 10, 11] (nan = l0), scored [6, 4, 10, 10], best 4: S = 7.5 - 4 = 3.5; over (6 + 6) / 4 = 3
+  below, above = sensitivity.split_at_best([6.0, 4.0, math.nan, 11.0], L0)
+  assert (below, above) == pytest.approx((0.5, 3.0))
+  # every run above l0: S = 10 - 11 = -1, all of it the best run's own clipping, counted under the best
+  assert sensitivity.split_at_best([12.0, 11.0], L0) == pytest.approx((-1.0, 0.0))
 
 
 def test_rerun_at_one_lr_uses_the_finished_one(tmp_path):

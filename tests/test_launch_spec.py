@@ -80,12 +80,14 @@ def test_every_figure_has_a_sweep_and_a_cpu_variant():
   suite = ["repro_cpu", "repro_smoke_cpu", "repro_long_cpu", "repro_seeds_cpu",  # the CPU reproduction suites,
            "repro_long_seeds_cpu"]  # launch/sweeps/repro.py
   heldout = ["fig9_fit_cpu", "fig9_heldout_cpu"]  # Fig 9's prediction before training the largest model
-  seeds = ["fig8_seeds_cpu"]  # docs/reproduction_rules.md, Fig 8 seeds
-  controls = ["logit_divergence_cpu", "logit_divergence_seeds_cpu"]  # docs/reproduction_rules.md, Output-logit divergence
+  seeds = ["fig8_seeds_cpu",  # docs/reproduction_rules.md, Fig 8 seeds; issue 24's missing seeds:
+           "fig7_seeds_cpu", "fig12_13_seeds_cpu", "figE4_seeds_cpu"]
+  controls = ["logit_divergence_cpu", "logit_divergence_seeds_cpu"]  # reproduction_rules: output-logit divergence
+  depth = ["depth_scaling_cpu", "depth_scaling_seeds_cpu"]  # docs/reproduction_rules.md, Depth co-scaling
   aliases = {"figE1": "fig1", "figE12": "figC1", "figE13": "figC1"}  # the same runs, trained once
   named = [f for f in figures if f not in aliases]
   assert sorted(sweeps.all_sweeps()) == sorted(named + [f"{f}_cpu" for f in named] + suite + heldout + seeds
-                                               + controls)
+                                               + controls + depth)
   assert sweeps.aliases() == {**aliases, **{f"{a}_cpu": f"{n}_cpu" for a, n in aliases.items()}}
 
 
@@ -195,3 +197,47 @@ def test_logit_divergence_suite_crosses_the_levers_of_rule_pc():
   assert axes == {"embedded_source.vocab_size": [2048, 8192], "ModelConfig.compute_dtype": ["bfloat16", "float32"],
                   "TrainConfig.z_loss_coef": [0.0, 0.0001], "lr": [0.1, 0.3, 1.0]}
   assert all(u.gin_files == ("gin/qkln.gin", "gin/logit_divergence.gin") for u in units)
+
+
+def _replicates(base: str, seeded: str, count: int) -> list:
+  """Checks that each unit of `seeded` is one of `base`'s with `seed=N` added, seed 1's then seed 2's, and
+  returns the base units they replicate."""
+  by_name = {u.name: u for u in spec.expand(sweeps.get(base))}
+  units = spec.expand(sweeps.get(seeded))
+  assert len(units) == count
+  assert [u.point["seed"] for u in units] == [1] * (count // 2) + [2] * (count // 2)
+  of = []
+  for unit in units:
+    base_name, seed = unit.name.rsplit(",seed=", 1)
+    twin = by_name[base_name]
+    assert unit.gin_files == twin.gin_files and unit.gin_bindings == (*twin.gin_bindings, f"seed={seed}")
+    of.append(twin)
+  assert [u.name for u in of[:count // 2]] == [u.name for u in of[count // 2:]]
+  return of[:count // 2]
+
+
+def test_issue_24s_missing_seeds_replicate_the_cells_their_claims_read():
+  """7a/7b: every fig7_cpu unit; 12a/12b: the three epsilon units at d=512; 8d: muParam without qk-LN at
+  d=128 and 256 (at d=64 muParam is the standard model)."""
+  assert len(_replicates("fig7_cpu", "fig7_seeds_cpu", 84)) == len(spec.expand(sweeps.get("fig7_cpu")))
+  eps = _replicates("fig11_13_cpu", "fig12_13_seeds_cpu", 6)
+  assert {(u.point["adam_eps"], u.point["d_model"], u.point["lr"]) for u in eps} == {
+      (None, 512, 0.3), ("gin/ablations/adam_eps_1e-15.gin", 512, 0.3), ("gin/ablations/adam_eps_1e-6.gin", 512, 0.3)}
+  mup = _replicates("figE4_cpu", "figE4_seeds_cpu", 28)
+  assert {(u.point["param"], u.point["d_model"]) for u in mup} == {
+      ("gin/ablations/mup_simple.gin", 128), ("gin/ablations/mup_simple.gin", 256)}
+  assert sorted({u.point["lr"] for u in mup}) == sorted(grid.LRS)
+
+
+def test_depth_scaling_grows_depth_width_and_heads_together():
+  """(d_model, heads, layers) = (64, 1, 1), (128, 2, 2), (256, 4, 4), qk-LN on and off, the paper's 7 LRs,
+  on 2b's preset; its seeds sweep replicates every unit."""
+  units = spec.expand(sweeps.get("depth_scaling_cpu"))
+  assert len(units) == 42
+  assert {(u.point["d_model"], u.point["num_heads"], u.point["num_layers"]) for u in units} == {
+      (64, 1, 1), (128, 2, 2), (256, 4, 4)}
+  assert {u.point["arch"] for u in units} == {"gin/qkln.gin", "gin/no_qkln.gin"}
+  assert sorted({u.point["lr"] for u in units}) == sorted(grid.LRS)
+  assert all(u.gin_files[-1] == "gin/repro.gin" and "num_layers=4" in u.gin_bindings
+             for u in units if u.point["d_model"] == 256)
+  assert len(_replicates("depth_scaling_cpu", "depth_scaling_seeds_cpu", 84)) == 42
