@@ -13,9 +13,9 @@ from rundir import display
 from rundir.files import RUN_FILE, RunDir
 from train import data as data_lib
 from train import divergence, quiet, recover, sharding
-from train.hparams import HParamsEvents, end_metrics
 from train.checkpoint import Checkpointer
 from train.configs import RunConfigs
+from train.hparams import HParamsEvents, end_metrics
 from train.monitor import RunMonitor
 from train.programs import build as build_programs
 from train.step import StepHyper

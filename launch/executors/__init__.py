@@ -11,9 +11,9 @@ import importlib
 import os
 from collections.abc import Sequence
 
-from launch import state
 from launch.errors import LaunchError
 from launch.spec import Unit
+from rundir import progress
 
 NAMES = ("local", "xm", "slurm")
 # executor -> (the package its extra installs, the extra's name in pyproject.toml)
@@ -66,7 +66,7 @@ def worker_command(unit: Unit, root: str, options: Options) -> list[str]:
 
 def summary(units: Sequence[Unit], root: str) -> dict[str, int]:
   """Totals by state bucket over the units' run directories."""
-  totals = dict.fromkeys(state.TOTALS, 0)
+  totals = dict.fromkeys(progress.TOTALS, 0)
   for unit in units:
-    totals[state.unit_status(workdir(root, unit), unit.name).total] += 1
+    totals[progress.unit_status(workdir(root, unit), unit.name).total] += 1
   return totals
