@@ -110,12 +110,22 @@ def sweep_status(root: str) -> list[UnitStatus]:
   return [unit_status(os.path.join(root, name), name) for name in unit_names(root)]
 
 
+def mean_unit_seconds(statuses: Sequence[UnitStatus]) -> float | None:
+  """The mean wall time of the completed units; None before the first."""
+  times = [s.seconds for s in statuses if s.state == "completed" and s.seconds > 0]
+  return sum(times) / len(times) if times else None
+
+
+def unit_seconds_left(status: UnitStatus, mean_seconds: float) -> float:
+  """A unit's time left: the mean unit's wall time times the fraction of its steps still to run."""
+  return mean_seconds * (1 - (status.step or 0) / (status.total_steps or 1))
+
+
 def eta(statuses: Sequence[UnitStatus]) -> float | None:
   """Seconds left: the mean wall time of completed units times the work left, over the units running."""
-  times = [s.seconds for s in statuses if s.state == "completed" and s.seconds > 0]
-  if not times:
+  mean = mean_unit_seconds(statuses)
+  if mean is None:
     return None
-  mean = sum(times) / len(times)
-  left = sum(mean * (1 - (s.step or 0) / (s.total_steps or 1)) for s in statuses if s.state == "running")
+  left = sum(unit_seconds_left(s, mean) for s in statuses if s.state == "running")
   left += mean * sum(1 for s in statuses if s.total == "pending")
   return left / max(1, sum(1 for s in statuses if s.state == "running"))

@@ -1,0 +1,102 @@
+"""A sweep as it stands now, as the JSON the live page (analysis/serve.py) draws: per setting (the runs that
+differ only in lr) its final eval loss and peak max attention logit against LR and, once every LR of the
+sweep has finished, its LR sensitivity; the units running with their step and ETA; the instability warnings.
+
+Read from run directories only: analysis.runs and analysis.sensitivity for the runs and their groups,
+rundir.progress for the units' progress and ETA (what launch.status shows), warnings.jsonl by rundir's reader.
+"""
+
+import math
+import os
+import time
+from typing import Any, Sequence
+
+from analysis import fmt
+from analysis.figures import realised_max_logit
+from analysis.runs import InputError, Run, find_runs
+from analysis.sensitivity import Sensitivity, lrs_run, sensitivities
+from rundir import display, progress
+from rundir.files import MANIFEST_FILE, WARNINGS_FILE, read_json, read_jsonl
+
+
+def planned_lrs(root: str) -> tuple[float, ...]:
+  """The LRs ROOT/sweep.json's units are to run, ascending; () without a sweep.json or an lr per unit."""
+  units = (read_json(os.path.join(root, MANIFEST_FILE)) or {}).get("units", [])
+  lrs = [u.get("point", {}).get("lr") for u in units]
+  if not lrs or not all(isinstance(lr, (int, float)) for lr in lrs):
+    return ()
+  return tuple(sorted(set(map(float, lrs))))
+
+
+def lr_range(root: str, runs: Sequence[Run]) -> tuple[tuple[float, ...], str]:
+  """The LRs a setting's sensitivity needs, and a sentence saying which: the sweep's own LRs, so a setting is
+  complete once all of them finished; without a sweep.json that sweeps lr, the LRs run so far."""
+  planned = planned_lrs(root)
+  if len(planned) > 1:
+    return planned, f"LR sensitivity over the sweep's LRs {{{', '.join(map(fmt.sci, planned))}}}."
+  ran = lrs_run(runs)
+  return ran, f"No sweep.json sweeping lr: LR sensitivity over the LRs run so far {{{', '.join(map(fmt.sci, ran))}}}."
+
+
+def _number(value: float | None) -> float | None:
+  """JSON has no NaN: unknown and non-finite values are null."""
+  return value if value is not None and math.isfinite(value) else None
+
+
+def _setting(group: Sensitivity) -> dict[str, Any]:
+  """One setting's points (finished runs only; a diverged one at l0, as Section 2.2 scores it)."""
+  points = []
+  for run in group.runs:
+    loss = run.final_loss
+    if loss is None:
+      continue
+    diverged = not math.isfinite(loss)
+    points.append({"unit": run.name, "lr": run.lr, "state": run.state, "diverged": diverged,
+                   "final_loss": _number(group.init_loss if diverged else loss),
+                   "peak_max_logit": _number(realised_max_logit(run))})
+  return {"label": group.label, "complete": group.complete, "lr_sensitivity": _number(group.lr_sensitivity),
+          "summary": group.summary, "best_lr": group.best_lr, "init_loss": _number(group.init_loss),
+          "points": points}
+
+
+def _warnings(runs: Sequence[Run]) -> list[dict[str, Any]]:
+  """Every warnings.jsonl line of every run, in step order within a run."""
+  rows = []
+  for run in runs:
+    records, _ = read_jsonl(os.path.join(run.path, WARNINGS_FILE))
+    rows += [{"unit": run.name, "step": r["step"], "kind": r.get("kind"), "where": r.get("where"),
+              "message": r.get("message")} for r in records]
+  return rows
+
+
+def _running(statuses: Sequence[progress.UnitStatus]) -> list[dict[str, Any]]:
+  mean = progress.mean_unit_seconds(statuses)
+  rows = []
+  for s in statuses:
+    if s.state == "running":
+      left = None if mean is None else progress.unit_seconds_left(s, mean)
+      rows.append({"unit": s.name, "step": s.step, "total_steps": s.total_steps,
+                   "last_train_loss": _number(s.last_train_loss), "elapsed": display.duration(s.seconds),
+                   "eta": "unknown" if left is None else display.duration(left)})
+  return rows
+
+
+def snapshot(root: str) -> dict[str, Any]:
+  """The page's data for the sweep (or folder of runs) in `root`, a directory."""
+  try:
+    runs, problems = find_runs([root])
+  except InputError as e:  # a sweep launched a moment ago: no run directory yet
+    runs, problems = [], [str(e)]
+  statuses = progress.sweep_status(root)
+  totals = dict.fromkeys(progress.TOTALS, 0)
+  for s in statuses:
+    totals[s.total] += 1
+  lrs, note = lr_range(root, runs) if runs else ((), "")
+  groups, notes = sensitivities(runs, lrs, lrs) if runs else ([], [])
+  seconds = progress.eta(statuses)
+  left = totals["pending"] + totals["running"]
+  return {"root": os.path.abspath(root), "updated": time.strftime("%H:%M:%S"), "units": len(statuses),
+          "totals": totals, "eta": "done" if statuses and not left else
+          "unknown" if seconds is None else display.duration(seconds),
+          "lr_note": note, "settings": [_setting(g) for g in groups], "running": _running(statuses),
+          "warnings": _warnings(runs), "problems": [*problems, *notes]}
