@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from analysis import fmt
 from analysis.figures import realised_max_logit
 from analysis.runs import InputError, Run, find_runs
-from analysis.sensitivity import Sensitivity, lrs_run, sensitivities
+from analysis.sensitivity import Sensitivity, lrs_run, scored_loss, sensitivities
 from rundir import display, progress
 from rundir.files import MANIFEST_FILE, WARNINGS_FILE, read_json, read_jsonl
 
@@ -44,15 +44,16 @@ def _number(value: float | None) -> float | None:
 
 
 def _setting(group: Sensitivity) -> dict[str, Any]:
-  """One setting's points (finished runs only; a diverged one at l0, as Section 2.2 scores it)."""
+  """One setting's finished runs, each with its final loss as Section 2.2 scores it (a diverged run, or one
+  ending above l0, at l0), which keeps a curve readable beside a loss that exploded."""
   points = []
   for run in group.runs:
     loss = run.final_loss
     if loss is None:
       continue
-    diverged = not math.isfinite(loss)
-    points.append({"unit": run.name, "lr": run.lr, "state": run.state, "diverged": diverged,
-                   "final_loss": _number(group.init_loss if diverged else loss),
+    scored = loss if group.init_loss is None else scored_loss(loss, group.init_loss)
+    points.append({"unit": run.name, "lr": run.lr, "state": run.state, "final_loss": _number(loss),
+                   "scored_loss": _number(scored), "clipped": scored != loss,
                    "peak_max_logit": _number(realised_max_logit(run))})
   return {"label": group.label, "complete": group.complete, "lr_sensitivity": _number(group.lr_sensitivity),
           "summary": group.summary, "best_lr": group.best_lr, "init_loss": _number(group.init_loss),

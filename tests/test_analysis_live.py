@@ -27,8 +27,8 @@ def test_settings_points_sensitivity_running_and_warnings(root):
   # Section 2.2 by hand: the diverged lr=1e-1 counts as l0 = 8; mean(5, 4, 8) - 4.
   assert narrow["complete"] and math.isclose(narrow["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)
   assert narrow["best_lr"] == 1e-2
-  assert [(p["lr"], p["final_loss"], p["diverged"]) for p in narrow["points"]] == [
-      (1e-3, 5.0, False), (1e-2, 4.0, False), (1e-1, 8.0, True)]
+  assert [(p["lr"], p["final_loss"], p["scored_loss"], p["clipped"]) for p in narrow["points"]] == [
+      (1e-3, 5.0, 5.0, False), (1e-2, 4.0, 4.0, False), (1e-1, None, 8.0, True)]
   # Peak over blocks and steps: block 1 at the last log, 40 x lr / 1e-3 x step / 10 (diverged at step 4).
   assert [p["peak_max_logit"] for p in narrow["points"]] == pytest.approx([40.0, 400.0, 1600.0])
   assert not wide["complete"] and wide["lr_sensitivity"] is None
@@ -50,6 +50,12 @@ def test_a_finished_unit_completes_its_setting(root):
   assert wide["complete"] and math.isclose(wide["lr_sensitivity"], (4.5 + 3.5 + 3.0) / 3 - 3.0)
   assert wide["points"][-1]["peak_max_logit"] == pytest.approx(6000.0)
   assert snap["running"] == [] and snap["eta"] == "done"
+
+
+def test_a_final_loss_above_l0_is_drawn_at_l0_and_marked(root):
+  live_sweep.finish_running(root, 64.0)
+  last = _settings(live.snapshot(root))["d_model=64"]["points"][-1]
+  assert (last["final_loss"], last["scored_loss"], last["clipped"], last["state"]) == (64.0, 8.0, True, "completed")
 
 
 def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):
