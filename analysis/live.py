@@ -14,28 +14,42 @@ from typing import Any, Sequence
 from analysis import fmt
 from analysis.figures import realised_max_logit
 from analysis.runs import InputError, Run, find_runs
-from analysis.sensitivity import Sensitivity, lrs_run, scored_loss, sensitivities
+from analysis.grouping import freeze
+from analysis.sensitivity import Sensitivity, group_sensitivity, lrs_run, scored_loss, sensitivities
 from rundir import display, progress
 from rundir.files import MANIFEST_FILE, WARNINGS_FILE, read_json, read_jsonl
+from rundir.suite import LRS
 
 
-def planned_lrs(root: str) -> tuple[float, ...]:
-  """The LRs ROOT/sweep.json's units are to run, ascending; () without a sweep.json or an lr per unit."""
+def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
+  """{unit: the LRs ROOT/sweep.json runs its setting at} (the units whose point differs from its only in lr),
+  ascending; {} without a sweep.json that sweeps lr."""
   units = (read_json(os.path.join(root, MANIFEST_FILE)) or {}).get("units", [])
-  lrs = [u.get("point", {}).get("lr") for u in units]
-  if not lrs or not all(isinstance(lr, (int, float)) for lr in lrs):
-    return ()
-  return tuple(sorted(set(map(float, lrs))))
+  points = {u["name"]: dict(u.get("point", {})) for u in units}
+  if not points or not all(isinstance(p.get("lr"), (int, float)) for p in points.values()):
+    return {}
+  settings: dict[str, set[float]] = {}
+  for point in points.values():
+    settings.setdefault(freeze({k: v for k, v in point.items() if k != "lr"}), set()).add(float(point["lr"]))
+  return {name: tuple(sorted(settings[freeze({k: v for k, v in point.items() if k != "lr"})]))
+          for name, point in points.items()}
 
 
-def lr_range(root: str, runs: Sequence[Run]) -> tuple[tuple[float, ...], str]:
-  """The LRs a setting's sensitivity needs, and a sentence saying which: the sweep's own LRs, so a setting is
-  complete once all of them finished; without a sweep.json that sweeps lr, the LRs run so far."""
-  planned = planned_lrs(root)
-  if len(planned) > 1:
-    return planned, f"LR sensitivity over the sweep's LRs {{{', '.join(map(fmt.sci, planned))}}}."
+def setting_sensitivities(root: str, runs: Sequence[Run]) -> tuple[list[Sensitivity], list[str], str]:
+  """Each setting's LR sensitivity over the LRs the sweep runs it at, so a setting is complete once all of
+  them finished; for runs outside a sweep.json that sweeps lr, over the LRs run so far (the paper's range
+  before two were run). With notes on runs left out and a sentence saying which LRs."""
   ran = lrs_run(runs)
-  return ran, f"No sweep.json sweeping lr: LR sensitivity over the LRs run so far {{{', '.join(map(fmt.sci, ran))}}}."
+  lrs = ran if len(ran) > 1 else LRS
+  groups, notes = sensitivities(runs, lrs, lrs)
+  planned = planned_lrs(root)
+  if not planned:
+    return groups, notes, f"LR sensitivity over {{{', '.join(map(fmt.sci, lrs))}}}."
+  for i, group in enumerate(groups):
+    setting_lrs = next((planned[r.name] for r in group.runs if r.name in planned), None)
+    if setting_lrs:
+      groups[i] = group_sensitivity(group.runs, [setting_lrs], group.label)
+  return groups, notes, "LR sensitivity over the LRs the sweep runs each setting at."
 
 
 def _number(value: float | None) -> float | None:
@@ -92,8 +106,7 @@ def snapshot(root: str) -> dict[str, Any]:
   totals = dict.fromkeys(progress.TOTALS, 0)
   for s in statuses:
     totals[s.total] += 1
-  lrs, note = lr_range(root, runs) if runs else ((), "")
-  groups, notes = sensitivities(runs, lrs, lrs) if runs else ([], [])
+  groups, notes, note = setting_sensitivities(root, runs) if runs else ([], [], "")
   seconds = progress.eta(statuses)
   left = totals["pending"] + totals["running"]
   return {"root": os.path.abspath(root), "updated": time.strftime("%H:%M:%S"), "units": len(statuses),

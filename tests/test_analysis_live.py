@@ -1,6 +1,8 @@
 """analysis/live.py: the live page's data for a sweep with one unit running, then finished."""
 
+import json
 import math
+import os
 
 import pytest
 
@@ -33,7 +35,7 @@ def test_settings_points_sensitivity_running_and_warnings(root):
   assert [p["peak_max_logit"] for p in narrow["points"]] == pytest.approx([40.0, 400.0, 1600.0])
   assert not wide["complete"] and wide["lr_sensitivity"] is None
   assert [p["lr"] for p in wide["points"]] == [1e-3, 1e-2]
-  assert snap["lr_note"] == "LR sensitivity over the sweep's LRs {1e-3, 1e-2, 1e-1}."
+  assert snap["lr_note"] == "LR sensitivity over the LRs the sweep runs each setting at."
   # Finished units took 60 s each; the running one is half way: 30 s left, for it and for the sweep.
   [running] = snap["running"]
   assert (running["unit"], running["step"], running["total_steps"], running["eta"]) == (
@@ -56,6 +58,19 @@ def test_a_final_loss_above_l0_is_drawn_at_l0_and_marked(root):
   live_sweep.finish_running(root, 64.0)
   last = _settings(live.snapshot(root))["d_model=64"]["points"][-1]
   assert (last["final_loss"], last["scored_loss"], last["clipped"], last["state"]) == (64.0, 8.0, True, "completed")
+
+
+def test_each_setting_is_scored_over_the_lrs_the_sweep_runs_it_at(root):
+  """Without d_model=64 at lr=1e-3 in sweep.json (its folder from an earlier sweep stays), that setting is
+  scored over {1e-2, 1e-1}: mean(3.5, 3.0) - 3.0, not over the other setting's three LRs."""
+  manifest = json.loads(open(os.path.join(root, "sweep.json")).read())
+  manifest["units"] = [u for u in manifest["units"] if u["name"] != live_sweep.unit_name(64, 1e-3)]
+  with open(os.path.join(root, "sweep.json"), "w") as f:
+    json.dump(manifest, f)
+  live_sweep.finish_running(root, 3.0)
+  settings = _settings(live.snapshot(root))
+  assert math.isclose(settings["d_model=64"]["lr_sensitivity"], (3.5 + 3.0) / 2 - 3.0)
+  assert math.isclose(settings["d_model=32"]["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)
 
 
 def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):
