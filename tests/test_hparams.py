@@ -17,19 +17,24 @@ from train import hparams
 LRS = (1e-3, 1e2)  # the second diverges at its first log (a one-log divergence window)
 
 
-def session_groups(root) -> list[api_pb2.SessionGroup]:
-  """What the HParams dashboard's /session_groups request returns for `tensorboard --logdir root`."""
+def read_hparams(root) -> tuple[api_pb2.Experiment, list[api_pb2.SessionGroup]]:
+  """What the HParams dashboard's /experiment and /session_groups requests return for
+  `tensorboard --logdir root`."""
   multiplexer = plugin_event_multiplexer.EventMultiplexer()
   multiplexer.AddRunsFromDirectory(str(root))
   multiplexer.Reload()
   provider = data_provider.MultiplexerDataProvider(multiplexer, str(root))
   tb_context = base_plugin.TBContext(logdir=str(root), data_provider=provider, multiplexer=multiplexer)
+  backend, request_context = backend_context.Context(tb_context), context.RequestContext()
+  experiment = backend.experiment_from_metadata(
+      request_context, "", True, backend.hparams_metadata(request_context, ""),
+      backend.hparams_from_data_provider(request_context, "", 0))
   request = api_pb2.ListSessionGroupsRequest(
       start_index=0, slice_size=100, aggregation_type=api_pb2.AGGREGATION_AVG,
       allowed_statuses=[api_pb2.STATUS_UNKNOWN, api_pb2.STATUS_SUCCESS, api_pb2.STATUS_FAILURE,
                         api_pb2.STATUS_RUNNING])
-  handler = list_session_groups.Handler(context.RequestContext(), backend_context.Context(tb_context), "", request)
-  return list(handler.run().session_groups)
+  handler = list_session_groups.Handler(request_context, backend, "", request)
+  return experiment, list(handler.run().session_groups)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,11 @@ def _read(unit_dir, name):
 
 
 def test_every_unit_is_an_hparams_row_with_its_lr_and_final_loss(sweep_root):
-  groups = session_groups(sweep_root)
+  experiment, groups = read_hparams(sweep_root)
+  differs = {h.name: h.differs for h in experiment.hparam_infos}
+  assert differs["lr"] and not differs["d_model"]  # the swept column comes first in the dashboard
+  assert {m.name.tag for m in experiment.metric_infos} == {
+      hparams.FINAL_EVAL_LOSS, hparams.PEAK_MAX_ATTENTION_LOGIT, hparams.DIVERGED, hparams.WARNINGS}
   units = [d for d in sweep_root.iterdir() if (d / "run.json").exists()]
   assert len(units) == len(LRS) == len(groups)
   by_run = {g.sessions[0].name: g for g in groups}
@@ -81,15 +90,13 @@ def test_group_ignores_lr_and_nothing_else():
   assert hparams.group(config) == hparams.group(other_lr) != hparams.group(other_seed)
 
 
-def test_hparams_and_columns_of_a_run_json():
+def test_hparams_of_a_run_json():
   run_info = {"gin_files": ["gin/qkln.gin", "gin/ablations/no_z_loss.gin"],
               "config": {"train": {"steps": 20, "seed": 3}, "optimizer": {"lr": 0.1, "steps": 20, "weight_decay": None},
                          "model": {"compute_dtype": "bfloat16", "kappa": None}}}
   values = hparams.hparams(run_info)
   assert values == {"steps": 20, "seed": 3, "lr": 0.1, "compute_dtype": "bfloat16", "gin_files": "qkln+no_z_loss",
                     "group": hparams.group(run_info["config"])}
-  assert hparams.columns(run_info) == sorted(["steps", "seed", "lr", "weight_decay", "compute_dtype", "kappa",
-                                              "gin_files", "group"])
 
 
 def test_end_metrics_peak_over_blocks_and_steps_skips_non_finite():

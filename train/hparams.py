@@ -1,12 +1,14 @@
 """TensorBoard's HParams view of a run: `tensorboard --logdir SWEEP_ROOT` lists every unit with its settings
-against its final eval loss, peak max attention logit and divergence, so loss vs LR is a scatter there.
+against its final eval loss, peak max attention logit, divergence and warnings, so loss vs LR is a scatter there.
 
-At start the experiment (which hparams and metrics the table has) and the session's hparams; at the end the
-metrics. Each is a summary built by TensorBoard's HParams and scalar plugins (`summary_v2.hparams_config_pb`,
-`hparams_pb`, `scalar_pb`; the plugin's v1 `session_end_pb` would import TensorFlow), written with
-TensorBoard's own record writer into one events file of the run directory. TensorFlow is not imported (its
-import costs ~5 s per process; clu's scalar writer, TrainConfig.tensorboard, pays it), so a run without
-TensorBoard scalars (gin/repro.gin) still has its HParams row.
+At start the session's hparams, at the end the metrics: summaries built by TensorBoard's HParams and scalar
+plugins (`summary_v2.hparams_pb`, `scalar_pb`), written with TensorBoard's own record writer into one events
+file of the run directory. TensorFlow is not imported (its import costs ~5 s per process; clu's scalar
+writer, TrainConfig.tensorboard, pays it), so a run without TensorBoard scalars (gin/repro.gin) still has its
+HParams row. No experiment summary (`hparams_config_pb`) is written: TensorBoard then builds the columns
+from every run's hparams, the ones that differ (what the sweep varies) first, and a root mixing sweeps
+shows all their settings; the metric columns are the runs' scalar tags (with TrainConfig.tensorboard on,
+the per-step scalars' last values too).
 """
 
 import math
@@ -23,18 +25,10 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 
 from train import identity
 
-FINAL_EVAL_LOSS = "hparams/final_eval_loss"
-PEAK_MAX_ATTENTION_LOGIT = "hparams/peak_max_attention_logit"
-DIVERGED = "hparams/diverged"
-WARNINGS = "hparams/instability_warnings"
-METRICS = (
-    hp.Metric(FINAL_EVAL_LOSS, display_name="final eval loss",
-              description="eval loss after the last update (completed runs only)"),
-    hp.Metric(PEAK_MAX_ATTENTION_LOGIT, display_name="peak max attention logit",
-              description="largest attn/max_logit/block_i logged, over blocks and steps (Section 3.1)"),
-    hp.Metric(DIVERGED, display_name="diverged", description="1 when the run ended diverged, else 0"),
-    hp.Metric(WARNINGS, display_name="instability warnings", description="warnings.jsonl lines"),
-)
+FINAL_EVAL_LOSS = "hparams/final_eval_loss"  # completed runs only
+PEAK_MAX_ATTENTION_LOGIT = "hparams/peak_max_attention_logit"  # over blocks and logged steps (Section 3.1)
+DIVERGED = "hparams/diverged"  # 1 or 0
+WARNINGS = "hparams/instability_warnings"  # warnings.jsonl lines
 GIN_FILES = "gin_files"
 GROUP = "group"
 _SECTIONS = ("train", "optimizer", "model")  # run.json config sections shown; `data` describes the corpus
@@ -47,14 +41,6 @@ def group(config: Mapping[str, Any]) -> str:
   rest = {section: dict(config.get(section, {})) for section in _SECTIONS}
   rest["optimizer"].pop("lr", None)
   return identity.fingerprint(rest)[:8]
-
-
-def columns(run_info: Mapping[str, Any]) -> list[str]:
-  """The HParams every run of this code has, set or not (TensorBoard shows one run's experiment, so all
-  runs declare the same)."""
-  config = run_info.get("config") or {}
-  names = {name for section in _SECTIONS for name in config.get(section, {})}
-  return sorted(names | {GIN_FILES, GROUP})
 
 
 def hparams(run_info: Mapping[str, Any]) -> dict[str, bool | int | float | str]:
@@ -108,8 +94,7 @@ class HParamsEvents:
     self._add(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
 
   def start(self, run_info: Mapping[str, Any]) -> None:
-    """The experiment's columns and this run's hparams."""
-    self._summary(0, hp.hparams_config_pb([hp.HParam(name) for name in columns(run_info)], list(METRICS)))
+    """This run's hparams."""
     self._summary(0, hp.hparams_pb(hparams(run_info), trial_id=run_info.get("fingerprint")))
 
   def finish(self, step: int, metrics: Mapping[str, float]) -> None:
