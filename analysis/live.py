@@ -21,6 +21,10 @@ from rundir.files import MANIFEST_FILE, WARNINGS_FILE, read_json, read_jsonl
 from rundir.suite import LRS
 
 
+def _without_lr(point: dict[str, Any]) -> str:
+  return freeze({k: v for k, v in point.items() if k != "lr"})
+
+
 def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
   """{unit: the LRs ROOT/sweep.json runs its setting at} (the units whose point differs from its only in lr),
   ascending; {} without a sweep.json that sweeps lr."""
@@ -30,9 +34,8 @@ def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
     return {}
   settings: dict[str, set[float]] = {}
   for point in points.values():
-    settings.setdefault(freeze({k: v for k, v in point.items() if k != "lr"}), set()).add(float(point["lr"]))
-  return {name: tuple(sorted(settings[freeze({k: v for k, v in point.items() if k != "lr"})]))
-          for name, point in points.items()}
+    settings.setdefault(_without_lr(point), set()).add(float(point["lr"]))
+  return {name: tuple(sorted(settings[_without_lr(point)])) for name, point in points.items()}
 
 
 def setting_sensitivities(root: str, runs: Sequence[Run]) -> tuple[list[Sensitivity], list[str], str]:
@@ -103,9 +106,7 @@ def snapshot(root: str) -> dict[str, Any]:
   except InputError as e:  # a sweep launched a moment ago: no run directory yet
     runs, problems = [], [str(e)]
   statuses = progress.sweep_status(root)
-  totals = dict.fromkeys(progress.TOTALS, 0)
-  for s in statuses:
-    totals[s.total] += 1
+  totals = progress.totals(statuses)
   groups, notes, note = setting_sensitivities(root, runs) if runs else ([], [], "")
   seconds = progress.eta(statuses)
   left = totals["pending"] + totals["running"]

@@ -39,9 +39,7 @@ def table(root: str) -> str:
                  f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-", *predicted,
                  s.reason if s.state != "completed" and s.reason else ""])
   lines = [line.rstrip() for line in display.columns(rows, right=range(2, len(rows[0]) - 1)).splitlines()]
-  totals = dict.fromkeys(progress.TOTALS, 0)
-  for s in statuses:
-    totals[s.total] += 1
+  totals = progress.totals(statuses)
   seconds = progress.eta(statuses)
   left = totals["pending"] + totals["running"]
   if not left:

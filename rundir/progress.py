@@ -110,6 +110,14 @@ def sweep_status(root: str) -> list[UnitStatus]:
   return [unit_status(os.path.join(root, name), name) for name in unit_names(root)]
 
 
+def totals(statuses: Sequence[UnitStatus]) -> dict[str, int]:
+  """How many units are in each TOTALS bucket."""
+  counts = dict.fromkeys(TOTALS, 0)
+  for s in statuses:
+    counts[s.total] += 1
+  return counts
+
+
 def mean_unit_seconds(statuses: Sequence[UnitStatus]) -> float | None:
   """The mean wall time of the completed units; None before the first."""
   times = [s.seconds for s in statuses if s.state == "completed" and s.seconds > 0]
