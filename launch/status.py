@@ -15,33 +15,9 @@ from collections.abc import Sequence
 
 from absl import app
 
-from launch import predict, state
+from launch import predict
 from launch.errors import LaunchError
-from rundir import cli, display
-from rundir.files import MANIFEST_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
-
-
-
-def unit_names(root: str) -> list[str]:
-  """The units of ROOT/sweep.json in sweep order; without one, every run directory under root."""
-  if not os.path.isdir(root):
-    raise LaunchError(f"root {root} is not a directory: expected a sweep's root")
-  manifest = read_json(os.path.join(root, MANIFEST_FILE))
-  if manifest is not None:
-    return [unit["name"] for unit in manifest.get("units", [])]
-  return sorted(name for name in os.listdir(root)
-                if any(os.path.exists(os.path.join(root, name, f)) for f in (STATUS_FILE, RECORD_FILE)))
-
-
-def eta(statuses: Sequence[state.UnitStatus]) -> float | None:
-  """Seconds left: the mean wall time of completed units times the work left, over the units running."""
-  times = [s.seconds for s in statuses if s.state == "completed" and s.seconds > 0]
-  if not times:
-    return None
-  mean = sum(times) / len(times)
-  left = sum(mean * (1 - (s.step or 0) / (s.total_steps or 1)) for s in statuses if s.state == "running")
-  left += mean * sum(1 for s in statuses if s.total == "pending")
-  return left / max(1, sum(1 for s in statuses if s.state == "running"))
+from rundir import cli, display, progress
 
 
 def _number(value: float | None) -> str:
@@ -49,7 +25,9 @@ def _number(value: float | None) -> str:
 
 
 def table(root: str) -> str:
-  statuses = [state.unit_status(os.path.join(root, name), name) for name in unit_names(root)]
+  if not os.path.isdir(root):
+    raise LaunchError(f"root {root} is not a directory: expected a sweep's root")
+  statuses = progress.sweep_status(root)
   predictions = predict.read(root)
   predicted = ["predicted"] if predictions else []
   rows = [["unit", "state", "step", "loss", "eval", "tries", "time", "warn", *predicted, ""]]
@@ -61,10 +39,8 @@ def table(root: str) -> str:
                  f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-", *predicted,
                  s.reason if s.state != "completed" and s.reason else ""])
   lines = [line.rstrip() for line in display.columns(rows, right=range(2, len(rows[0]) - 1)).splitlines()]
-  totals = dict.fromkeys(TOTALS, 0)
-  for s in statuses:
-    totals[s.total] += 1
-  seconds = eta(statuses)
+  totals = progress.totals(statuses)
+  seconds = progress.eta(statuses)
   left = totals["pending"] + totals["running"]
   if not left:
     when = "done"

@@ -21,11 +21,11 @@ import sys
 
 from absl import app, flags
 
-from launch import executors, ginfiles, inline, predict, spec, state, sweeps, validate
+from launch import executors, ginfiles, inline, predict, spec, sweeps, validate
 from launch.errors import LaunchError
 from launch.hyper import product
 from launch.unit import train_command
-from rundir import bindings, cli
+from rundir import bindings, cli, progress
 from rundir.files import MANIFEST_FILE, read_json, write_json
 from rundir.lock import LOCK_FILE, DirLock, InUse
 
@@ -118,7 +118,7 @@ def check_root_writable(root: str) -> None:
 
 def _print_units(units: list[spec.Unit], root: str, options: executors.Options, predictions: dict | None) -> None:
   for unit in units:
-    status = state.unit_status(executors.workdir(root, unit), unit.name)
+    status = progress.unit_status(executors.workdir(root, unit), unit.name)
     column = f"  predicted {predict.cell(predictions['units'].get(unit.name))}" if predictions else ""
     command = train_command(unit.gin_files, unit.gin_bindings, executors.workdir(root, unit), options.python)
     print(f"{unit.name}  [{status.state}]{column}\n  {shlex.join(command)}")
@@ -180,9 +180,9 @@ def main(argv: list[str]) -> None:
   todo, exhausted = [], 0
   for unit in units:
     workdir = executors.workdir(root, unit)
-    if state.is_finished(workdir):
+    if progress.is_finished(workdir):
       continue
-    if state.failures(workdir) > FLAGS.max_retries:
+    if progress.failures(workdir) > FLAGS.max_retries:
       exhausted += 1
     else:
       todo.append(unit)

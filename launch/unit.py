@@ -18,8 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from launch import state
-from rundir import bindings
+from rundir import bindings, progress
 from rundir.files import LOG_FILE, RECORD_FILE, read_json, write_json
 
 _PR_SET_PDEATHSIG = 1
@@ -81,7 +80,7 @@ def record_end(workdir: str, log_path: str, code: int | None) -> None:
 
 def next_attempt(workdir: str, max_retries: int) -> int | None:
   """The number of the unit's next attempt, None when its retries are used up."""
-  number = state.failures(workdir) + 1
+  number = progress.failures(workdir) + 1
   return number if number <= max_retries + 1 else None
 
 
@@ -112,13 +111,13 @@ def run(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str, max
         python: str = sys.executable, log_name: str = LOG_FILE) -> bool:
   """Runs the unit to the end; True when it finished (completed or diverged)."""
   workdir = os.path.abspath(workdir)
-  if state.is_finished(workdir):
+  if progress.is_finished(workdir):
     return True
   os.makedirs(workdir, exist_ok=True)
   command = train_command(gin_files, gin_bindings, workdir, python)
-  for number in range(state.failures(workdir) + 1, max_retries + 2):
+  for number in range(progress.failures(workdir) + 1, max_retries + 2):
     code = _attempt(command, workdir, log_name, number, max_retries + 1)
-    if code == 0 and state.is_finished(workdir):
+    if code == 0 and progress.is_finished(workdir):
       return True
     if code == 2:  # bad input: another attempt would fail the same way
       break

@@ -7,5 +7,6 @@ Each of the three imports this package and it imports none of them; it holds to 
   bindings  where a gin file is; the shape of a NAME=VALUE binding
   scale     the paper's LR grid and the reproduction suite's scale
   display   durations and tables as every command shows them
+  progress  where a sweep's units stand (state, step, wall time, attempts) and its ETA
   cli       absl flag errors as exit 2
 """

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from launch import state
 from launch.executors import local
+from rundir import progress
 from rundir.files import STATUS_FILE, read_json, write_json
 from tests.trainer_utils import REPO, TINY
 
@@ -47,8 +47,8 @@ def with_ctrl_c(command: list[str]) -> list[str]:
 
 def finished(root: pathlib.Path) -> dict[str, tuple[float, int]]:
   """Finished units -> (status.json mtime, attempts)."""
-  return {name: (os.path.getmtime(root / name / "status.json"), len(state.attempts(str(root / name))))
-          for name in NAMES.values() if state.is_finished(str(root / name))}
+  return {name: (os.path.getmtime(root / name / "status.json"), len(progress.attempts(str(root / name))))
+          for name in NAMES.values() if progress.is_finished(str(root / name))}
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +83,14 @@ def test_diverging_unit_does_not_stop_the_sweep(sweep_root):
   root = sweep_root[0]
   status = json.loads((root / NAMES["diverged"] / "status.json").read_text())
   assert status["state"] == "diverged" and "exceeds threshold" in status["reason"]
-  assert state.unit_status(str(root / NAMES["ok"])).state == "completed"
+  assert progress.unit_status(str(root / NAMES["ok"])).state == "completed"
 
 
 def test_failing_unit_is_retried_then_failed(sweep_root):
   root = sweep_root[0]
-  unit = state.unit_status(str(root / NAMES["failed"]))
+  unit = progress.unit_status(str(root / NAMES["failed"]))
   assert unit.state == "failed" and "TypeError" in unit.reason
-  assert state.failures(str(root / NAMES["failed"])) == 2  # the first attempt and one retry
+  assert progress.failures(str(root / NAMES["failed"])) == 2  # the first attempt and one retry
   log = (root / NAMES["failed"] / "train.log").read_text()
   assert "attempt 2/2" in log
 
@@ -142,9 +142,9 @@ def test_dead_trainer_without_an_end_record_is_interrupted_and_uses_no_retry(tmp
              {"host": socket.gethostname(), "pid": 1 << 22, "start": 3.0}]
   write_json(str(tmp_path / "launch.json"), {"attempts": records})
   write_json(str(tmp_path / "status.json"), {"state": "running", "step": 2, "total_steps": 4})
-  unit = state.unit_status(str(tmp_path))
+  unit = progress.unit_status(str(tmp_path))
   assert (unit.state, unit.total, unit.attempts, unit.seconds) == ("interrupted", "pending", 2, 1.0)
-  assert state.failures(str(tmp_path)) == 1
+  assert progress.failures(str(tmp_path)) == 1
 
 
 def test_device_sets_give_each_worker_its_gpus(monkeypatch):
@@ -175,17 +175,17 @@ def test_a_killed_worker_fails_its_attempt_and_is_replaced(tmp_path):
       if past and any(p.name.isdigit() for p in (status_file.parent / "checkpoints").glob("*")):
         victim = status_file.parent
     time.sleep(0.05)
-  killed_pid = state.attempts(str(victim))[-1]["pid"]
+  killed_pid = progress.attempts(str(victim))[-1]["pid"]
   os.kill(killed_pid, signal.SIGKILL)
   output, _ = launcher.communicate(timeout=600)
   assert launcher.returncode == 0, output
-  attempts = state.attempts(str(victim))
+  attempts = progress.attempts(str(victim))
   assert [a["exit_code"] for a in attempts] == [-signal.SIGKILL, 0], attempts
   assert attempts[0]["pid"] == killed_pid != attempts[1]["pid"]
   assert "resuming" in (victim / "train.log").read_text()
-  pids = {a["pid"] for d in root.iterdir() if d.is_dir() and d.name != ".workers" for a in state.attempts(str(d))}
+  pids = {a["pid"] for d in root.iterdir() if d.is_dir() and d.name != ".workers" for a in progress.attempts(str(d))}
   assert len(pids) == 2  # the killed worker and its replacement ran every unit and attempt
-  assert sum(1 for d in root.iterdir() if state.is_finished(str(d))) == 2
+  assert sum(1 for d in root.iterdir() if progress.is_finished(str(d))) == 2
 
 
 def test_value_only_bindings_are_the_optimizers_traced_fields():

@@ -10,11 +10,12 @@ import jax
 import numpy as np
 
 from rundir import display
-from rundir.files import RunDir
+from rundir.files import RUN_FILE, RunDir
 from train import data as data_lib
 from train import divergence, quiet, recover, sharding
 from train.checkpoint import Checkpointer
 from train.configs import RunConfigs
+from train.hparams import HParamsEvents, end_metrics
 from train.monitor import RunMonitor
 from train.programs import build as build_programs
 from train.step import StepHyper
@@ -85,6 +86,9 @@ class Trainer:
     cfg, run_dir = self.cfg, self.run_dir
     self.eval_batches = [self._global_batch(b) for b in self.dataset.eval_batches()]
     writer = _summary_writer(run_dir.path) if run_dir.writer and cfg.tensorboard else None
+    self.hparams = HParamsEvents(run_dir.path) if run_dir.writer else None
+    if self.hparams:
+      self.hparams.start(run_dir.read_json(RUN_FILE) or {})
     run_dir.truncate_metrics(self.start_step if self.state is not None else -1)  # from scratch: no line kept
     if self.state is None:
       self.state = self.init(jax.random.PRNGKey(cfg.seed))
@@ -133,7 +137,7 @@ class Trainer:
           run_dir.update_status(state="diverged", step=step, last_train_loss=loss, reason=reason,
                                 **spikes.status())
           print(f"diverged: {reason}", flush=True)
-          self._close(writer)
+          self._close(writer, step)
           return "diverged"
         warned = monitor.observe({"step": step, **record})
         if warned and cfg.stop_on_warning:
@@ -141,7 +145,7 @@ class Trainer:
           self.checkpointer.maybe_save(step, self.state, batches.position(), force=True)
           run_dir.update_status(state="warned", step=step, last_train_loss=loss, reason=warned[0]["message"],
                                 **spikes.status(), **monitor.status())
-          self._close(writer)
+          self._close(writer, step)
           return "warned"
         run_dir.update_status(step=step, last_train_loss=loss, **spikes.status(), **monitor.status())
       if step % cfg.eval_every == 0 or is_last:
@@ -154,7 +158,7 @@ class Trainer:
     state = "completed" if math.isfinite(final_loss) else "diverged"
     run_dir.update_status(state=state, step=cfg.steps, final_eval_loss=final_loss if state == "completed" else None,
                           reason=None if state == "completed" else f"final eval loss {final_loss}")
-    self._close(writer)
+    self._close(writer, cfg.steps)
     print(f"{state}: final eval loss {final_loss:.4f} (init {init_loss:.4f})", flush=True)
     return state
 
@@ -164,7 +168,13 @@ class Trainer:
       writer.write_scalars(step, record)
       writer.flush()
 
-  def _close(self, writer) -> None:
+  def _close(self, writer, step: int) -> None:
+    """Ends the run's writers; the HParams metrics come from the status and metrics just written."""
     self.checkpointer.close()
+    if self.hparams:
+      status = self.run_dir.status()
+      self.hparams.finish(step, end_metrics(status["state"], status.get("final_eval_loss"),
+                                            self.run_dir.metrics_records(), status.get("warnings") or 0))
+      self.hparams.close()
     if writer is not None:
       writer.close()

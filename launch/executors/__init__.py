@@ -11,9 +11,9 @@ import importlib
 import os
 from collections.abc import Sequence
 
-from launch import state
 from launch.errors import LaunchError
 from launch.spec import Unit
+from rundir import progress
 from rundir.files import TOTALS
 
 NAMES = ("local", "xm", "slurm")
@@ -65,5 +65,5 @@ def summary(units: Sequence[Unit], root: str) -> dict[str, int]:
   """Totals by state bucket over the units' run directories."""
   totals = dict.fromkeys(TOTALS, 0)
   for unit in units:
-    totals[state.unit_status(workdir(root, unit), unit.name).total] += 1
+    totals[progress.unit_status(workdir(root, unit), unit.name).total] += 1
   return totals

@@ -18,12 +18,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from launch import executors, state
+from launch import executors
 from launch import unit as unit_lib
 from launch.executors import Options
 from launch.spec import Unit
 from launch.worker import Worker
 from rundir.bindings import TRACED_OPTIMIZER_FIELDS
+from rundir import progress
 from rundir.files import LOG_FILE
 from rundir.display import duration
 
@@ -146,7 +147,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
           slot.unit = _take(pending, slot.key)
           workdir = executors.workdir(root, slot.unit)
           number = unit_lib.next_attempt(workdir, options.max_retries)
-          if state.is_finished(workdir) or number is None:
+          if progress.is_finished(workdir) or number is None:
             finish(slot, number is not None)
           else:
             slot.attempt = number
@@ -160,7 +161,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
         workdir = executors.workdir(root, slot.unit)
         unit_lib.record_end(workdir, _log_path(root, slot.unit), code)
         number = unit_lib.next_attempt(workdir, options.max_retries)
-        if code == 0 and state.is_finished(workdir):
+        if code == 0 and progress.is_finished(workdir):
           finish(slot, True)
         elif code == 2 or number is None:  # bad input fails the same way again
           finish(slot, False)

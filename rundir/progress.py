@@ -1,4 +1,5 @@
-"""A unit's state, read from its run directory: the trainer's status.json and the launcher's launch.json.
+"""Where a sweep's units stand, read from their run directories: the trainer's status.json and the
+launcher's launch.json; what launch.status prints and analysis.serve shows, and the launcher's retry count.
 
 launch.json is written only by the launcher (launch/unit.py): one record per attempt with its
 host, trainer pid (under the local executor, its long-lived worker's), start, end and exit code. With
@@ -10,9 +11,9 @@ import dataclasses
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from rundir.files import FINISHED, LOG_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
+from rundir.files import FINISHED, LOG_FILE, MANIFEST_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
 
 
 @dataclasses.dataclass
@@ -90,3 +91,46 @@ def failures(workdir: str) -> int:
 def is_finished(workdir: str) -> bool:
   """Completed or diverged: nothing left to run."""
   return (read_json(os.path.join(workdir, STATUS_FILE)) or {}).get("state") in FINISHED
+
+
+def unit_names(root: str) -> list[str]:
+  """The units of ROOT/sweep.json in sweep order; without one, every run directory under root (a directory)."""
+  manifest = read_json(os.path.join(root, MANIFEST_FILE))
+  if manifest is not None:
+    return [unit["name"] for unit in manifest.get("units", [])]
+  return sorted(name for name in os.listdir(root)
+                if any(os.path.exists(os.path.join(root, name, f)) for f in (STATUS_FILE, RECORD_FILE)))
+
+
+def sweep_status(root: str) -> list[UnitStatus]:
+  """Every unit of the sweep in `root` (a directory), in sweep order."""
+  return [unit_status(os.path.join(root, name), name) for name in unit_names(root)]
+
+
+def totals(statuses: Sequence[UnitStatus]) -> dict[str, int]:
+  """How many units are in each TOTALS bucket."""
+  counts = dict.fromkeys(TOTALS, 0)
+  for s in statuses:
+    counts[s.total] += 1
+  return counts
+
+
+def mean_unit_seconds(statuses: Sequence[UnitStatus]) -> float | None:
+  """The mean wall time of the completed units; None before the first."""
+  times = [s.seconds for s in statuses if s.state == "completed" and s.seconds > 0]
+  return sum(times) / len(times) if times else None
+
+
+def unit_seconds_left(status: UnitStatus, mean_seconds: float) -> float:
+  """A unit's time left: the mean unit's wall time times the fraction of its steps still to run."""
+  return mean_seconds * (1 - (status.step or 0) / (status.total_steps or 1))
+
+
+def eta(statuses: Sequence[UnitStatus]) -> float | None:
+  """Seconds left: the mean wall time of completed units times the work left, over the units running."""
+  mean = mean_unit_seconds(statuses)
+  if mean is None:
+    return None
+  left = sum(unit_seconds_left(s, mean) for s in statuses if s.state == "running")
+  left += mean * sum(1 for s in statuses if s.total == "pending")
+  return left / max(1, sum(1 for s in statuses if s.state == "running"))

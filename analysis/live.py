@@ -1,0 +1,116 @@
+"""A sweep as it stands now, as the JSON the live page (analysis/serve.py) draws: per setting (the runs that
+differ only in lr) its final eval loss and peak max attention logit against LR and, once every LR of the
+sweep has finished, its LR sensitivity; the units running with their step and ETA; the instability warnings.
+
+Read from run directories only: analysis.runs and analysis.sensitivity for the runs and their groups,
+rundir.progress for the units' progress and ETA (what launch.status shows), warnings.jsonl by rundir's reader.
+"""
+
+import math
+import os
+import time
+from typing import Any, Sequence
+
+from analysis import fmt
+from analysis.runs import InputError, Run, find_runs
+from analysis.grouping import freeze
+from analysis.sensitivity import Sensitivity, group_sensitivity, lrs_run, scored_loss, sensitivities
+from rundir import display, progress
+from rundir.files import MANIFEST_FILE, WARNINGS_FILE, read_json, read_jsonl
+from rundir.scale import LRS
+
+
+def _without_lr(point: dict[str, Any]) -> str:
+  return freeze({k: v for k, v in point.items() if k != "lr"})
+
+
+def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
+  """{unit: the LRs ROOT/sweep.json runs its setting at} (the units whose point differs from its only in lr),
+  ascending; {} without a sweep.json that sweeps lr."""
+  units = (read_json(os.path.join(root, MANIFEST_FILE)) or {}).get("units", [])
+  points = {u["name"]: dict(u.get("point", {})) for u in units}
+  if not points or not all(isinstance(p.get("lr"), (int, float)) for p in points.values()):
+    return {}
+  settings: dict[str, set[float]] = {}
+  for point in points.values():
+    settings.setdefault(_without_lr(point), set()).add(float(point["lr"]))
+  return {name: tuple(sorted(settings[_without_lr(point)])) for name, point in points.items()}
+
+
+def setting_sensitivities(root: str, runs: Sequence[Run]) -> tuple[list[Sensitivity], list[str], str]:
+  """Each setting's LR sensitivity over the LRs the sweep runs it at, so a setting is complete once all of
+  them finished; for runs outside a sweep.json that sweeps lr, over the LRs run so far (the paper's range
+  before two were run). With notes on runs left out and a sentence saying which LRs."""
+  ran = lrs_run(runs)
+  lrs = ran if len(ran) > 1 else LRS
+  groups, notes = sensitivities(runs, lrs, lrs)
+  planned = planned_lrs(root)
+  if not planned:
+    return groups, notes, f"LR sensitivity over {{{', '.join(map(fmt.sci, lrs))}}}."
+  for i, group in enumerate(groups):
+    setting_lrs = next((planned[r.name] for r in group.runs if r.name in planned), None)
+    if setting_lrs:
+      groups[i] = group_sensitivity(group.runs, [setting_lrs], group.label)
+  return groups, notes, "LR sensitivity over the LRs the sweep runs each setting at."
+
+
+def _number(value: float | None) -> float | None:
+  """JSON has no NaN: unknown and non-finite values are null."""
+  return value if value is not None and math.isfinite(value) else None
+
+
+def _setting(group: Sensitivity) -> dict[str, Any]:
+  """One setting's finished runs, each with its final loss as Section 2.2 scores it (a diverged run, or one
+  ending above l0, at l0), which keeps a curve readable beside a loss that exploded."""
+  points = []
+  for run in group.runs:
+    loss = run.final_loss
+    if loss is None:
+      continue
+    scored = loss if group.init_loss is None else scored_loss(loss, group.init_loss)
+    points.append({"unit": run.name, "lr": run.lr, "state": run.state, "final_loss": _number(loss),
+                   "scored_loss": _number(scored), "clipped": scored != loss,
+                   "peak_max_logit": _number(run.realised_max_logit())})
+  return {"label": group.label, "complete": group.complete, "lr_sensitivity": _number(group.lr_sensitivity),
+          "summary": group.summary, "best_lr": group.best_lr, "init_loss": _number(group.init_loss),
+          "points": points}
+
+
+def _warnings(runs: Sequence[Run]) -> list[dict[str, Any]]:
+  """Every warnings.jsonl line of every run, in step order within a run."""
+  rows = []
+  for run in runs:
+    records, _ = read_jsonl(os.path.join(run.path, WARNINGS_FILE))
+    rows += [{"unit": run.name, "step": r["step"], "kind": r.get("kind"), "where": r.get("where"),
+              "message": r.get("message")} for r in records]
+  return rows
+
+
+def _running(statuses: Sequence[progress.UnitStatus]) -> list[dict[str, Any]]:
+  mean = progress.mean_unit_seconds(statuses)
+  rows = []
+  for s in statuses:
+    if s.state == "running":
+      left = None if mean is None else progress.unit_seconds_left(s, mean)
+      rows.append({"unit": s.name, "step": s.step, "total_steps": s.total_steps,
+                   "last_train_loss": _number(s.last_train_loss), "elapsed": display.duration(s.seconds),
+                   "eta": "unknown" if left is None else display.duration(left)})
+  return rows
+
+
+def snapshot(root: str) -> dict[str, Any]:
+  """The page's data for the sweep (or folder of runs) in `root`, a directory."""
+  try:
+    runs, problems = find_runs([root])
+  except InputError as e:  # a sweep launched a moment ago: no run directory yet
+    runs, problems = [], [str(e)]
+  statuses = progress.sweep_status(root)
+  totals = progress.totals(statuses)
+  groups, notes, note = setting_sensitivities(root, runs) if runs else ([], [], "")
+  seconds = progress.eta(statuses)
+  left = totals["pending"] + totals["running"]
+  return {"root": os.path.abspath(root), "updated": time.strftime("%H:%M:%S"), "units": len(statuses),
+          "totals": totals, "eta": "done" if statuses and not left else
+          "unknown" if seconds is None else display.duration(seconds),
+          "lr_note": note, "settings": [_setting(g) for g in groups], "running": _running(statuses),
+          "warnings": _warnings(runs), "problems": [*problems, *notes]}

@@ -1,0 +1,79 @@
+"""analysis/live.py: the live page's data for a sweep with one unit running, then finished."""
+
+import json
+import math
+import os
+
+import pytest
+
+from analysis import live
+from tests import live_sweep
+
+
+@pytest.fixture
+def root(tmp_path):
+  live_sweep.write_sweep(str(tmp_path))
+  return str(tmp_path)
+
+
+def _settings(snapshot):
+  return {s["label"]: s for s in snapshot["settings"]}
+
+
+def test_settings_points_sensitivity_running_and_warnings(root):
+  snap = live.snapshot(root)
+  assert snap["totals"] == {"pending": 0, "running": 1, "completed": 4, "diverged": 1, "warned": 0, "failed": 0}
+  settings = _settings(snap)
+  assert sorted(settings) == ["d_model=32", "d_model=64"]
+  narrow, wide = settings["d_model=32"], settings["d_model=64"]
+  # Section 2.2 by hand: the diverged lr=1e-1 counts as l0 = 8; mean(5, 4, 8) - 4.
+  assert narrow["complete"] and math.isclose(narrow["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)
+  assert narrow["best_lr"] == 1e-2
+  assert [(p["lr"], p["final_loss"], p["scored_loss"], p["clipped"]) for p in narrow["points"]] == [
+      (1e-3, 5.0, 5.0, False), (1e-2, 4.0, 4.0, False), (1e-1, None, 8.0, True)]
+  # Peak over blocks and steps: block 1 at the last log, 40 x lr / 1e-3 x step / 10 (diverged at step 4).
+  assert [p["peak_max_logit"] for p in narrow["points"]] == pytest.approx([40.0, 400.0, 1600.0])
+  assert not wide["complete"] and wide["lr_sensitivity"] is None
+  assert [p["lr"] for p in wide["points"]] == [1e-3, 1e-2]
+  assert snap["lr_note"] == "LR sensitivity over the LRs the sweep runs each setting at."
+  # Finished units took 60 s each; the running one is half way: 30 s left, for it and for the sweep.
+  [running] = snap["running"]
+  assert (running["unit"], running["step"], running["total_steps"], running["eta"]) == (
+      live_sweep.unit_name(64, 1e-1), 5, 10, "0m30s")
+  assert snap["eta"] == "0m30s"
+  assert [(w["unit"], w["step"], w["kind"]) for w in snap["warnings"]] == [
+      (live_sweep.unit_name(32, 1e-2), 6, "loss_spike")]
+
+
+def test_a_finished_unit_completes_its_setting(root):
+  live_sweep.finish_running(root, 3.0)
+  snap = live.snapshot(root)
+  wide = _settings(snap)["d_model=64"]
+  assert wide["complete"] and math.isclose(wide["lr_sensitivity"], (4.5 + 3.5 + 3.0) / 3 - 3.0)
+  assert wide["points"][-1]["peak_max_logit"] == pytest.approx(6000.0)
+  assert snap["running"] == [] and snap["eta"] == "done"
+
+
+def test_a_final_loss_above_l0_is_drawn_at_l0_and_marked(root):
+  live_sweep.finish_running(root, 64.0)
+  last = _settings(live.snapshot(root))["d_model=64"]["points"][-1]
+  assert (last["final_loss"], last["scored_loss"], last["clipped"], last["state"]) == (64.0, 8.0, True, "completed")
+
+
+def test_each_setting_is_scored_over_the_lrs_the_sweep_runs_it_at(root):
+  """Without d_model=64 at lr=1e-3 in sweep.json (its folder from an earlier sweep stays), that setting is
+  scored over {1e-2, 1e-1}: mean(3.5, 3.0) - 3.0, not over the other setting's three LRs."""
+  manifest = json.loads(open(os.path.join(root, "sweep.json")).read())
+  manifest["units"] = [u for u in manifest["units"] if u["name"] != live_sweep.unit_name(64, 1e-3)]
+  with open(os.path.join(root, "sweep.json"), "w") as f:
+    json.dump(manifest, f)
+  live_sweep.finish_running(root, 3.0)
+  settings = _settings(live.snapshot(root))
+  assert math.isclose(settings["d_model=64"]["lr_sensitivity"], (3.5 + 3.0) / 2 - 3.0)
+  assert math.isclose(settings["d_model=32"]["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)
+
+
+def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):
+  snap = live.snapshot(str(tmp_path))
+  assert (snap["units"], snap["settings"], snap["running"]) == (0, [], [])
+  assert "no run directories" in snap["problems"][0]
