@@ -153,7 +153,7 @@ def test_batch_not_divisible_by_mesh_is_a_one_line_error(tmp_path):
 
 @pytest.mark.parametrize("bindings,message", [
     (["lrr=0.1"], "unknown gin binding 'lrr'"),
-    (["lr=abc"], "bad gin binding 'lr=abc'"),
+    (["lr=abc"], "bad gin binding 'lr=abc': 'abc' is not a number: expected a number"),
     (["num_heads=3"], "num_heads=3 does not divide d_model=32"),
     (["ModelConfig.qk_layer_norm='none'"], "bad gin binding"),
 ])

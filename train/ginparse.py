@@ -5,8 +5,10 @@ would be ignored; here a binding must name a macro the files define or a
 Configurable.parameter.
 """
 
+import ast
 import os
 import re
+import tokenize
 from collections.abc import Callable, Sequence
 
 import gin
@@ -44,6 +46,23 @@ def _one_line(e: BaseException) -> str:
   return text if len(text) < 400 else text[:400] + "..."
 
 
+def _unreadable_value(name: str, text: str, current: object) -> str | None:
+  """What is wrong with a value gin cannot read (a bare word: `lr=abc`), said as the sweep path says it;
+  None when the value itself reads (the error is elsewhere: gin's own message then)."""
+  text = text.strip()
+  if text.startswith(("@", "%")):
+    return None
+  try:
+    ast.literal_eval(text)
+    return None
+  except (ValueError, SyntaxError):
+    pass
+  if isinstance(current, (int, float)) and not isinstance(current, bool):
+    return f"{text!r} is not a number: expected a number (the gin files set {name} = {current!r})"
+  return (f"{text!r} is not a gin value: expected a number, True/False/None, a quoted string "
+          f"('{text}'), a list or a @configurable / %macro reference")
+
+
 def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
   """Parses files then bindings; returns run.json's object or raises ValueError (one line)."""
   gin.clear_config()
@@ -68,8 +87,9 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
                        f"{', '.join(sorted(macros))} or Configurable.parameter")
     try:
       gin.parse_config(binding)
-    except (ValueError, SyntaxError, TypeError, KeyError) as e:
-      raise ValueError(f"bad gin binding {binding!r}: {_one_line(e)}") from e
+    except (ValueError, SyntaxError, TypeError, KeyError, tokenize.TokenError) as e:  # TokenError: 'lr=[1,'
+      reason = _unreadable_value(name, parts[1], macros.get(name)) or _one_line(e)
+      raise ValueError(f"bad gin binding {binding!r}: {reason}") from e
   gin.finalize()
   bindings = defined_macros()
   missing = [m for m in MACROS if m not in bindings]
