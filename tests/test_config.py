@@ -82,11 +82,6 @@ def test_readme_short_run_pair_is_valid_where_steps_alone_is_not():
     configs.from_gin()
 
 
-def test_default_workdir_is_readable():
-  run = ginparse.parse(QKLN_LOCAL, ["lr=0.1"])
-  assert ginparse.default_workdir(run) == "runs/qkln+local,lr=0.1"
-
-
 @pytest.mark.parametrize("shape,shards,spec", [
     ((8192, 128), 8, P("data", None)),
     ((128, 512), 8, P(None, "data")),

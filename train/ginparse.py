@@ -6,8 +6,6 @@ Configurable.parameter.
 """
 
 import ast
-import os
-import re
 import tokenize
 from collections.abc import Callable, Sequence
 
@@ -97,11 +95,3 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
     raise ValueError(f"gin macros {', '.join(missing)} are not defined by {gin_files}: expected "
                      "gin/base.gin (via gin/qkln.gin or gin/no_qkln.gin) among the gin files")
   return {"gin_files": list(gin_files), "gin_bindings": list(gin_bindings), "bindings": bindings}
-
-
-def default_workdir(run_info: dict) -> str:
-  """runs/<gin file stems>[,<bindings>]: readable and distinct for distinct configs."""
-  stems = [os.path.splitext(os.path.basename(f))[0] for f in run_info["gin_files"]]
-  parts = ["+".join(stems) or "run"] + [b.replace(" ", "") for b in run_info["gin_bindings"]]
-  name = re.sub(r"[^\w.,=+-]", "_", ",".join(parts))
-  return os.path.join("runs", name)

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow (seqio's engine
 
 from absl import app, flags, logging
 
-from rundir import cli
+from rundir import bindings, cli
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order (later ones override).")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. lr=0.1, applied after the files.")
@@ -56,6 +56,12 @@ def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
+  if not (FLAGS.validate or FLAGS.print_config):
+    from train import finished  # reads the run directory only: a finished rerun answers before jax loads
+    workdir = FLAGS.workdir or bindings.default_workdir(FLAGS.gin_file, FLAGS.gin_bindings)
+    if state := finished.state(FLAGS.gin_file, FLAGS.gin_bindings, workdir):
+      print(finished.nothing_to_do(workdir, state), flush=True)
+      return
   from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.validate:
     _validate(FLAGS.validate, run)

@@ -11,9 +11,10 @@ import traceback
 
 import gin
 
+from rundir.bindings import default_workdir
 from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
 from rundir.lock import LOCK_FILE, DirLock
-from train import cachedir, configs, data, ginparse, identity, trainer
+from train import cachedir, configs, data, finished, ginparse, identity, trainer
 from train.data.errors import DataError
 
 _process_ready = False
@@ -125,7 +126,7 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
                  identity.field_defaults(cfgs.train, cfgs.optimizer, cfgs.model))
   previous_status = run_dir.status()
   if previous_status.get("state") in FINISHED:
-    print(f"{run_dir.path}: already {previous_status['state']}; nothing to do", flush=True)
+    print(finished.nothing_to_do(run_dir.path, previous_status["state"]), flush=True)
     return None
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
   bindings = ginparse.macros_read(run_info["bindings"], data.bound_source())
@@ -146,7 +147,7 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
   except ValueError as e:
     return _fail(str(e), 2)
   _prepare_process()
-  workdir = workdir or ginparse.default_workdir(run_info)
+  workdir = workdir or default_workdir(gin_files, gin_bindings)
   created = _first_missing(workdir)
   lock = None
   try:
