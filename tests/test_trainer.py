@@ -34,6 +34,10 @@ def test_readme_command_end_to_end(tmp_path):
   result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   assert re.search(r"step 20/20 loss [\d.]+ lr [\d.e+-]+ tokens/s \d+ eta", result.stdout)
+  timing = re.search(r"time: set-up ([\d.]+) s, compile ([\d.]+) s, steps ([\d.]+) s, evals ([\d.]+) s, "
+                     r"checkpoints ([\d.]+) s, total ([\d.]+) s", result.stdout)
+  *phases, total = map(float, timing.groups())
+  assert all(p > 0 for p in phases) and sum(phases) == pytest.approx(total, abs=0.06)
   status = read_status(workdir)
   assert status["state"] == "completed" and status["step"] == 20
   assert status["final_eval_loss"] < status["init_eval_loss"]

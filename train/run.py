@@ -16,6 +16,7 @@ from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
 from rundir.lock import LOCK_FILE, DirLock
 from train import cachedir, configs, data, finished, ginparse, identity, trainer
 from train.data.errors import DataError
+from train.phases import Phases
 
 _process_ready = False
 
@@ -142,6 +143,7 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
   """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first.
   lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once)."""
   import jax
+  phases = Phases()
   try:
     run_info = ginparse.parse(gin_files, gin_bindings)
   except ValueError as e:
@@ -164,7 +166,8 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
     raise
   try:
     if job is not None:
-      job.train()
+      job.train(phases)
+      print(phases.line(), flush=True)
   except KeyboardInterrupt:
     raise
   except DataError as e:  # bad data met mid-run (e.g. a truncated shard): a retry would meet it again
