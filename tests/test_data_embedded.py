@@ -176,6 +176,7 @@ print(tasks.token_stream(task, "train").size)
 """
 
 
+@pytest.mark.slow
 def test_tokenizing_with_a_fresh_vocabulary_is_quiet(tmp_path):
   """A cold cache runs TensorFlow Text's SentencePiece op on the trained (identity-normalized) vocabulary,
   which logs `normalizer.cc(51) LOG(INFO) precompiled_charsmap is empty` on stderr: hidden, as TF's lines."""

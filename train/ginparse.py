@@ -95,3 +95,17 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
     raise ValueError(f"gin macros {', '.join(missing)} are not defined by {gin_files}: expected "
                      "gin/base.gin (via gin/qkln.gin or gin/no_qkln.gin) among the gin files")
   return {"gin_files": list(gin_files), "gin_bindings": list(gin_bindings), "bindings": bindings}
+
+
+def validate(units: list[dict]) -> list[str]:
+  """'unit NAME: reason' for each unit ({"name", "gin_files", "gin_bindings"}) whose gin config or
+  config values are bad: a launcher checks a whole sweep in one process before anything trains (here,
+  beside the parser, so that process imports no trainer, checkpointer or model)."""
+  errors = []
+  for unit in units:
+    try:
+      parse(unit["gin_files"], unit["gin_bindings"])
+      configs.from_gin()
+    except ValueError as e:
+      errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
+  return errors

@@ -34,18 +34,20 @@ def _fail(message: str, code: int) -> None:
   sys.exit(code)
 
 
-def _validate(path: str, run) -> None:
+def _validate(path: str) -> None:
+  from train import ginparse  # pylint: disable=import-outside-toplevel  # not the trainer: a launcher waits on this
   try:
     with (open(0) if path == "-" else open(path)) as f:
       units = json.load(f)
   except (OSError, ValueError) as e:
     _fail(f"--validate={path}: {e}: expected a JSON list of units", 2)
-  errors = run.validate(units)
+  errors = ginparse.validate(units)
   for line in errors:
     print(f"error: {line}", file=sys.stderr)
   if errors:
     sys.exit(2)
   if FLAGS.describe:
+    from train import run  # pylint: disable=import-outside-toplevel
     print(json.dumps(run.describe(units)))
 
 
@@ -62,10 +64,10 @@ def main(argv: list[str]) -> None:
     if state := finished.state(FLAGS.gin_file, FLAGS.gin_bindings, workdir):
       print(finished.nothing_to_do(workdir, state), flush=True)
       return
-  from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.validate:
-    _validate(FLAGS.validate, run)
+    _validate(FLAGS.validate)
     return
+  from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.print_config:
     try:
       print(json.dumps(ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)))

@@ -59,19 +59,6 @@ def _prepare_process() -> None:
     _process_ready = True
 
 
-def validate(units: list[dict]) -> list[str]:
-  """'unit NAME: reason' for each unit ({"name", "gin_files", "gin_bindings"}) whose gin config or
-  config values are bad: a launcher checks a whole sweep in one process before anything trains."""
-  errors = []
-  for unit in units:
-    try:
-      ginparse.parse(unit["gin_files"], unit["gin_bindings"])
-      configs.from_gin()
-    except ValueError as e:
-      errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
-  return errors
-
-
 # Any vocabulary will do: the non-embedding count leaves out the embedding and the head, its only users.
 _DESCRIBE_VOCAB = 256
 
