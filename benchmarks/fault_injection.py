@@ -61,12 +61,12 @@ def units(root: pathlib.Path) -> list[pathlib.Path]:
 
 
 def open_attempts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]]:
-  """(unit, worker pid) of the units whose latest attempt is still open (training now)."""
+  """(unit, worker pid) of the units training now: latest attempt open and its worker alive (a killed
+  launcher's workers leave open attempts behind until the next launcher resumes their units)."""
   found = []
   for unit in units(root) if root.exists() else []:
-    attempts = state.attempts(str(unit))
-    if attempts and "end" not in attempts[-1] and not state.is_finished(str(unit)):
-      found.append((unit, int(attempts[-1]["pid"])))
+    if state.unit_status(str(unit)).state == "running":
+      found.append((unit, int(state.attempts(str(unit))[-1]["pid"])))
   return found
 
 
@@ -136,6 +136,15 @@ def aim(kind: str, root: pathlib.Path, rng: random.Random, launcher: subprocess.
   return unit, pid, f"logged past step {target} (status step {step_of(unit)})"
 
 
+def second_writer(command: list[str]) -> str:
+  """What a second launcher or trainer on a directory in use did: its exit code and last error line."""
+  try:
+    second = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+  except subprocess.TimeoutExpired:
+    return "still running after 300 s: it was not refused"
+  return f"exit {second.returncode}: `{(second.stderr.strip().splitlines() or [''])[-1][:110]}`"
+
+
 def damage_checkpoint(unit: pathlib.Path) -> str:
   steps = sorted(int(p.name) for p in (unit / "checkpoints").iterdir() if p.name.isdigit())
   if not steps:
@@ -165,22 +174,22 @@ def main(argv: list[str]) -> None:
     if launcher.poll() is not None:
       rows.append(("(the sweep finished before all kills)", f"launcher exit {launcher.returncode}"))
       break
-    training = open_attempts(faulted)
-    if extras == 0 and kills >= 5 and training:
-      second = subprocess.run(sweep_command(faulted), cwd=REPO, capture_output=True, text=True, timeout=120)
-      rows.append(("a second launch.sweep on the root while the first runs",
-                   f"exit {second.returncode}: `{second.stderr.strip()[:110]}`"))
+    # A second writer, once the launcher's own worker is seen training (so the launcher holds the root).
+    training = (extras == 0 and kills >= 5) or (extras == 1 and kills >= 8)
+    training = training and aim(WORKER_MID_STEP, faulted, rng, launcher)
+    if training and extras == 0:
+      rows.append(("a second launch.sweep on the root while the first runs", second_writer(sweep_command(faulted))))
       extras += 1
-    if extras == 1 and kills >= 8 and training:
-      unit, _ = training[0]
+    elif training:
+      unit = training[0]
       flags_ = [f"--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin", f"--workdir={unit}"] + [
           f"--gin_bindings={b}" for b in BINDINGS + [unit.name]]
-      second = subprocess.run([sys.executable, "-m", "train.main", *flags_], cwd=REPO, capture_output=True,
-                              text=True, timeout=120)
       rows.append((f"a second train.main on {unit.name} while its worker trains it",
-                   f"exit {second.returncode}: `{second.stderr.strip().splitlines()[-1][:110]}`"))
+                   second_writer([sys.executable, "-m", "train.main", *flags_])))
       extras += 1
-    aimed = aim(kind, faulted, rng, launcher)
+    aimed, give_up = None, time.time() + WAIT_S
+    while aimed is None and launcher.poll() is None and time.time() < give_up:
+      aimed = aim(kind, faulted, rng, launcher)  # None when the unit aimed at ended or moved on first
     if aimed is None:
       rows.append((f"(no moment for a {kind} kill: the sweep ended or stalled)", "not injected"))
       continue

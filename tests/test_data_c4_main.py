@@ -105,6 +105,7 @@ def test_base_config_without_c4_fails_fast_with_the_fix(tmp_path):
   assert time.time() - start < 60  # start-up imports; the check itself takes milliseconds
 
 
+@pytest.mark.slow
 @needs_vocab
 def test_truncated_shard_is_one_line_naming_it_and_exit_2(tmp_path):
   """A bad shard is bad input (a retry reads the same bytes): exit 2, not a crash that sweeps retry."""
