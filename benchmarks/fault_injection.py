@@ -136,6 +136,14 @@ def aim(kind: str, root: pathlib.Path, rng: random.Random, launcher: subprocess.
   return unit, pid, f"logged past step {target} (status step {step_of(unit)})"
 
 
+def aim_until(kind: str, root: pathlib.Path, rng: random.Random, launcher: subprocess.Popen):
+  """aim(), again while the unit aimed at ends or moves on first; None when the sweep ends or stalls."""
+  aimed, give_up = None, time.time() + WAIT_S
+  while aimed is None and launcher.poll() is None and time.time() < give_up:
+    aimed = aim(kind, root, rng, launcher)
+  return aimed
+
+
 def second_writer(command: list[str]) -> str:
   """What a second launcher or trainer on a directory in use did: its exit code and last error line."""
   try:
@@ -176,7 +184,7 @@ def main(argv: list[str]) -> None:
       break
     # A second writer, once the launcher's own worker is seen training (so the launcher holds the root).
     training = (extras == 0 and kills >= 5) or (extras == 1 and kills >= 8)
-    training = training and aim(WORKER_MID_STEP, faulted, rng, launcher)
+    training = training and aim_until(WORKER_MID_STEP, faulted, rng, launcher)
     if training and extras == 0:
       rows.append(("a second launch.sweep on the root while the first runs", second_writer(sweep_command(faulted))))
       extras += 1
@@ -187,9 +195,7 @@ def main(argv: list[str]) -> None:
       rows.append((f"a second train.main on {unit.name} while its worker trains it",
                    second_writer([sys.executable, "-m", "train.main", *flags_])))
       extras += 1
-    aimed, give_up = None, time.time() + WAIT_S
-    while aimed is None and launcher.poll() is None and time.time() < give_up:
-      aimed = aim(kind, faulted, rng, launcher)  # None when the unit aimed at ended or moved on first
+    aimed = aim_until(kind, faulted, rng, launcher)
     if aimed is None:
       rows.append((f"(no moment for a {kind} kill: the sweep ended or stalled)", "not injected"))
       continue
