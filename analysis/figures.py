@@ -142,6 +142,11 @@ def lr_sensitivity_vs_params(runs: Sequence[Run], out: str,
   return _save(fig, out)
 
 
+def _line(style: str, steps: np.ndarray) -> str:
+  """A line style that stays visible for a series of one point (a short run logs once): with a marker."""
+  return style + "o" if steps.size == 1 else style
+
+
 def _longest_lived_lr(runs: Sequence[Run], key: str) -> float:
   """The largest LR at which some run logged `key` at least half as often as the longest run did:
   the highest LR that still shows a trajectory, not one that diverged at its first log."""
@@ -169,7 +174,8 @@ def _over_steps(runs: Sequence[Run], out: str, keys: Sequence[str], log_y: Seque
       name = fmt.count(run.params) if label == "all runs" else f"{label}, {fmt.count(run.params)}"
       for ax, key in zip(axes[0], keys):
         steps, values = run.series(key)
-        ax.plot(steps, values, styles[i % len(styles)], color=colors[run.params or 0.0], label=name)
+        ax.plot(steps, values, _line(styles[i % len(styles)], steps), color=colors[run.params or 0.0],
+                label=name)
   for ax, key, log in zip(axes[0], keys, log_y):
     ax.set(xlabel="step", ylabel=key, yscale="log" if log else "linear")
   _legend(axes[0][-1])
@@ -401,7 +407,8 @@ def grad_update_rms_per_block(runs: Sequence[Run], out: str, layer: str = "mlp/d
       blocks = _blocks(run, key_of(kind))
       colors = _palette(blocks)
       for block in blocks:
-        ax.plot(*run.series(key_of(kind)(block)), "-", color=colors[block], label=f"block {block}")
+        steps, values = run.series(key_of(kind)(block))
+        ax.plot(steps, values, _line("-", steps), color=colors[block], label=f"block {block}")
       _eps_lines(ax, [run])
       ax.set(yscale="log", xlabel="step", ylabel=f"{kind} RMS {layer}")
       _legend(ax)

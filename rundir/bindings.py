@@ -41,3 +41,10 @@ def value(text: str) -> Any:
     return ast.literal_eval(text.strip())
   except (ValueError, SyntaxError):
     return text.strip()
+
+
+def default_workdir(gin_files: list[str], gin_bindings: list[str]) -> str:
+  """runs/<gin file stems>[,<bindings>]: readable and distinct for distinct configs (train.main's default)."""
+  stems = [os.path.splitext(os.path.basename(f))[0] for f in gin_files]
+  parts = ["+".join(stems) or "run"] + [b.replace(" ", "") for b in gin_bindings]
+  return os.path.join("runs", re.sub(r"[^\w.,=+-]", "_", ",".join(parts)))

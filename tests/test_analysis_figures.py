@@ -76,6 +76,25 @@ def test_over_steps_defaults_to_the_largest_lr_with_a_trajectory(tmp_path):
   assert b"lr=1e-1" in (tmp_path / "fig.svg").read_bytes()
 
 
+@pytest.mark.parametrize("make, keys", [
+    (figures.loss_and_max_logit_over_steps, ("train/loss", "attn/max_logit/block_0")),
+    (figures.grad_update_rms_per_block, ("grad/rms/block_0/mlp/dense_in/w", "update/rms/block_0/mlp/dense_in/w")),
+])
+def test_a_series_of_one_point_is_drawn_with_a_marker(make, keys, tmp_path, monkeypatch):
+  """A short run logs once (10 steps, log_every=10): a line through one point draws nothing (Fig 2 was blank)."""
+  for lr in (1e-2, 1e-1):
+    synthetic.write_run(str(tmp_path / "runs" / f"lr={lr}"), lr=lr, step=10,
+                        metrics=[{"step": 10, **{key: 3.0 for key in keys}}])
+  runs, _ = find_runs([str(tmp_path / "runs")])
+  drawn = []
+  save = figures._save  # pylint: disable=protected-access
+  monkeypatch.setattr(figures, "_save", lambda fig, out: drawn.extend(
+      line for ax in fig.axes for line in ax.get_lines()) or save(fig, out))
+  make(runs, str(tmp_path / "fig"))
+  points = [line for line in drawn if len(line.get_xdata()) == 1]
+  assert points and all(line.get_marker() == "o" for line in points)
+
+
 def test_kappa_figure_reports_the_realised_max_logit_beside_kappa(demo_runs):
   """Fig 10's axis is kappa, not 'the max logit': the logit each run realised is reported beside it."""
   points = figures.kappa_points(demo_runs)

@@ -42,6 +42,7 @@ def built(tmp_path_factory):
     return out, f.read()
 
 
+@pytest.mark.slow
 def test_every_figure_is_embedded_and_linked(built):
   out, page = built
   for name, _, _ in report.figure_specs(report.Options()):
@@ -52,6 +53,7 @@ def test_every_figure_is_embedded_and_linked(built):
   assert "skipped" not in page.split("<h2>Figures</h2>")[1].split("<h2>")[0]
 
 
+@pytest.mark.slow
 def test_tables_and_problem_runs(built):
   _, page = built
   assert "<h2>LR sensitivity (Section 2.2)</h2>" in page and "incomplete: missing lr" in page

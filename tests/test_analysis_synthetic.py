@@ -5,6 +5,8 @@ import json
 import os
 import re
 
+import pytest
+
 from analysis import figures
 from analysis import sensitivity
 from analysis import synthetic
@@ -55,6 +57,7 @@ def test_demo_run_files_follow_the_contract(tmp_path):
           "num_nonembedding_params"} <= set(status)
 
 
+@pytest.mark.slow
 def test_real_trainer_run_has_every_key_analysis_reads(tmp_path):
   workdir = tmp_path / "runs" / "real"
   run_train(workdir, ["steps=6", "lr=0.01", "TrainConfig.log_every=3", "TrainConfig.eval_every=3"])

@@ -11,6 +11,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from tests.test_data_c4 import T5_VOCAB, document, needs_vocab, write_shards
 from tests.trainer_utils import REPO, read_metrics, read_status, run_train, train_cmd, without_timing
@@ -32,6 +33,7 @@ def _c4_bindings(shards, vocab) -> list[str]:
           "TrainConfig.tensorboard=False"]
 
 
+@pytest.mark.slow
 @needs_vocab
 def test_resume_on_another_machine_starts_at_the_checkpoints_data_position(tmp_path):
   """The run directory alone resumes a C4 run: killed after a checkpoint past the first shard read,
@@ -103,6 +105,7 @@ def test_base_config_without_c4_fails_fast_with_the_fix(tmp_path):
   assert time.time() - start < 60  # start-up imports; the check itself takes milliseconds
 
 
+@pytest.mark.slow
 @needs_vocab
 def test_truncated_shard_is_one_line_naming_it_and_exit_2(tmp_path):
   """A bad shard is bad input (a retry reads the same bytes): exit 2, not a crash that sweeps retry."""

@@ -8,6 +8,8 @@ import itertools
 import json
 import os
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import numpy.testing as npt
@@ -16,7 +18,8 @@ import pytest
 from train.data import DataError, embedded_corpus, make_dataset
 from train.data.embedded import embedded_source
 
-os.environ.setdefault("PROXIES_CACHE_DIR", str(pathlib.Path(__file__).parents[1] / ".cache" / "test"))
+REPO = pathlib.Path(__file__).parents[1]
+os.environ.setdefault("PROXIES_CACHE_DIR", str(REPO / ".cache" / "test"))
 
 B, L = 8, 64
 EOS = 1
@@ -160,3 +163,26 @@ def test_bad_arguments_are_one_line_errors(overrides, message):
 def test_bad_eval_fraction_is_a_clear_error():
   with pytest.raises(DataError, match="eval_fraction=1.5"):
     embedded_source(eval_fraction=1.5)
+
+
+_TOKENIZE_A_FEW_DOCUMENTS = """
+import pathlib, sys
+from train.data import embedded_corpus, tasks, vocabulary
+documents = embedded_corpus.stdlib_documents()[:20]
+path = pathlib.Path(sys.argv[1]) / "spm.model"
+path.write_bytes(vocabulary.train_sentencepiece(vocabulary.training_lines(documents), 512))
+task = tasks.register_embedded_task({"train": documents, "validation": documents[:1]}, str(path))
+print(tasks.token_stream(task, "train").size)
+"""
+
+
+@pytest.mark.slow
+def test_tokenizing_with_a_fresh_vocabulary_is_quiet(tmp_path):
+  """A cold cache runs TensorFlow Text's SentencePiece op on the trained (identity-normalized) vocabulary,
+  which logs `normalizer.cc(51) LOG(INFO) precompiled_charsmap is empty` on stderr: hidden, as TF's lines."""
+  env = {k: v for k, v in os.environ.items() if k != "PROXIES_VERBOSE"}
+  result = subprocess.run([sys.executable, "-c", _TOKENIZE_A_FEW_DOCUMENTS, str(tmp_path)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert int(result.stdout) > 1000
+  assert result.stderr == ""

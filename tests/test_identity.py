@@ -40,6 +40,7 @@ def interrupted(tmp_path_factory) -> pathlib.Path:
   return workdir
 
 
+@pytest.mark.slow
 def test_run_json_records_config_and_fingerprint(interrupted):
   run = json.loads((interrupted / "run.json").read_text())
   assert run["config"]["optimizer"]["lr"] == 0.01 and run["config"]["model"]["d_model"] == 32
@@ -48,6 +49,7 @@ def test_run_json_records_config_and_fingerprint(interrupted):
   assert "vocab_path" not in run["bindings"] and run["config"]["data"]["source"] == "embedded"  # C4's macro, unread
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, named", [("lr=0.1", "optimizer.lr: 0.01 -> 0.1"),
                                            ("d_model=64", "model.d_model: 32 -> 64")])
 def test_rerun_with_another_config_is_refused_and_changes_nothing(interrupted, change, named):
@@ -60,6 +62,7 @@ def test_rerun_with_another_config_is_refused_and_changes_nothing(interrupted, c
   assert not (interrupted.parent / "corrupt_checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_finished_run_rerun_with_another_config_is_refused(tmp_path):
   workdir = tmp_path / "run"
   run_train(workdir, [*BINDINGS, "lr=0.01"])
@@ -78,6 +81,7 @@ def test_second_trainer_on_a_workdir_is_refused(tmp_path):
   assert not (workdir / "metrics.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_restart_from_scratch_keeps_one_line_per_step(tmp_path):
   """A kill -9 before the first checkpoint leaves a step-0 line; the restart must not add a second."""
   workdir = tmp_path / "run"
@@ -191,6 +195,7 @@ def test_where_the_data_lies_may_change_what_it_is_may_not():
     identity.check("w", recorded, other, identity.field_defaults(*configs))
 
 
+@pytest.mark.slow
 def test_a_run_recorded_before_a_field_existed_resumes(interrupted, tmp_path):
   workdir = tmp_path / "run"
   shutil.copytree(interrupted, workdir)
@@ -203,6 +208,7 @@ def test_a_run_recorded_before_a_field_existed_resumes(interrupted, tmp_path):
   assert json.loads((workdir / "run.json").read_text())["fingerprint"] == info["fingerprint"]
 
 
+@pytest.mark.slow
 def test_truncated_status_is_rebuilt_and_the_resume_is_identical(tmp_path):
   """status.json cut mid-file beside checkpoints: the trainer rebuilds it and resumes bit-identically."""
   workdir = tmp_path / "run"
@@ -232,6 +238,7 @@ def test_launcher_bad_root_or_flag_is_one_line_exit_2(tmp_path, args, named):
   assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_stop_settings_may_change_on_resume(tmp_path):
   """When a diverging run stops is a decision on the recorded losses, not the computation."""
   workdir = tmp_path / "run"
@@ -241,6 +248,7 @@ def test_stop_settings_may_change_on_resume(tmp_path):
   assert "already completed; nothing to do" in result.stdout
 
 
+@pytest.mark.slow
 def test_resuming_at_the_last_step_completes_with_the_recorded_final_loss(interrupted, tmp_path):
   """A kill between the last checkpoint and the last status leaves 'running' at step == steps."""
   workdir = tmp_path / "run"
@@ -268,6 +276,7 @@ def test_lock_waits_for_a_holder_that_is_exiting(tmp_path):
   holder.wait()
 
 
+@pytest.mark.slow
 def test_worker_holds_each_units_lock_only_while_it_runs(tmp_path):
   """`train.worker` runs units one after another in one process: each unit's lock (with the worker's
   pid) is released when the unit ends, while the worker lives on."""
@@ -290,6 +299,7 @@ def test_worker_holds_each_units_lock_only_while_it_runs(tmp_path):
     worker.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_a_run_with_tensorboard_is_quiet_on_stderr(tmp_path):
   """TensorFlow's C++ start-up lines are hidden by default (-v 1 or PROXIES_VERBOSE=1 shows them)."""
   result = run_train(tmp_path / "run", ["steps=2", "TrainConfig.tensorboard=True"])

@@ -29,6 +29,7 @@ def xm_python() -> str | None:
   return None
 
 
+@pytest.mark.slow
 def test_submitit_local_array_runs_the_unit(tmp_path):
   pytest.importorskip("submitit", reason="the slurm extra is not installed: pip install -e '.[slurm]'")
   from launch.executors import slurm
@@ -48,6 +49,7 @@ def xm() -> str:
   return python
 
 
+@pytest.mark.slow
 def test_xm_local_runs_one_job_per_unit(xm, tmp_path):
   root = tmp_path / "xm"
   args = [xm, "-m", "launch.sweep", "--executor=xm", f"--python={sys.executable}", "--gin_file=gin/qkln.gin",

@@ -69,6 +69,7 @@ def sweep_root(tmp_path_factory) -> tuple[pathlib.Path, dict, subprocess.Complet
   return root, before, second
 
 
+@pytest.mark.slow
 def test_relaunch_finishes_the_sweep_without_redoing_work(sweep_root):
   root, before, second = sweep_root
   assert second.returncode == 1, second.stdout + second.stderr  # one unit failed
@@ -79,6 +80,7 @@ def test_relaunch_finishes_the_sweep_without_redoing_work(sweep_root):
   assert "launching" in second.stdout and "done: completed" in second.stdout
 
 
+@pytest.mark.slow
 def test_diverging_unit_does_not_stop_the_sweep(sweep_root):
   root = sweep_root[0]
   status = json.loads((root / NAMES["diverged"] / "status.json").read_text())
@@ -86,6 +88,7 @@ def test_diverging_unit_does_not_stop_the_sweep(sweep_root):
   assert progress.unit_status(str(root / NAMES["ok"])).state == "completed"
 
 
+@pytest.mark.slow
 def test_failing_unit_is_retried_then_failed(sweep_root):
   root = sweep_root[0]
   unit = progress.unit_status(str(root / NAMES["failed"]))
@@ -95,6 +98,7 @@ def test_failing_unit_is_retried_then_failed(sweep_root):
   assert "attempt 2/2" in log
 
 
+@pytest.mark.slow
 def test_status_table_and_totals(sweep_root):
   root = sweep_root[0]
   result = subprocess.run([sys.executable, "-m", "launch.status", str(root)], cwd=REPO, capture_output=True,
@@ -123,6 +127,7 @@ def test_status_shows_warnings_and_the_warned_state(tmp_path):
   assert lines[-1].startswith("pending 0 running 0 completed 1 diverged 0 warned 1 failed 0 | 2 units")
 
 
+@pytest.mark.slow
 def test_third_launch_runs_nothing(sweep_root):
   root = sweep_root[0]
   result = subprocess.run(sweep_args(root), cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -155,6 +160,7 @@ def test_device_sets_give_each_worker_its_gpus(monkeypatch):
   assert local.visible_gpus() == ["4", "5"]
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_its_attempt_and_is_replaced(tmp_path):
   """kill -9 of the worker mid-unit: the attempt is recorded failed with the signal's exit code, a new
   worker retries the unit (resuming it) and the queue goes on; units otherwise share one worker."""

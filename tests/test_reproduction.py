@@ -179,6 +179,7 @@ def test_analysis_imports_no_launch():
     assert not re.search(r"^\s*(from|import) (launch|train|model)\b", path.read_text(), re.M), path
 
 
+@pytest.mark.slow
 def test_smoke_suite_trains_and_reports_every_section(tmp_path):
   root, out = tmp_path / "smoke", tmp_path / "report"
   launched = subprocess.run([sys.executable, "-m", "launch.sweep", "--sweep_name=repro_smoke_cpu",

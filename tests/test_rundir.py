@@ -117,6 +117,11 @@ def test_gin_paths_resolve_from_the_working_directory_or_the_repository(tmp_path
   assert bindings.resolve("gin/missing.gin") is None and bindings.resolve("gin") is None
 
 
+def test_default_workdir_is_readable():
+  assert bindings.default_workdir(["gin/qkln.gin", "gin/local.gin"], ["lr=0.1"]) == "runs/qkln+local,lr=0.1"
+  assert bindings.default_workdir([], ["ModelConfig.mup = 'full'"]) == "runs/run,ModelConfig.mup=_full_"
+
+
 @pytest.mark.parametrize("seconds, text", [(0, "0m00s"), (187.9, "3m07s"), (3900, "1h05m"), (math.inf, "?"),
                                            (math.nan, "?")])
 def test_duration(seconds, text):

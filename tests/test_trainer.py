@@ -23,6 +23,7 @@ EXPECTED_KEYS = {"step", "train/loss", "train/z_loss", "lr", "grad/global_norm",
                  "perf/tokens_per_s"}
 
 
+@pytest.mark.slow
 def test_readme_command_end_to_end(tmp_path):
   """The README's run command (shortened with extra bindings) writes the whole run directory."""
   readme = (REPO / "README.md").read_text()
@@ -34,6 +35,10 @@ def test_readme_command_end_to_end(tmp_path):
   result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   assert re.search(r"step 20/20 loss [\d.]+ lr [\d.e+-]+ tokens/s \d+ eta", result.stdout)
+  timing = re.search(r"time: set-up ([\d.]+) s, compile ([\d.]+) s, steps ([\d.]+) s, evals ([\d.]+) s, "
+                     r"checkpoints ([\d.]+) s, total ([\d.]+) s", result.stdout)
+  *phases, total = map(float, timing.groups())
+  assert all(p > 0 for p in phases) and sum(phases) == pytest.approx(total, abs=0.06)
   status = read_status(workdir)
   assert status["state"] == "completed" and status["step"] == 20
   assert status["final_eval_loss"] < status["init_eval_loss"]
@@ -67,6 +72,7 @@ def test_readme_command_end_to_end(tmp_path):
   assert (fact["steps"], fact["num_nonembedding_params"]) == (20, status["num_nonembedding_params"])
 
 
+@pytest.mark.slow
 def test_sigkill_resume_with_corrupt_newest_checkpoint_is_bitwise_identical(tmp_path):
   bindings = ["steps=30", "TrainConfig.log_every=5", "TrainConfig.eval_every=10", "TrainConfig.checkpoint_every=10"]
   reference = tmp_path / "reference"
@@ -95,6 +101,7 @@ def test_sigkill_resume_with_corrupt_newest_checkpoint_is_bitwise_identical(tmp_
   assert without_timing(read_metrics(killed)) == without_timing(read_metrics(reference))
 
 
+@pytest.mark.slow
 def test_eight_device_fsdp_step_matches_one_device(tmp_path):
   bindings = ["steps=6", "TrainConfig.log_every=1", "TrainConfig.eval_every=3"]
   one = run_train(tmp_path / "one", bindings, devices=1)
@@ -110,6 +117,7 @@ def test_eight_device_fsdp_step_matches_one_device(tmp_path):
         np.testing.assert_allclose(r8[key], r1[key], rtol=2e-4, err_msg=key)
 
 
+@pytest.mark.slow
 def test_huge_learning_rate_ends_as_diverged_with_metrics_kept(tmp_path):
   workdir = tmp_path / "run"
   result = run_train(workdir, ["lr=1e3", "warmup_steps=0", "steps=60", "TrainConfig.log_every=5"],
@@ -125,6 +133,7 @@ def test_huge_learning_rate_ends_as_diverged_with_metrics_kept(tmp_path):
   assert not math.isfinite(loss) or loss > status["init_eval_loss"] + 1.0
 
 
+@pytest.mark.slow
 def test_loss_spikes_are_recorded_and_stop_the_run_only_when_sustained(tmp_path):
   """Threshold 0: every log is a spike. A window longer than the run completes it with every spike
   recorded; a window of 2 stops it at the second log (Section 2.2 scores the final loss, so a single
@@ -153,7 +162,7 @@ def test_batch_not_divisible_by_mesh_is_a_one_line_error(tmp_path):
 
 @pytest.mark.parametrize("bindings,message", [
     (["lrr=0.1"], "unknown gin binding 'lrr'"),
-    (["lr=abc"], "bad gin binding 'lr=abc'"),
+    (["lr=abc"], "bad gin binding 'lr=abc': 'abc' is not a number: expected a number"),
     (["num_heads=3"], "num_heads=3 does not divide d_model=32"),
     (["ModelConfig.qk_layer_norm='none'"], "bad gin binding"),
 ])
@@ -214,6 +223,7 @@ def test_checkpoint_holds_the_data_position_and_one_written_without_it_still_res
   assert restored_position is None and int(restored.step) == 3
 
 
+@pytest.mark.slow
 def test_instability_warnings_go_to_warnings_jsonl_status_and_stdout_and_can_stop_the_run(tmp_path):
   """loss_spike=0 makes every train loss a spike against the previous log: one excursion from the second
   log on, so one record at step 10; stop_on_warning ends the run there as `warned` (exit 0)."""

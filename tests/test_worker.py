@@ -36,6 +36,7 @@ def served(tmp_path_factory):
   return tmp_path, worker
 
 
+@pytest.mark.slow
 def test_each_unit_is_answered_with_its_exit_code(served):
   tmp_path, worker = served
   assert worker.returncode == 0, worker.stderr[-3000:]
@@ -46,6 +47,7 @@ def test_each_unit_is_answered_with_its_exit_code(served):
   assert "not JSON" in worker.stderr  # the bad line is reported on the worker's own stderr
 
 
+@pytest.mark.slow
 def test_crashing_unit_fails_alone_and_logs_to_its_own_log(served):
   tmp_path, _ = served
   crash = read_status(tmp_path / "crash")
@@ -60,6 +62,7 @@ def test_crashing_unit_fails_alone_and_logs_to_its_own_log(served):
     assert "Traceback" not in (tmp_path / name / "train.log").read_text()
 
 
+@pytest.mark.slow
 def test_worker_units_equal_separate_train_main_processes_bitwise(served, tmp_path):
   """Unit b reuses the program compiled for unit a (another LR, traced): still bitwise the same."""
   served_path, _ = served

@@ -5,8 +5,8 @@ would be ignored; here a binding must name a macro the files define or a
 Configurable.parameter.
 """
 
-import os
-import re
+import ast
+import tokenize
 from collections.abc import Callable, Sequence
 
 import gin
@@ -44,6 +44,23 @@ def _one_line(e: BaseException) -> str:
   return text if len(text) < 400 else text[:400] + "..."
 
 
+def _unreadable_value(name: str, text: str, current: object) -> str | None:
+  """What is wrong with a value gin cannot read (a bare word: `lr=abc`), said as the sweep path says it;
+  None when the value itself reads (the error is elsewhere: gin's own message then)."""
+  text = text.strip()
+  if text.startswith(("@", "%")):
+    return None
+  try:
+    ast.literal_eval(text)
+    return None
+  except (ValueError, SyntaxError):
+    pass
+  if isinstance(current, (int, float)) and not isinstance(current, bool):
+    return f"{text!r} is not a number: expected a number (the gin files set {name} = {current!r})"
+  return (f"{text!r} is not a gin value: expected a number, True/False/None, a quoted string "
+          f"('{text}'), a list or a @configurable / %macro reference")
+
+
 def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
   """Parses files then bindings; returns run.json's object or raises ValueError (one line)."""
   gin.clear_config()
@@ -68,8 +85,9 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
                        f"{', '.join(sorted(macros))} or Configurable.parameter")
     try:
       gin.parse_config(binding)
-    except (ValueError, SyntaxError, TypeError, KeyError) as e:
-      raise ValueError(f"bad gin binding {binding!r}: {_one_line(e)}") from e
+    except (ValueError, SyntaxError, TypeError, KeyError, tokenize.TokenError) as e:  # TokenError: 'lr=[1,'
+      reason = _unreadable_value(name, parts[1], macros.get(name)) or _one_line(e)
+      raise ValueError(f"bad gin binding {binding!r}: {reason}") from e
   gin.finalize()
   bindings = defined_macros()
   missing = [m for m in MACROS if m not in bindings]
@@ -79,9 +97,15 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
   return {"gin_files": list(gin_files), "gin_bindings": list(gin_bindings), "bindings": bindings}
 
 
-def default_workdir(run_info: dict) -> str:
-  """runs/<gin file stems>[,<bindings>]: readable and distinct for distinct configs."""
-  stems = [os.path.splitext(os.path.basename(f))[0] for f in run_info["gin_files"]]
-  parts = ["+".join(stems) or "run"] + [b.replace(" ", "") for b in run_info["gin_bindings"]]
-  name = re.sub(r"[^\w.,=+-]", "_", ",".join(parts))
-  return os.path.join("runs", name)
+def validate(units: list[dict]) -> list[str]:
+  """'unit NAME: reason' for each unit ({"name", "gin_files", "gin_bindings"}) whose gin config or
+  config values are bad: a launcher checks a whole sweep in one process before anything trains (here,
+  beside the parser, so that process imports no trainer, checkpointer or model)."""
+  errors = []
+  for unit in units:
+    try:
+      parse(unit["gin_files"], unit["gin_bindings"])
+      configs.from_gin()
+    except ValueError as e:
+      errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
+  return errors

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow (seqio's engine
 
 from absl import app, flags, logging
 
-from rundir import cli
+from rundir import bindings, cli
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order (later ones override).")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. lr=0.1, applied after the files.")
@@ -34,18 +34,20 @@ def _fail(message: str, code: int) -> None:
   sys.exit(code)
 
 
-def _validate(path: str, run) -> None:
+def _validate(path: str) -> None:
+  from train import ginparse  # pylint: disable=import-outside-toplevel  # not the trainer: a launcher waits on this
   try:
     with (open(0) if path == "-" else open(path)) as f:
       units = json.load(f)
   except (OSError, ValueError) as e:
     _fail(f"--validate={path}: {e}: expected a JSON list of units", 2)
-  errors = run.validate(units)
+  errors = ginparse.validate(units)
   for line in errors:
     print(f"error: {line}", file=sys.stderr)
   if errors:
     sys.exit(2)
   if FLAGS.describe:
+    from train import run  # pylint: disable=import-outside-toplevel
     print(json.dumps(run.describe(units)))
 
 
@@ -56,10 +58,16 @@ def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
-  from train import ginparse, run  # imported late so --help stays fast
+  if not (FLAGS.validate or FLAGS.print_config):
+    from train import finished  # reads the run directory only: a finished rerun answers before jax loads
+    workdir = FLAGS.workdir or bindings.default_workdir(FLAGS.gin_file, FLAGS.gin_bindings)
+    if state := finished.state(FLAGS.gin_file, FLAGS.gin_bindings, workdir):
+      print(finished.nothing_to_do(workdir, state), flush=True)
+      return
   if FLAGS.validate:
-    _validate(FLAGS.validate, run)
+    _validate(FLAGS.validate)
     return
+  from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.print_config:
     try:
       print(json.dumps(ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)))

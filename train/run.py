@@ -11,10 +11,12 @@ import traceback
 
 import gin
 
+from rundir.bindings import default_workdir
 from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
 from rundir.lock import LOCK_FILE, DirLock
-from train import cachedir, configs, data, ginparse, identity, trainer
+from train import cachedir, configs, data, finished, ginparse, identity, trainer
 from train.data.errors import DataError
+from train.phases import Phases
 
 _process_ready = False
 
@@ -55,19 +57,6 @@ def _prepare_process() -> None:
     _maybe_initialize_distributed()
     _enable_compilation_cache()
     _process_ready = True
-
-
-def validate(units: list[dict]) -> list[str]:
-  """'unit NAME: reason' for each unit ({"name", "gin_files", "gin_bindings"}) whose gin config or
-  config values are bad: a launcher checks a whole sweep in one process before anything trains."""
-  errors = []
-  for unit in units:
-    try:
-      ginparse.parse(unit["gin_files"], unit["gin_bindings"])
-      configs.from_gin()
-    except ValueError as e:
-      errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
-  return errors
 
 
 # Any vocabulary will do: the non-embedding count leaves out the embedding and the head, its only users.
@@ -125,7 +114,7 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
                  identity.field_defaults(cfgs.train, cfgs.optimizer, cfgs.model))
   previous_status = run_dir.status()
   if previous_status.get("state") in FINISHED:
-    print(f"{run_dir.path}: already {previous_status['state']}; nothing to do", flush=True)
+    print(finished.nothing_to_do(run_dir.path, previous_status["state"]), flush=True)
     return None
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
   bindings = ginparse.macros_read(run_info["bindings"], data.bound_source())
@@ -141,12 +130,13 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
   """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first.
   lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once)."""
   import jax
+  phases = Phases()
   try:
     run_info = ginparse.parse(gin_files, gin_bindings)
   except ValueError as e:
     return _fail(str(e), 2)
   _prepare_process()
-  workdir = workdir or ginparse.default_workdir(run_info)
+  workdir = workdir or default_workdir(gin_files, gin_bindings)
   created = _first_missing(workdir)
   lock = None
   try:
@@ -163,7 +153,8 @@ def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = Non
     raise
   try:
     if job is not None:
-      job.train()
+      job.train(phases)
+      print(phases.line(), flush=True)
   except KeyboardInterrupt:
     raise
   except DataError as e:  # bad data met mid-run (e.g. a truncated shard): a retry would meet it again

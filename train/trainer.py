@@ -3,6 +3,7 @@
 Everything a later tool needs goes into the run directory (docs/run_directory.md).
 """
 
+import contextlib
 import math
 import time
 
@@ -17,6 +18,7 @@ from train.checkpoint import Checkpointer
 from train.configs import RunConfigs
 from train.hparams import HParamsEvents, end_metrics
 from train.monitor import RunMonitor
+from train.phases import Phases
 from train.programs import build as build_programs
 from train.step import StepHyper
 
@@ -81,9 +83,10 @@ class Trainer:
       weight += float(weight_sum)
     return total / weight
 
-  def train(self) -> str:
-    """Runs to the end (or to divergence); returns the final state."""
+  def train(self, phases: Phases | None = None) -> str:
+    """Runs to the end (or to divergence); returns the final state. `phases` times it (train/phases.py)."""
     cfg, run_dir = self.cfg, self.run_dir
+    phases = self._phases = phases or Phases()
     self.eval_batches = [self._global_batch(b) for b in self.dataset.eval_batches()]
     writer = _summary_writer(run_dir.path) if run_dir.writer and cfg.tensorboard else None
     self.hparams = HParamsEvents(run_dir.path) if run_dir.writer else None
@@ -91,8 +94,9 @@ class Trainer:
       self.hparams.start(run_dir.read_json(RUN_FILE) or {})
     run_dir.truncate_metrics(self.start_step if self.state is not None else -1)  # from scratch: no line kept
     if self.state is None:
-      self.state = self.init(jax.random.PRNGKey(cfg.seed))
-      init_loss = self._evaluate(self.state.params)
+      with phases("compile"):  # init and eval compile (or load from the persistent cache) on first call
+        self.state = self.init(jax.random.PRNGKey(cfg.seed))
+        init_loss = self._evaluate(self.state.params)
       run_dir.update_status(state="running", step=0, total_steps=cfg.steps, init_eval_loss=init_loss,
                             final_eval_loss=None, last_train_loss=None, num_params=self.num_params,
                             num_nonembedding_params=self.num_nonembedding_params, reason=None)
@@ -112,11 +116,15 @@ class Trainer:
     window_start, window_step = time.time(), self.start_step
     batches = self.dataset.train_batches(self.start_step, self.data_position)
     record = {}
+    phases.switch("steps")  # the loop's logs and status writes count with its steps
     for step in range(self.start_step + 1, cfg.steps + 1):
-      self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)), self.hyper)
+      with phases("compile") if step == self.start_step + 1 else contextlib.nullcontext():
+        self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)), self.hyper)
+        if step == self.start_step + 1:
+          jax.block_until_ready(self.state)
       is_last = step == cfg.steps
       if step % cfg.log_every and step % cfg.eval_every and not is_last:
-        self.checkpointer.maybe_save(step, self.state, batches.position())
+        self._checkpoint(step, batches)
         continue
       record = {}
       if step % cfg.log_every == 0 or is_last:
@@ -142,16 +150,17 @@ class Trainer:
         warned = monitor.observe({"step": step, **record})
         if warned and cfg.stop_on_warning:
           self._record(writer, step, record)
-          self.checkpointer.maybe_save(step, self.state, batches.position(), force=True)
+          self._checkpoint(step, batches, force=True)
           run_dir.update_status(state="warned", step=step, last_train_loss=loss, reason=warned[0]["message"],
                                 **spikes.status(), **monitor.status())
           self._close(writer, step)
           return "warned"
         run_dir.update_status(step=step, last_train_loss=loss, **spikes.status(), **monitor.status())
       if step % cfg.eval_every == 0 or is_last:
-        record["eval/loss"] = self._evaluate(self.state.params)
+        with phases("evals"):
+          record["eval/loss"] = self._evaluate(self.state.params)
       self._record(writer, step, record)
-      self.checkpointer.maybe_save(step, self.state, batches.position(), force=is_last)
+      self._checkpoint(step, batches, force=is_last)
 
     # Resumed at the last step (killed after its checkpoint, before its status): evaluate it again.
     final_loss = record["eval/loss"] if "eval/loss" in record else self._evaluate(self.state.params)
@@ -168,9 +177,14 @@ class Trainer:
       writer.write_scalars(step, record)
       writer.flush()
 
+  def _checkpoint(self, step: int, batches, force: bool = False) -> None:
+    with self._phases("checkpoints"):
+      self.checkpointer.maybe_save(step, self.state, batches.position(), force=force)
+
   def _close(self, writer, step: int) -> None:
     """Ends the run's writers; the HParams metrics come from the status and metrics just written."""
-    self.checkpointer.close()
+    with self._phases("checkpoints"):  # waits for the last save
+      self.checkpointer.close()
     if self.hparams:
       status = self.run_dir.status()
       self.hparams.finish(step, end_metrics(status["state"], status.get("final_eval_loss"),

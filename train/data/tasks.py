@@ -21,7 +21,8 @@ from train.data.embedded_corpus import Document
 from train.data.shards import ShardSet
 
 try:
-  tf.config.set_visible_devices([], "GPU")  # TF only reads text here; the accelerator belongs to JAX
+  with quiet.parked_stderr(keep=lambda line: False):  # looking for GPUs logs cuInit's failure on a CPU host
+    tf.config.set_visible_devices([], "GPU")  # TF only reads text here; the accelerator belongs to JAX
 except RuntimeError:
   pass  # TF was initialised by someone else first; its device choice stands
 
@@ -63,7 +64,8 @@ def token_stream(task: seqio.Task, split: str) -> np.ndarray:
   """All of a split's tokenized examples (each ending in EOS) concatenated in order, int32 [N]."""
   dataset = task.get_dataset(sequence_length=None, split=split, shuffle=False, num_epochs=1,
                              try_in_mem_cache=False)
-  pieces = [tokens for tokens in dataset.map(lambda ex: ex["targets"]).as_numpy_iterator()]
+  with quiet.without_sentencepiece_info():
+    pieces = [tokens for tokens in dataset.map(lambda ex: ex["targets"]).as_numpy_iterator()]
   return np.concatenate(pieces).astype(np.int32) if pieces else np.zeros([0], np.int32)
 
 
