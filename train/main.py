@@ -5,6 +5,9 @@ r"""Trains one model; the run directory is the result.
 
   python -m train.main --validate=UNITS.json [--describe]  # a launcher's check of a sweep's configs
 
+  python -m train.main ... --coordinator_address=HOST:PORT --num_processes=N --process_id=I
+      # one of N processes of one run: the same command and --workdir in each, only the id differs
+
 Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad input.
 """
 
@@ -26,6 +29,14 @@ flags.DEFINE_string("validate", None, "Validate the configs of a JSON list of un
                     "gin_bindings}) read from this file ('-': stdin), one error line per bad unit; exit 2 if any.")
 flags.DEFINE_bool("describe", False, "With --validate: when every unit is valid, print a JSON list of each "
                   "unit's run.json object, steps and non-embedding parameter count (launch.sweep --predict_from).")
+flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0's JAX coordination service: run "
+                    "as one of --num_processes processes (default: one process, or as SLURM / Cloud TPU / "
+                    "JAX_COORDINATOR_ADDRESS say).")
+flags.DEFINE_integer("num_processes", None, "With --coordinator_address: how many processes run this command.")
+flags.DEFINE_integer("process_id", None, "With --coordinator_address: this process's index, 0 .. N-1 (0 writes "
+                     "the run directory).")
+flags.DEFINE_integer("heartbeat_timeout_s", None, "With --coordinator_address: a process silent this long "
+                     "counts as dead and the others end (default: JAX's, 100).")
 FLAGS = flags.FLAGS
 
 
@@ -49,6 +60,24 @@ def _validate(path: str, run) -> None:
     print(json.dumps(run.describe(units)))
 
 
+def _cluster():
+  """The job --coordinator_address, --num_processes and --process_id describe; None without them."""
+  from train import distributed
+  given = {name: FLAGS[name].value for name in ("num_processes", "process_id", "heartbeat_timeout_s")
+           if FLAGS[name].value is not None}
+  if FLAGS.coordinator_address is None:
+    if given:
+      _fail(f"--{next(iter(given))} needs --coordinator_address: expected all of --coordinator_address, "
+            "--num_processes and --process_id, or none", 2)
+    return None
+  if FLAGS.num_processes is None or FLAGS.process_id is None:
+    _fail("--coordinator_address needs --num_processes and --process_id: expected all three, or none", 2)
+  try:
+    return distributed.Cluster(FLAGS.coordinator_address, **given)
+  except ValueError as e:
+    _fail(str(e), 2)
+
+
 def main(argv: list[str]) -> None:
   if FLAGS.verbosity > 0:  # absl's -v: everything, TensorFlow's start-up lines included
     os.environ["PROXIES_VERBOSE"] = "1"  # train/quiet.py
@@ -66,7 +95,7 @@ def main(argv: list[str]) -> None:
     except ValueError as e:
       _fail(str(e), 2)
     return
-  code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir)
+  code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
   if code:
     sys.exit(code)
 
