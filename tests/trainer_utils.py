@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 
@@ -39,3 +40,31 @@ def read_status(workdir) -> dict:
 
 def without_timing(records: list[dict]) -> list[dict]:
   return [{k: v for k, v in r.items() if k != "perf/tokens_per_s"} for r in records]
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def start_processes(workdir, bindings=(), processes: int = 2, devices: int = 4,
+                    flags=()) -> list[subprocess.Popen]:
+  """One run as `processes` train.main processes of `devices` CPU devices each; process i's stdout and
+  stderr go to WORKDIR.p<i>.log."""
+  address = f"--coordinator_address=127.0.0.1:{free_port()}"
+  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+  started = []
+  for i in range(processes):
+    with open(f"{workdir}.p{i}.log", "w") as log:
+      cmd = [*train_cmd(workdir, bindings), address, f"--num_processes={processes}", f"--process_id={i}", *flags]
+      started.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
+  return started
+
+
+def wait_all(processes: list[subprocess.Popen], workdir, timeout: float = 600) -> None:
+  """Waits for every process; AssertionError with their logs when one exits non-zero."""
+  codes = [p.wait(timeout=timeout) for p in processes]
+  if any(codes):
+    logs = "\n".join(pathlib.Path(f"{workdir}.p{i}.log").read_text()[-3000:] for i in range(len(processes)))
+    raise AssertionError(f"train.main processes exited {codes}:\n{logs}")
