@@ -3,9 +3,10 @@
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
+
+from launch.group import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # A model small enough that a run is dominated by start-up (~10 s on 2 cores).
@@ -40,12 +41,6 @@ def read_status(workdir) -> dict:
 
 def without_timing(records: list[dict]) -> list[dict]:
   return [{k: v for k, v in r.items() if k != "perf/tokens_per_s"} for r in records]
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
 
 
 def start_processes(workdir, bindings=(), processes: int = 2, devices: int = 4,

@@ -8,6 +8,10 @@ r"""Trains one model; the run directory is the result.
   python -m train.main ... --coordinator_address=HOST:PORT --num_processes=N --process_id=I
       # one of N processes of one run: the same command and --workdir in each, only the id differs
 
+  python -m train.main ... --plan [--plan_devices=N] [--plan_device_memory_gib=G]
+      # the train step compiled from abstract shapes on N (fake CPU) devices: one JSON object of
+      # parameters, bytes per device and FLOPs per step (train/plan.py); nothing trained or written
+
 Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad input.
 """
 
@@ -37,6 +41,14 @@ flags.DEFINE_integer("process_id", None, "With --coordinator_address: this proce
                      "the run directory).")
 flags.DEFINE_integer("heartbeat_timeout_s", None, "With --coordinator_address: a process silent this long "
                      "counts as dead and the others end (default: JAX's, 100).")
+flags.DEFINE_bool("plan", False, "Compile the run's train step from abstract shapes on its mesh and print one "
+                  "JSON object: params, devices, bytes_per_device, flops_per_step (train/plan.py); trains nothing.")
+flags.DEFINE_integer("plan_devices", None, "With --plan: a mesh of this many fake CPU devices (default: the "
+                     "devices this process sees).")
+flags.DEFINE_float("plan_device_memory_gib", None, "With --plan: each device's memory; adds `fits` and "
+                   "`headroom_gib` by the analytic memory model.")
+flags.DEFINE_integer("plan_vocab_size", None, "With --plan: the vocabulary size (default: the embedded "
+                     "corpus's bound size on that source, else the paper's 32101).")
 FLAGS = flags.FLAGS
 
 
@@ -78,6 +90,48 @@ def _cluster():
     _fail(str(e), 2)
 
 
+def _fake_cpu_devices(count: int) -> None:
+  """Before JAX starts its backend: `count` CPU devices and no accelerator, for --plan_devices."""
+  if count < 1:
+    _fail(f"--plan_devices={count}: expected an integer >= 1", 2)
+  os.environ["JAX_PLATFORMS"] = "cpu"
+  kept = [f for f in os.environ.get("XLA_FLAGS", "").split()
+          if not f.startswith("--xla_force_host_platform_device_count=")]
+  os.environ["XLA_FLAGS"] = " ".join([*kept, f"--xla_force_host_platform_device_count={count}"])
+
+
+def _bound_vocab_size(data) -> int:
+  """The vocabulary the bound source would build: the embedded corpus's trained size, else C4's (T5's)."""
+  import inspect
+  import gin
+  from train import plan
+  if data.bound_source() != [data.embedded_source]:
+    return plan.PAPER_VOCAB_SIZE
+  try:
+    return gin.query_parameter("embedded_source.vocab_size")
+  except ValueError:  # unbound: its default
+    return inspect.signature(data.embedded_source).parameters["vocab_size"].default
+
+
+def _plan() -> None:
+  """--plan: parses the gin, compiles the step, prints the plan's JSON."""
+  if FLAGS.plan_devices is not None:
+    _fake_cpu_devices(FLAGS.plan_devices)
+  import jax
+  from train import configs, data, ginparse, plan
+  try:
+    ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+    cfgs = configs.from_gin()
+    vocab_size = FLAGS.plan_vocab_size or _bound_vocab_size(data)
+    devices = jax.devices()
+    if FLAGS.plan_devices is not None and len(devices) != FLAGS.plan_devices:
+      raise ValueError(f"--plan_devices={FLAGS.plan_devices}: JAX started with {len(devices)} devices before "
+                       "the flag could set them; expected a process that had not touched JAX yet")
+    print(json.dumps(plan.plan(cfgs.with_vocab_size(vocab_size), devices, FLAGS.plan_device_memory_gib)))
+  except ValueError as e:
+    _fail(str(e).splitlines()[0], 2)
+
+
 def main(argv: list[str]) -> None:
   if FLAGS.verbosity > 0:  # absl's -v: everything, TensorFlow's start-up lines included
     os.environ["PROXIES_VERBOSE"] = "1"  # train/quiet.py
@@ -85,6 +139,9 @@ def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
+  if FLAGS.plan:
+    _plan()
+    return
   from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.validate:
     _validate(FLAGS.validate, run)
