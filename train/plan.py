@@ -8,6 +8,7 @@ XLA's figures are reported as measured. XLA reports a partitioned program's cost
 flops_per_step sums it over the devices.
 """
 
+import dataclasses
 import math
 import time
 from typing import Any
@@ -51,6 +52,15 @@ def activation_bytes(model: ModelConfig, tokens_per_device: int, seq_len: int) -
   return model.num_layers * per_layer + logits
 
 
+def remat_activation_bytes(model: ModelConfig, tokens_per_device: int, seq_len: int) -> int:
+  """The analytic model with each block rematerialised (not implemented here: what it would buy): the
+  blocks' inputs, one block's saved activations while it is recomputed, and the logits."""
+  itemsize = np.dtype(jnp.dtype(model.compute_dtype)).itemsize
+  one_block = activation_bytes(dataclasses.replace(model, num_layers=1, vocab_size=0), tokens_per_device, seq_len)
+  logits = activation_bytes(dataclasses.replace(model, num_layers=0), tokens_per_device, seq_len)
+  return model.num_layers * tokens_per_device * model.d_model * itemsize + one_block + logits
+
+
 def analytic_flops(model: ModelConfig, matmul_params: int, tokens: int, seq_len: int) -> dict[str, float]:
   """6 N tokens (N: the parameters of matmuls, the head's included, the embedding gather's not) and
   the attention's 12 x layers x seq_len x d_model per token (QK^T and AV, forward and backward, the
@@ -58,6 +68,16 @@ def analytic_flops(model: ModelConfig, matmul_params: int, tokens: int, seq_len:
   dense = 6 * matmul_params * tokens
   attention = 12 * model.num_layers * seq_len * model.d_model * tokens
   return {"dense_6N": float(dense), "attention": float(attention), "total": float(dense + attention)}
+
+
+def _microbatches_to_fit(state_bytes: int, activations: int, gradient_bytes: int, rows_per_device: int,
+                         memory_bytes: float) -> int | None:
+  """The fewest microbatches (dividing this device's rows; not implemented here: what they would buy)
+  whose activations fit beside the state and a float32 gradient accumulator; None when none does."""
+  for k in range(1, rows_per_device + 1):
+    if rows_per_device % k == 0 and state_bytes + (gradient_bytes if k > 1 else 0) + activations / k <= memory_bytes:
+      return k
+  return None
 
 
 def _cost(compiled) -> dict[str, float]:
@@ -112,8 +132,15 @@ def plan(cfgs: RunConfigs, devices: list[jax.Device], device_memory_gib: float |
       "lower_s": round(lowered_s, 2), "compile_s": round(compile_s, 2),
       "fits_uses": "bytes_per_device.analytic_total (XLA:CPU's temporaries are not an accelerator's)",
   }
+  remat = remat_activation_bytes(model_cfg, tokens // n, train_cfg.seq_len)
+  out["bytes_per_device"]["activations_remat_analytic"] = remat
+  out["bytes_per_device"]["analytic_total_remat"] = analytic_total - activations + remat
   if device_memory_gib is not None:
+    memory_bytes = device_memory_gib * 2**30
     out["device_memory_gib"] = device_memory_gib
-    out["fits"] = analytic_total <= device_memory_gib * 2**30
-    out["headroom_gib"] = round(device_memory_gib - analytic_total / 2**30, 3)
+    out["fits"] = analytic_total <= memory_bytes
+    out["headroom_gib"] = round((memory_bytes - analytic_total) / 2**30, 3)
+    out["fits_with_remat"] = analytic_total - activations + remat <= memory_bytes
+    out["microbatches_to_fit"] = _microbatches_to_fit(analytic_total - activations, activations,
+                                                      params, train_cfg.batch_size // n, memory_bytes)
   return out
