@@ -5,8 +5,8 @@ each would take at a stated MFU.
   python benchmarks/scaling_plans.py --plans=docs/scaling --run      # compile what is missing (slow)
   python benchmarks/scaling_plans.py --plans=docs/scaling > tables.md  # render what is there
 
-A plan that does not compile within --timeout_s is recorded as such (`<size>-<n>.json` holding
-{"timeout_s": ...}) and rendered from the analytic model alone.
+A plan whose compile does not finish within --timeout_s is the analytic model alone (`--noplan_compile`),
+with `compile_timeout_s` recorded; its FLOPs are the analytic ones.
 """
 
 import json
@@ -29,23 +29,28 @@ MFU = 0.4  # model FLOPs utilisation assumed for the step-time estimate
 
 flags.DEFINE_string("plans", "docs/scaling", "Folder of <size>-<devices>.json plans.")
 flags.DEFINE_bool("run", False, "Compute the missing plans first (one train.main --plan each, in turn).")
-flags.DEFINE_integer("timeout_s", 900, "With --run: give up on one plan's compile after this long.")
+flags.DEFINE_integer("timeout_s", 900, "With --run: give up on one plan's compile after this long (then "
+                     "analytic only).")
 FLAGS = flags.FLAGS
 
 
-def _run_plan(size: str, devices: int, path: pathlib.Path) -> None:
+def _plan(size: str, devices: int, *flags: str, timeout_s: float | None = None) -> dict:
   command = [sys.executable, "-m", "train.main", "--gin_file=gin/qkln.gin", f"--gin_file=gin/sizes/{size}.gin",
-             "--plan", f"--plan_devices={devices}"]
-  start = time.time()
-  try:
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=FLAGS.timeout_s)
-  except subprocess.TimeoutExpired:
-    path.write_text(json.dumps({"timeout_s": FLAGS.timeout_s}) + "\n")
-    return
+             "--plan", f"--plan_devices={devices}", *flags]
+  result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
   if result.returncode:
     raise RuntimeError(f"{' '.join(command)} exited {result.returncode}: {result.stderr[-2000:]}")
-  plan = json.loads(result.stdout.strip().splitlines()[-1])
-  path.write_text(json.dumps({**plan, "wall_s": round(time.time() - start, 1)}) + "\n")
+  return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _run_plan(size: str, devices: int, path: pathlib.Path) -> None:
+  """The compiled plan, or the analytic one marked with the compile's timeout."""
+  start = time.time()
+  try:
+    plan = {**_plan(size, devices, timeout_s=FLAGS.timeout_s), "wall_s": round(time.time() - start, 1)}
+  except subprocess.TimeoutExpired:
+    plan = {**_plan(size, devices, "--noplan_compile"), "compile_timeout_s": FLAGS.timeout_s}
+  path.write_text(json.dumps(plan) + "\n")
 
 
 def _gib(n: float) -> str:
@@ -60,20 +65,21 @@ def render(plans: dict[tuple[str, int], dict]) -> str:
            + " | ".join(f"{a} headroom GiB (remat) | {a} step s" for a in names) + " |",
            "|" + " --- |" * (10 + 2 * len(names))]
   for (size, devices), plan in sorted(plans.items(), key=lambda kv: (SIZES.index(kv[0][0]), kv[0][1])):
-    if "timeout_s" in plan:
-      lines.append(f"| {size} | {devices} | compile not finished in {plan['timeout_s']} s on 2 cores |"
-                   + " |" * (8 + 2 * len(names)))
-      continue
     mem = plan["bytes_per_device"]
     state = mem["params"] + mem["optimizer_state"]
     need, need_remat = mem["analytic_total"], mem["analytic_total_remat"]
-    cells = [size, str(devices), f"{plan['params'] / 1e6:.0f}M", f"{plan['flops_per_step']:.3g}",
-             f"{plan['flops_ratio_to_analytic']:.3f}", f"{plan['lower_s'] + plan['compile_s']:.0f}", _gib(state),
+    compiled = plan["flops_per_step"] is not None
+    flops = plan["flops_per_step"] if compiled else plan["flops_analytic"]["total"]
+    cells = [size, str(devices), f"{plan['params'] / 1e6:.0f}M",
+             f"{flops:.3g}" if compiled else f"{flops:.3g} (analytic)",
+             f"{plan['flops_ratio_to_analytic']:.3f}" if compiled else "-",
+             f"{plan['lower_s'] + plan['compile_s']:.0f}" if compiled else f"> {plan['compile_timeout_s']}",
+             _gib(state),
              f"{_gib(mem['activations_analytic'])} ({_gib(mem['activations_remat_analytic'])})",
-             f"{_gib(need)} ({_gib(need_remat)})", _gib(mem["xla"]["temporaries"])]
+             f"{_gib(need)} ({_gib(need_remat)})", _gib(mem["xla"]["temporaries"]) if compiled else "-"]
     for accelerator in ACCELERATORS.values():
       memory = accelerator["memory_gib"] * 2**30
-      seconds = plan["flops_per_step"] / (devices * accelerator["peak_flops"] * MFU)
+      seconds = flops / (devices * accelerator["peak_flops"] * MFU)
       cells += [f"{_gib(memory - need)} ({_gib(memory - need_remat)})", f"{seconds:.3g}"]
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)

@@ -49,3 +49,21 @@ def test_bad_plan_is_one_line_exit_2(flags, message):
   result = plan("--gin_file=gin/local.gin", "--plan", *flags)
   assert result.returncode == 2 and message in result.stderr
   assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_plan_without_compile_is_the_same_analytic_model():
+  compiled, analytic = (plan("--gin_file=gin/local.gin", "--plan", "--plan_devices=4", *flags)
+                        for flags in ([], ["--noplan_compile"]))
+  assert compiled.returncode == 0 and analytic.returncode == 0, compiled.stderr + analytic.stderr
+  with_xla, without = (json.loads(r.stdout.strip().splitlines()[-1]) for r in (compiled, analytic))
+  assert without["flops_per_step"] is None and without["bytes_per_device"]["xla"] is None
+  assert with_xla["bytes_per_device"]["xla"]["arguments"] > with_xla["bytes_per_device"]["params"]
+  drop = {"xla"}
+  assert ({k: v for k, v in without["bytes_per_device"].items() if k not in drop}
+          == {k: v for k, v in with_xla["bytes_per_device"].items() if k not in drop})
+  assert without["flops_analytic"] == with_xla["flops_analytic"]
+  # local.gin: d=128, 2 layers, 16 x 128 tokens, the embedded corpus's 8192 pieces, float32
+  tokens, d, vocab = 16 * 128, 128, 8192
+  expected = 6 * (with_xla["params"] - vocab * d) * tokens + 12 * 2 * 128 * d * tokens
+  assert with_xla["flops_analytic"]["total"] == expected
+  assert with_xla["flops_per_step"] == pytest.approx(expected, rel=FLOPS_TOLERANCE)

@@ -47,6 +47,8 @@ flags.DEFINE_integer("plan_devices", None, "With --plan: a mesh of this many fak
                      "devices this process sees).")
 flags.DEFINE_float("plan_device_memory_gib", None, "With --plan: each device's memory; adds `fits` and "
                    "`headroom_gib` by the analytic memory model.")
+flags.DEFINE_bool("plan_compile", True, "With --plan: compile the step for XLA's figures; --noplan_compile: "
+                  "the analytic model alone (seconds, where a large mesh's compile takes too long).")
 flags.DEFINE_integer("plan_vocab_size", None, "With --plan: the vocabulary size (default: the embedded "
                      "corpus's bound size on that source, else the paper's 32101).")
 FLAGS = flags.FLAGS
@@ -127,7 +129,8 @@ def _plan() -> None:
     if FLAGS.plan_devices is not None and len(devices) != FLAGS.plan_devices:
       raise ValueError(f"--plan_devices={FLAGS.plan_devices}: JAX started with {len(devices)} devices before "
                        "the flag could set them; expected a process that had not touched JAX yet")
-    print(json.dumps(plan.plan(cfgs.with_vocab_size(vocab_size), devices, FLAGS.plan_device_memory_gib)))
+    print(json.dumps(plan.plan(cfgs.with_vocab_size(vocab_size), devices, FLAGS.plan_device_memory_gib,
+                               FLAGS.plan_compile)))
   except ValueError as e:
     _fail(str(e).splitlines()[0], 2)
 

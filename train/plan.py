@@ -85,62 +85,72 @@ def _cost(compiled) -> dict[str, float]:
   return cost[0] if isinstance(cost, list) else cost
 
 
-def plan(cfgs: RunConfigs, devices: list[jax.Device], device_memory_gib: float | None = None) -> dict[str, Any]:
-  """The plan of the run `cfgs` describes (its vocabulary filled in) on a one-axis mesh of `devices`."""
+def _compiled_figures(built: programs.Programs, state, cfgs: RunConfigs, devices: int) -> dict[str, Any]:
+  """XLA's view: the step lowered and compiled for the mesh, its memory and cost analysis."""
+  shape_BL = (cfgs.train.batch_size, cfgs.train.seq_len)
+  batch = {"inputs": jax.ShapeDtypeStruct(shape_BL, jnp.int32, sharding=built.batch_sharding),
+           "targets": jax.ShapeDtypeStruct(shape_BL, jnp.int32, sharding=built.batch_sharding),
+           "weights": jax.ShapeDtypeStruct(shape_BL, jnp.float32, sharding=built.batch_sharding)}
+  hyper = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype),
+                       StepHyper(cfgs.optimizer.hyper, np.float32(cfgs.train.z_loss_coef)))
+  start = time.perf_counter()
+  lowered = built.train_step.lower(state, batch, hyper)
+  lowered_s = time.perf_counter() - start
+  compiled = lowered.compile()
+  compile_s = time.perf_counter() - start - lowered_s
+  memory = compiled.memory_analysis()
+  xla = {"arguments": int(memory.argument_size_in_bytes), "outputs": int(memory.output_size_in_bytes),
+         "temporaries": int(memory.temp_size_in_bytes), "aliased": int(memory.alias_size_in_bytes)}
+  xla["total"] = xla["arguments"] + xla["outputs"] + xla["temporaries"] - xla["aliased"]
+  flops_per_device = float(_cost(compiled).get("flops", float("nan")))
+  return {"xla_bytes": xla, "flops_per_step": flops_per_device * devices, "flops_per_device": flops_per_device,
+          "lower_s": round(lowered_s, 2), "compile_s": round(compile_s, 2)}
+
+
+def plan(cfgs: RunConfigs, devices: list[jax.Device], device_memory_gib: float | None = None,
+         compile_step: bool = True) -> dict[str, Any]:
+  """The plan of the run `cfgs` describes (its vocabulary filled in) on a one-axis mesh of `devices`;
+  without compile_step the analytic model alone (XLA's fields are null)."""
   train_cfg, model_cfg = cfgs.train, cfgs.model
   mesh = sharding.make_mesh(devices)
   sharding.check_batch_divisible(train_cfg.batch_size, mesh)
   built = programs.build(model_cfg, cfgs.optimizer.static, train_cfg.seq_len, mesh)
   state = jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
                        built.abstract, built.state_shardings)
-  shape_BL = (train_cfg.batch_size, train_cfg.seq_len)
-  batch = {"inputs": jax.ShapeDtypeStruct(shape_BL, jnp.int32, sharding=built.batch_sharding),
-           "targets": jax.ShapeDtypeStruct(shape_BL, jnp.int32, sharding=built.batch_sharding),
-           "weights": jax.ShapeDtypeStruct(shape_BL, jnp.float32, sharding=built.batch_sharding)}
-  hyper = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype),
-                       StepHyper(cfgs.optimizer.hyper, np.float32(train_cfg.z_loss_coef)))
-  start = time.perf_counter()
-  lowered = built.train_step.lower(state, batch, hyper)
-  lowered_s = time.perf_counter() - start
-  compiled = lowered.compile()
-  compile_s = time.perf_counter() - start - lowered_s
-
   n = mesh.size
-  memory = compiled.memory_analysis()
-  xla = {"arguments": int(memory.argument_size_in_bytes), "outputs": int(memory.output_size_in_bytes),
-         "temporaries": int(memory.temp_size_in_bytes), "aliased": int(memory.alias_size_in_bytes)}
-  xla["total"] = xla["arguments"] + xla["outputs"] + xla["temporaries"] - xla["aliased"]
+  compiled = (_compiled_figures(built, state, cfgs, n) if compile_step else
+              {"xla_bytes": None, "flops_per_step": None, "flops_per_device": None, "lower_s": None,
+               "compile_s": None})
   params = _bytes(state.params, built.state_shardings.params)
   optimizer_state = _bytes(state.opt_state, built.state_shardings.opt_state)
   tokens = train_cfg.batch_size * train_cfg.seq_len
   activations = activation_bytes(model_cfg, tokens // n, train_cfg.seq_len)
+  remat = remat_activation_bytes(model_cfg, tokens // n, train_cfg.seq_len)
   # Live at the peak: the state in and the state out (the step does not donate its input), the
   # gradients (float32, as sharded as the parameters) and the saved activations.
-  analytic_total = 2 * (params + optimizer_state) + params + activations
+  without_activations = 2 * (params + optimizer_state) + params
   embedding = int(np.prod(named_leaves(built.abstract.params)[EMBEDDING_PATHS[0]].shape))
-  flops_per_device = float(_cost(compiled).get("flops", float("nan")))
   analytic = analytic_flops(model_cfg, built.num_params - embedding, tokens, train_cfg.seq_len)
+  flops = compiled["flops_per_step"]
   out = {
       "params": built.num_params, "nonembedding_params": built.num_nonembedding_params,
       "devices": n, "batch_size": train_cfg.batch_size, "seq_len": train_cfg.seq_len,
       "tokens_per_step": tokens, "vocab_size": model_cfg.vocab_size, "compute_dtype": model_cfg.compute_dtype,
-      "bytes_per_device": {"xla": xla, "params": params, "optimizer_state": optimizer_state,
+      "bytes_per_device": {"xla": compiled["xla_bytes"], "params": params, "optimizer_state": optimizer_state,
                            "gradients": params, "activations_analytic": activations,
-                           "analytic_total": analytic_total},
-      "flops_per_step": flops_per_device * n, "flops_per_device": flops_per_device,
-      "flops_analytic": analytic, "flops_ratio_to_analytic": flops_per_device * n / analytic["total"],
-      "lower_s": round(lowered_s, 2), "compile_s": round(compile_s, 2),
+                           "analytic_total": without_activations + activations,
+                           "activations_remat_analytic": remat, "analytic_total_remat": without_activations + remat},
+      "flops_per_step": flops, "flops_per_device": compiled["flops_per_device"], "flops_analytic": analytic,
+      "flops_ratio_to_analytic": None if flops is None else flops / analytic["total"],
+      "lower_s": compiled["lower_s"], "compile_s": compiled["compile_s"],
       "fits_uses": "bytes_per_device.analytic_total (XLA:CPU's temporaries are not an accelerator's)",
   }
-  remat = remat_activation_bytes(model_cfg, tokens // n, train_cfg.seq_len)
-  out["bytes_per_device"]["activations_remat_analytic"] = remat
-  out["bytes_per_device"]["analytic_total_remat"] = analytic_total - activations + remat
   if device_memory_gib is not None:
     memory_bytes = device_memory_gib * 2**30
     out["device_memory_gib"] = device_memory_gib
-    out["fits"] = analytic_total <= memory_bytes
-    out["headroom_gib"] = round((memory_bytes - analytic_total) / 2**30, 3)
-    out["fits_with_remat"] = analytic_total - activations + remat <= memory_bytes
-    out["microbatches_to_fit"] = _microbatches_to_fit(analytic_total - activations, activations,
-                                                      params, train_cfg.batch_size // n, memory_bytes)
+    out["fits"] = without_activations + activations <= memory_bytes
+    out["headroom_gib"] = round((memory_bytes - without_activations - activations) / 2**30, 3)
+    out["fits_with_remat"] = without_activations + remat <= memory_bytes
+    out["microbatches_to_fit"] = _microbatches_to_fit(without_activations, activations, params,
+                                                      train_cfg.batch_size // n, memory_bytes)
   return out
