@@ -73,7 +73,8 @@ def render(plans: dict[tuple[str, int], dict]) -> str:
     cells = [size, str(devices), f"{plan['params'] / 1e6:.0f}M",
              f"{flops:.3g}" if compiled else f"{flops:.3g} (analytic)",
              f"{plan['flops_ratio_to_analytic']:.3f}" if compiled else "-",
-             f"{plan['lower_s'] + plan['compile_s']:.0f}" if compiled else f"> {plan['compile_timeout_s']}",
+             f"{plan['lower_s'] + plan['compile_s']:.0f}" if compiled else
+             f"> {plan['compile_timeout_s']}" if "compile_timeout_s" in plan else "not compiled",
              _gib(state),
              f"{_gib(mem['activations_analytic'])} ({_gib(mem['activations_remat_analytic'])})",
              f"{_gib(need)} ({_gib(need_remat)})", _gib(mem["xla"]["temporaries"]) if compiled else "-"]

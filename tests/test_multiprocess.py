@@ -3,12 +3,14 @@ with as many devices, one writer, and a dead process ends the others and resumes
 
 import json
 import signal
+import subprocess
 import time
 
 import numpy as np
+import pytest
 
-from tests.trainer_utils import (read_metrics, read_status, run_train, start_processes, wait_all,
-                                 without_timing)
+from tests.trainer_utils import (REPO, read_metrics, read_status, run_train, start_processes, train_cmd,
+                                 wait_all, without_timing)
 
 # The survivors of a dead process abort once it has missed heartbeats this long (train/distributed.py).
 HEARTBEAT_TIMEOUT_S = 10
@@ -65,3 +67,16 @@ def test_killed_process_ends_the_other_and_the_rerun_resumes_to_the_same_result(
   assert "resuming" in (tmp_path / "killed.p0.log").read_text()
   assert read_status(killed)["state"] == "completed"
   assert without_timing(read_metrics(killed)) == without_timing(read_metrics(reference))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--num_processes=2"], "--num_processes needs --coordinator_address"),
+    (["--coordinator_address=localhost:1", "--num_processes=2"], "needs --num_processes and --process_id"),
+    (["--coordinator_address=localhost", "--num_processes=2", "--process_id=0"], "is not HOST:PORT"),
+    (["--coordinator_address=localhost:1", "--num_processes=2", "--process_id=2"], "process_id=2 is invalid"),
+])
+def test_bad_process_flags_are_one_line_exit_2_and_write_nothing(tmp_path, flags, message):
+  workdir = tmp_path / "run"
+  result = subprocess.run([*train_cmd(workdir), *flags], cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+  assert not workdir.exists()
