@@ -43,6 +43,8 @@ flags.DEFINE_bool("force", False, "Take over a root that holds another sweep (no
 flags.DEFINE_bool("list", False, "List the named sweeps and exit.")
 flags.DEFINE_string("python", sys.executable, "Python that runs the units (e.g. the project's venv).")
 flags.DEFINE_integer("gpus_per_unit", None, "GPUs per unit (local: default splits them over workers).")
+flags.DEFINE_integer("processes_per_unit", 1, "local: run each unit as this many JAX processes of one job, "
+                     "sharing the unit's devices (GPUs, or XLA_FLAGS' CPU device count); xm, slurm: 1.")
 flags.DEFINE_enum("xm_target", "local", ("local", "vertex"), "xm: run on this machine or on Vertex AI.")
 flags.DEFINE_string("xm_accelerator", "", "xm vertex: job requirements, e.g. tpu_v4=8 or a100=8.")
 flags.DEFINE_string("slurm_partition", "", "slurm: the partition.")
@@ -152,6 +154,10 @@ def main(argv: list[str]) -> None:
     if FLAGS.parallel < 1 or FLAGS.max_retries < 0:
       raise LaunchError(f"--parallel={FLAGS.parallel} --max_retries={FLAGS.max_retries}: expected "
                         "parallel >= 1 and max_retries >= 0")
+    if FLAGS.processes_per_unit < 1 or (FLAGS.processes_per_unit > 1 and FLAGS.executor != "local"):
+      raise LaunchError(f"--processes_per_unit={FLAGS.processes_per_unit} with --executor={FLAGS.executor}: "
+                        "expected >= 1, and 1 unless the executor is local (xm and slurm start one process "
+                        "per host)")
     executor = executors.load(FLAGS.executor)
     root = os.path.abspath(FLAGS.root or os.path.join("runs", sweep.name))
     check_root_writable(root)
@@ -161,7 +167,7 @@ def main(argv: list[str]) -> None:
     sys.exit(2)
   options = executors.Options(
       name=sweep.name, parallel=FLAGS.parallel, max_retries=FLAGS.max_retries, python=FLAGS.python,
-      gpus_per_unit=FLAGS.gpus_per_unit, xm_target=FLAGS.xm_target, xm_accelerator=FLAGS.xm_accelerator,
+      gpus_per_unit=FLAGS.gpus_per_unit, processes_per_unit=FLAGS.processes_per_unit, xm_target=FLAGS.xm_target, xm_accelerator=FLAGS.xm_accelerator,
       slurm_partition=FLAGS.slurm_partition, slurm_timeout_min=FLAGS.slurm_timeout_min,
       slurm_cluster=FLAGS.slurm_cluster)
   if FLAGS.dry_run:

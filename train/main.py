@@ -5,6 +5,13 @@ r"""Trains one model; the run directory is the result.
 
   python -m train.main --validate=UNITS.json [--describe]  # a launcher's check of a sweep's configs
 
+  python -m train.main ... --coordinator_address=HOST:PORT --num_processes=N --process_id=I
+      # one of N processes of one run: the same command and --workdir in each, only the id differs
+
+  python -m train.main ... --plan [--plan_devices=N] [--plan_device_memory_gib=G]
+      # the train step compiled from abstract shapes on N (fake CPU) devices: one JSON object of
+      # parameters, bytes per device and FLOPs per step (train/plan.py); nothing trained or written
+
 Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad input.
 """
 
@@ -26,6 +33,24 @@ flags.DEFINE_string("validate", None, "Validate the configs of a JSON list of un
                     "gin_bindings}) read from this file ('-': stdin), one error line per bad unit; exit 2 if any.")
 flags.DEFINE_bool("describe", False, "With --validate: when every unit is valid, print a JSON list of each "
                   "unit's run.json object, steps and non-embedding parameter count (launch.sweep --predict_from).")
+flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0's JAX coordination service: run "
+                    "as one of --num_processes processes (default: one process, or as SLURM / Cloud TPU / "
+                    "JAX_COORDINATOR_ADDRESS say).")
+flags.DEFINE_integer("num_processes", None, "With --coordinator_address: how many processes run this command.")
+flags.DEFINE_integer("process_id", None, "With --coordinator_address: this process's index, 0 .. N-1 (0 writes "
+                     "the run directory).")
+flags.DEFINE_integer("heartbeat_timeout_s", None, "With --coordinator_address: a process silent this long "
+                     "counts as dead and the others end (default: JAX's, 100).")
+flags.DEFINE_bool("plan", False, "Compile the run's train step from abstract shapes on its mesh and print one "
+                  "JSON object: params, devices, bytes_per_device, flops_per_step (train/plan.py); trains nothing.")
+flags.DEFINE_integer("plan_devices", None, "With --plan: a mesh of this many fake CPU devices (default: the "
+                     "devices this process sees).")
+flags.DEFINE_float("plan_device_memory_gib", None, "With --plan: each device's memory; adds `fits` and "
+                   "`headroom_gib` by the analytic memory model.")
+flags.DEFINE_bool("plan_compile", True, "With --plan: compile the step for XLA's figures; --noplan_compile: "
+                  "the analytic model alone (seconds, where a large mesh's compile takes too long).")
+flags.DEFINE_integer("plan_vocab_size", None, "With --plan: the vocabulary size (default: the embedded "
+                     "corpus's bound size on that source, else the paper's 32101).")
 FLAGS = flags.FLAGS
 
 
@@ -51,6 +76,67 @@ def _validate(path: str) -> None:
     print(json.dumps(run.describe(units)))
 
 
+def _cluster():
+  """The job --coordinator_address, --num_processes and --process_id describe; None without them."""
+  from train import distributed
+  given = {name: FLAGS[name].value for name in ("num_processes", "process_id", "heartbeat_timeout_s")
+           if FLAGS[name].value is not None}
+  if FLAGS.coordinator_address is None:
+    if given:
+      _fail(f"--{next(iter(given))} needs --coordinator_address: expected all of --coordinator_address, "
+            "--num_processes and --process_id, or none", 2)
+    return None
+  if FLAGS.num_processes is None or FLAGS.process_id is None:
+    _fail("--coordinator_address needs --num_processes and --process_id: expected all three, or none", 2)
+  try:
+    return distributed.Cluster(FLAGS.coordinator_address, **given)
+  except ValueError as e:
+    _fail(str(e), 2)
+
+
+def _fake_cpu_devices(count: int) -> None:
+  """Before JAX starts its backend: `count` CPU devices and no accelerator, for --plan_devices."""
+  if count < 1:
+    _fail(f"--plan_devices={count}: expected an integer >= 1", 2)
+  os.environ["JAX_PLATFORMS"] = "cpu"
+  kept = [f for f in os.environ.get("XLA_FLAGS", "").split()
+          if not f.startswith("--xla_force_host_platform_device_count=")]
+  os.environ["XLA_FLAGS"] = " ".join([*kept, f"--xla_force_host_platform_device_count={count}"])
+
+
+def _bound_vocab_size(data) -> int:
+  """The vocabulary the bound source would build: the embedded corpus's trained size, else C4's (T5's)."""
+  import inspect
+  import gin
+  from train import plan
+  if data.bound_source() != [data.embedded_source]:
+    return plan.PAPER_VOCAB_SIZE
+  try:
+    return gin.query_parameter("embedded_source.vocab_size")
+  except ValueError:  # unbound: its default
+    return inspect.signature(data.embedded_source).parameters["vocab_size"].default
+
+
+def _plan() -> None:
+  """--plan: parses the gin, compiles the step, prints the plan's JSON."""
+  if FLAGS.plan_devices is not None:
+    _fake_cpu_devices(FLAGS.plan_devices)
+  import jax
+  from train import configs, data, ginparse, plan
+  try:
+    ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+    cfgs = configs.from_gin()
+    vocab_size = FLAGS.plan_vocab_size or _bound_vocab_size(data)
+    devices = jax.devices()
+    if FLAGS.plan_devices is not None and len(devices) != FLAGS.plan_devices:
+      raise ValueError(f"--plan_devices={FLAGS.plan_devices}: JAX started with {len(devices)} devices before "
+                       "the flag could set them; expected a process that had not touched JAX yet")
+    print(json.dumps(plan.plan(cfgs.with_vocab_size(vocab_size), devices, FLAGS.plan_device_memory_gib,
+                               FLAGS.plan_compile)))
+  except ValueError as e:
+    _fail(str(e).splitlines()[0], 2)
+
+
 def main(argv: list[str]) -> None:
   if FLAGS.verbosity > 0:  # absl's -v: everything, TensorFlow's start-up lines included
     os.environ["PROXIES_VERBOSE"] = "1"  # train/quiet.py
@@ -58,6 +144,9 @@ def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
+  if FLAGS.plan:
+    _plan()
+    return
   if not (FLAGS.validate or FLAGS.print_config):
     from train import finished  # reads the run directory only: a finished rerun answers before jax loads
     workdir = FLAGS.workdir or bindings.default_workdir(FLAGS.gin_file, FLAGS.gin_bindings)
@@ -74,7 +163,7 @@ def main(argv: list[str]) -> None:
     except ValueError as e:
       _fail(str(e), 2)
     return
-  code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir)
+  code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
   if code:
     sys.exit(code)
 

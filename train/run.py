@@ -14,7 +14,7 @@ import gin
 from rundir.bindings import default_workdir
 from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
 from rundir.lock import LOCK_FILE, DirLock
-from train import cachedir, configs, data, finished, ginparse, identity, trainer
+from train import cachedir, configs, data, distributed, finished, ginparse, identity, trainer
 from train.data.errors import DataError
 from train.phases import Phases
 
@@ -24,15 +24,6 @@ _process_ready = False
 def _fail(message: str, code: int) -> int:
   print(f"error: {message}", file=sys.stderr, flush=True)
   return code
-
-
-def _maybe_initialize_distributed() -> None:
-  """Joins a multi-host job when the cluster environment describes one (SLURM, Cloud TPU, explicit)."""
-  import jax
-  multi_slurm = int(os.environ.get("SLURM_NTASKS", "1")) > 1
-  multi_tpu = "," in os.environ.get("TPU_WORKER_HOSTNAMES", "")
-  if os.environ.get("JAX_COORDINATOR_ADDRESS") or multi_slurm or multi_tpu:
-    jax.distributed.initialize()
 
 
 def _enable_compilation_cache() -> None:
@@ -50,11 +41,11 @@ def _enable_compilation_cache() -> None:
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
-def _prepare_process() -> None:
+def _prepare_process(cluster: distributed.Cluster | None) -> None:
   """Once per process, before the first run touches a device."""
   global _process_ready
   if not _process_ready:
-    _maybe_initialize_distributed()
+    distributed.initialize(cluster)
     _enable_compilation_cache()
     _process_ready = True
 
@@ -104,6 +95,7 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   """The run's configs and dataset, built here once from the parsed gin (as t5x's train() does) and
   handed to the Trainer; None when the workdir holds this configuration's run, finished. ValueError
   (one line first) for bad input."""
+  import jax
   cfgs = configs.from_gin()
   train_cfg = cfgs.train
   dataset = data.make_dataset(batch_size=train_cfg.batch_size, seq_len=train_cfg.seq_len, seed=train_cfg.seed,
@@ -119,23 +111,25 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
   bindings = ginparse.macros_read(run_info["bindings"], data.bound_source())
   run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,
-                                "fingerprint": identity.fingerprint(config)})
+                                "fingerprint": identity.fingerprint(config),
+                                "processes": jax.process_count(), "devices": job.mesh.size})
   run_dir.write_json(DATA_FILE, dataset.describe())
   run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
   return job
 
 
 def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = None,
-        lock_wait_s: float = 0.0) -> int:
+        lock_wait_s: float = 0.0, cluster: distributed.Cluster | None = None) -> int:
   """Trains (or resumes, or leaves alone a finished) run; its exit code. Clears gin's state first.
-  lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once)."""
+  lock_wait_s: how long to wait for another process to let go of the workdir (0: refuse at once).
+  cluster: this process's place in a job of several (None: one process, or as the environment says)."""
   import jax
   phases = Phases()
   try:
     run_info = ginparse.parse(gin_files, gin_bindings)
   except ValueError as e:
     return _fail(str(e), 2)
-  _prepare_process()
+  _prepare_process(cluster)
   workdir = workdir or default_workdir(gin_files, gin_bindings)
   created = _first_missing(workdir)
   lock = None

@@ -107,7 +107,9 @@ class Trainer:
       print(f"resuming {run_dir.path} from step {self.start_step}", flush=True)
     threshold = (cfg.divergence_threshold if cfg.divergence_threshold is not None
                  else init_loss + cfg.divergence_margin)
-    kept = run_dir.metrics_records()  # read once: both replay the logs a resumed run keeps
+    # Read once: both replay the logs a resumed run keeps. Filtered, not just truncated above, so that
+    # every process (process 0 alone truncates and appends) replays the same records and stops alike.
+    kept = [r for r in run_dir.metrics_records() if r["step"] <= self.start_step]
     spikes = divergence.replay(kept, threshold, cfg.divergence_window)
     monitor = RunMonitor(run_dir, self.monitor_thresholds, kept)
     run_dir.update_status(divergence_threshold=threshold, **spikes.status(), **monitor.status())

@@ -29,6 +29,7 @@ class Options:
   max_retries: int = 1
   python: str = "python"  # the interpreter that runs launch.run_unit and train.main
   gpus_per_unit: int | None = None  # local: GPUs per worker (default: split evenly); slurm: per task
+  processes_per_unit: int = 1  # local: a unit as this many JAX processes (launch/group.py)
   xm_target: str = "local"  # local (xm_local.Local) or vertex (Vertex AI, needs Docker and GCP)
   xm_accelerator: str = ""  # Vertex only: xm.JobRequirements, e.g. tpu_v4=8 or a100=8
   slurm_partition: str = ""

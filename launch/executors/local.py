@@ -5,7 +5,9 @@ together) share its imports and compiled programs. Per unit it is what launch/un
 other executors: finished units are skipped, interrupted ones resume, failed attempts are retried up to
 --max_retries (counted in launch.json, one attempt record per try with the worker's pid), exit code 2
 is not retried. A worker that dies mid-unit fails that attempt with its exit code and is replaced.
-With several GPUs each slot owns its own devices through CUDA_VISIBLE_DEVICES. A unit's output goes to
+With several GPUs each slot owns its own devices through CUDA_VISIBLE_DEVICES. With
+--processes_per_unit=N a slot runs each unit as N `train.main` processes of one JAX job instead
+(launch/group.py), splitting the slot's devices between them. A unit's output goes to
 its train.log; a worker's own output between units to ROOT/.workers/slot<N>.log. Ctrl-C or SIGTERM
 stops the workers, leaving their units resumable; relaunching resumes.
 """
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from launch import executors
 from launch import unit as unit_lib
 from launch.executors import Options
+from launch.group import ProcessGroup
 from launch.spec import Unit
 from launch.worker import Worker
 from rundir.bindings import TRACED_OPTIMIZER_FIELDS
@@ -108,13 +111,16 @@ def _log_path(root: str, unit: Unit) -> str:
 
 def _submit(slot: _Slot, root: str, options: Options) -> None:
   """Starts the slot's unit's next attempt on its worker (a new worker when it has none)."""
-  if slot.worker is None or not slot.worker.alive():
+  if options.processes_per_unit > 1:  # a JAX job lives as long as its unit: a new group each time
+    slot.worker = ProcessGroup(options.python, slot.env, options.processes_per_unit)
+  elif slot.worker is None or not slot.worker.alive():
     slot.worker = Worker(options.python, slot.env, os.path.join(root, WORKERS_DIR, f"slot{slot.number}.log"))
   unit, workdir = slot.unit, executors.workdir(root, slot.unit)
   os.makedirs(workdir, exist_ok=True)
   flags = unit_lib.train_command(unit.gin_files, unit.gin_bindings, workdir)[3:]  # past `python -m train.main`
-  unit_lib.log_header(_log_path(root, unit), slot.attempt, options.max_retries + 1,
-                      f"train.worker pid {slot.worker.pid}: {' '.join(flags)}")
+  where = (f"{options.processes_per_unit} train.main processes" if options.processes_per_unit > 1
+           else f"train.worker pid {slot.worker.pid}")
+  unit_lib.log_header(_log_path(root, unit), slot.attempt, options.max_retries + 1, f"{where}: {' '.join(flags)}")
   slot.worker.submit(unit.gin_files, unit.gin_bindings, workdir, _log_path(root, unit))
   unit_lib.record_start(workdir, slot.worker.pid)
   slot.key = shape_key(unit)
