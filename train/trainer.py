@@ -112,6 +112,7 @@ class Trainer:
       self.state, metrics = self.train_step(self.state, self._global_batch(next(batches)), self.hyper)
       is_last = step == cfg.steps
       if step % cfg.log_every and step % cfg.eval_every and not is_last:
+        monitor.observe_step(step, metrics)
         self.checkpointer.maybe_save(step, self.state, batches.position())
         continue
       record = {}
