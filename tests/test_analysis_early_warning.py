@@ -209,7 +209,7 @@ def _scored_run(path, lr, final_loss, rate, steps=100):
       dense.append(rec)
   logs[-1]["eval/loss"] = final_loss
   write_run(path, lr=lr, final_loss=final_loss, step=steps, metrics=logs,
-            gin_bindings=[f"warmup_steps=10", f"steps={steps}"])
+            gin_bindings=["warmup_steps=10", f"steps={steps}"])
   with open(os.path.join(path, "monitor.jsonl"), "w") as f:
     f.writelines(json.dumps(r) + "\n" for r in dense)
 
@@ -239,3 +239,33 @@ def test_scored_cli_by_suite(tmp_path):
   _manifest(tmp_path / "other", "fig5_cpu")
   bad = subprocess.run(cmd[:-1] + [str(tmp_path / "other")], cwd=REPO, capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "'fig5_cpu' is in neither" in bad.stderr
+
+
+def test_section_3_3_fit_scores_the_held_out_runs_it_covers(tmp_path):
+  """The fit suite has d_model 32, 64, 128 (1e4, 1e5, 1e6 params) at two LRs; at lr 0.1 the max logit at step
+  50 is 10 sqrt(params), at 1e-2 it is 5: extrapolated to 1e7 params, 3.16e4 and 5. The held-out lr 0.1 run is
+  bad (above the best LR, 1 nat behind), the 1e-2 one is its sweep's best."""
+  fit, held = tmp_path / "fit", tmp_path / "held"
+  _manifest(fit, "fig9_fit_cpu")
+  _manifest(held, "fig9_heldout_cpu")
+  for d, params in ((32, 1e4), (64, 1e5), (128, 1e6)):
+    for lr, logit in ((1e-1, 10 * math.sqrt(params)), (1e-2, 5.0)):
+      write_run(f"{fit}/d{d}_lr{lr:g}", lr=lr, final_loss=3.0, step=100, params=params, bindings={"d_model": d},
+                gin_bindings=["warmup_steps=10", "steps=100"],
+                metrics=[{"step": 50, "train/loss": 4.0, "attn/max_logit/block_0": logit}])
+  _scored_run(f"{held}/lr0.1", 1e-1, 4.0, 0.0)
+  _scored_run(f"{held}/lr0.01", 1e-2, 3.0, 0.0)
+  runs, _ = find_runs([str(held)])
+  for run in runs:  # the held-out size: d_model 256, 1e7 params
+    run.bindings["d_model"], run.settings["d_model"], run.status["num_nonembedding_params"] = 256, 256, 1e7
+  fit_runs, _ = find_runs([str(fit)])
+  scored = early_warning.scored_runs(runs, [str(held)], margin=0.1)
+  early_warning.add_predictions(scored, runs, fit_runs, step=50)
+  by_label = {s.label: s for s in scored}
+  assert by_label["fig9_heldout_cpu/lr0.1"].predicted == pytest.approx(10 * math.sqrt(1e7), rel=1e-6)
+  assert by_label["fig9_heldout_cpu/lr0.01"].predicted == pytest.approx(5.0, rel=1e-6)
+  lines = early_warning.scored_table(scored, "fig9_fit_cpu")
+  line = next(l for l in lines if l.startswith("Section 3.3"))
+  # the monitor's flat logits score the same in both runs: a tie, AUROC 0.5; the fit separates them
+  assert "on the 2 of 2 held-out runs it covers (1 bad, 1 good): AUROC 1.00 (1.00-1.00)" in line
+  assert "the monitor at 10% on the same runs: 0.50 (0.50-0.50)" in line
