@@ -1,6 +1,11 @@
 """Offline evaluation of the instability monitor (instability/detectors.py) on finished runs:
 
   python -m analysis.early_warning ROOT [ROOT ...] [--seen=ROOT ...] --out docs/early_warning.md
+  python -m analysis.early_warning --by_suite ROOT [ROOT ...] [--predict_from=ROOT] --out docs/early_warning.md
+
+--by_suite is the third definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
+10% and 25% of training scored by AUROC against each run's outcome, the halves by suite (TUNING_SUITES,
+HELDOUT_SUITES), and Section 3.3's scaling fit scored the same way. Without it, the second definition:
 
 "Bad" is fixed before looking (docs/early_warning.md, second definition): an instability, i.e. diverged,
 spiked above its divergence threshold, or above its sweep's best LR (runs differing only in lr) and more than
@@ -284,7 +289,11 @@ def monitored(path: str) -> list[dict[str, Any]]:
 def scored_runs(runs: Sequence[Run], roots: Sequence[str], margin: float) -> list[Scored]:
   """Each finished run under the roots, labelled and replayed; its half is its root's suite's."""
   names = {root: suite_of(root) for root in roots}
-  outcomes = onset.label(runs, {r.path: read_records(r.path) for r in runs if r.state in onset.FINISHED}, margin)
+  outcomes = {}
+  for root in roots:  # a sweep is one suite's: its best LR is never shared across suites
+    members = [r for r in runs if root_of(r.path, roots) == root]
+    outcomes.update(onset.label(members, {r.path: read_records(r.path) for r in members
+                                          if r.state in onset.FINISHED}, margin))
   out = []
   for run in runs:
     if run.path not in outcomes:

@@ -269,3 +269,17 @@ def test_section_3_3_fit_scores_the_held_out_runs_it_covers(tmp_path):
   # the monitor's flat logits score the same in both runs: a tie, AUROC 0.5; the fit separates them
   assert "on the 2 of 2 held-out runs it covers (1 bad, 1 good): AUROC 1.00 (1.00-1.00)" in line
   assert "the monitor at 10% on the same runs: 0.50 (0.50-0.50)" in line
+
+
+def test_a_sweep_is_one_suite_s_its_best_lr_is_not_shared_across_suites(tmp_path):
+  # The same settings in both suites: the tuning suite's lr 1e-3 ends at 2.0, the held-out best (lr 1e-2) at
+  # 3.0. Read as one sweep, the held-out run would be above a best LR of 1e-3 and 1 nat behind: bad.
+  tune, held = tmp_path / "tune", tmp_path / "held"
+  _manifest(tune, "repro_cpu")
+  _manifest(held, "fig7_cpu")
+  _scored_run(f"{tune}/lr0.001", 1e-3, 2.0, 0.0)
+  _scored_run(f"{held}/lr0.01", 1e-2, 3.0, 0.0)
+  runs, _ = find_runs([str(tune), str(held)])
+  scored = early_warning.scored_runs(runs, [str(tune), str(held)], margin=0.1)
+  assert {s.label: (s.tuning, s.outcome.bad) for s in scored} == {"repro_cpu/lr0.001": (True, False),
+                                                                   "fig7_cpu/lr0.01": (False, False)}
