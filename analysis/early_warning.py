@@ -344,6 +344,10 @@ def _ci(value: float, lo_hi: tuple[float, float]) -> str:
   return "n/a" if math.isnan(value) else f"{value:.2f} ({lo_hi[0]:.2f}-{lo_hi[1]:.2f})"
 
 
+def _auroc_text(bad: Sequence[float], good: Sequence[float]) -> str:
+  return _ci(auroc.auroc(bad, good), auroc.interval(bad, good))
+
+
 def _ratio(k: int, n: int) -> str:
   return f"{k}/{n} ({100 * k / n:.0f}%)" if n else f"{k}/0"
 
@@ -371,16 +375,14 @@ def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
     covered = [s for s in held if s.predicted is not None]
     bad = [s for s in covered if s.outcome.bad]
     good = [s for s in covered if not s.outcome.bad]
-    pred = [math.log10(s.predicted) for s in bad], [math.log10(s.predicted) for s in good]
-    lines.append(f"Section 3.3 before training (the fit on {fit}) on the {len(covered)} of {len(held)} held-out "
-                 f"runs it covers ({len(bad)} bad, {len(good)} good): AUROC {_ci(auroc.auroc(*pred), auroc.interval(*pred))}; "
-                 + "; ".join(f"the monitor at {100 * f:g}% on the same runs: " + _ci(
-                     auroc.auroc([s.score_at(f) for s in bad], [s.score_at(f) for s in good]),
-                     auroc.interval([s.score_at(f) for s in bad], [s.score_at(f) for s in good])) for f in TIMES)
-                 + ".")
-    lines.append("")
+    fitted = _auroc_text([math.log10(s.predicted) for s in bad], [math.log10(s.predicted) for s in good])
+    monitor = "; ".join(f"the monitor at {100 * f:g}% on the same runs: "
+                        + _auroc_text([s.score_at(f) for s in bad], [s.score_at(f) for s in good]) for f in TIMES)
+    lines += [f"Section 3.3 before training (the fit on {fit}) on the {len(covered)} of {len(held)} held-out runs "
+              f"it covers ({len(bad)} bad, {len(good)} good): AUROC {fitted}; {monitor}.", ""]
   lines += ["Held-out runs (bad, or warned):", "",
-            "| run | bad by | went bad at | " + " | ".join(f"score at {100 * f:g}%" for f in TIMES) + " | first warning |",
+            "| run | bad by | went bad at | " + " | ".join(f"score at {100 * f:g}%" for f in TIMES)
+            + " | first warning |",
             "|---|---|---|" + "---|" * len(TIMES) + "---|"]
   for s in sorted(held, key=lambda s: s.label):
     if not s.outcome.bad and s.first_warning is None:

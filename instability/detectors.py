@@ -6,9 +6,9 @@ record its condition starts to hold for a (kind, where) pair and again only afte
 so a long excursion is one record, not one per log.
 
 The trend detectors fit ln(max attention logit) and log Z against the LR spent so far (the sum of eta_t,
-which takes out warm-up's acceleration) and project the fit to the end of warm-up, or of the run, but no
-further than `lookahead` times the LR already spent; the projected excess over the damage level (nats) is
-the monitor's risk score, and a warning when it reaches 0.
+which takes out warm-up's acceleration) and project the fit to the run's end, but over no more than
+`lookahead` times the LR already spent; the projected excess over the damage level (nats) is the monitor's
+risk score, and a warning when it reaches 0.
 """
 
 import collections
@@ -226,11 +226,12 @@ def trend_warnings(trends: list[dict], rec: dict, th: Thresholds) -> list[dict]:
   for t in trends:
     if t["excess"] < 0:
       continue
-    what = (f"{t['where'].replace('_', ' ')} max attention logit" if t["kind"] == "attention_trend"
-            else "output log Z")
-    level = _fmt(th.attn_damage) if t["kind"] == "attention_trend" else f"its start + {_fmt(th.logz_damage_rise)}"
+    attention = t["kind"] == "attention_trend"
+    what = f"{t['where'].replace('_', ' ')} max attention logit" if attention else "output log Z"
+    level = _fmt(th.attn_damage) if attention else f"its start + {_fmt(th.logz_damage_rise)}"
     out.append(_warning(rec["step"], t["kind"], t["where"], t["value"], t["slope"], None,
-                        f"{what} {_fmt(t['value'])}, its log rising {_fmt(t['slope'])} per unit of summed LR; "
+                        f"{what} {_fmt(t['value'])}, {'its log ' if attention else ''}rising {_fmt(t['slope'])} "
+                        "per unit of summed LR; "
                         f"projected {_fmt(t['excess'])} nats past its damage level ({level}) within "
                         f"{_fmt(th.lookahead)}x the LR spent so far"))
   return out
