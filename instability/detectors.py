@@ -6,9 +6,9 @@ record its condition starts to hold for a (kind, where) pair and again only afte
 so a long excursion is one record, not one per log.
 
 The trend detectors fit ln(max attention logit) and log Z against the LR spent so far (the sum of eta_t,
-which takes out warm-up's acceleration) and project the fit to the run's end, but over no more than
-`lookahead` times the LR already spent; the projected excess over the damage level (nats) is the monitor's
-risk score, and a warning when it reaches 0.
+which takes out warm-up's acceleration) over the last half of it and project the fit to the run's end, but
+over no more than `lookahead` times the LR already spent; the projected excess over the damage level (nats)
+is the monitor's risk score, and a warning when it reaches 0.
 """
 
 import collections
@@ -38,7 +38,8 @@ class Thresholds:
   # logits of 47-71 and costs 0.4 nats; kappa = 1 peaks at 7.6.
   attn_damage: float = 50.0
   logz_damage_rise: float = 4.0  # log Z above its first monitored value: 200-step runs that spiked peaked 6.3 up
-  trend_window: int = 5  # records a trend is fitted over (steps in the every-step phase, logs after it)
+  trend_window: int = 5  # the fewest records a trend is fitted over (steps in the every-step phase, logs after)
+  trend_span: float = 0.5  # a trend is fitted over the records of this last fraction of the LR spent
   lookahead: float = 1.0  # project over at most this multiple of the LR already spent
   dense_steps: int = 50  # the monitor sees every step up to this one, then each log
   adam_eps: float = 1e-8  # the run's AdamW epsilon, not a threshold: the trainer passes OptimizerConfig.eps
@@ -56,6 +57,8 @@ class Thresholds:
         raise ValueError(f"Thresholds.{name}={getattr(self, name)}: expected an integer >= 0")
     if not self.lookahead >= 0:
       raise ValueError(f"Thresholds.lookahead={self.lookahead}: expected a number >= 0")
+    if not 0 <= self.trend_span <= 1:
+      raise ValueError(f"Thresholds.trend_span={self.trend_span}: expected a number in [0, 1]")
 
 
 def _fmt(x: float) -> str:
@@ -194,14 +197,15 @@ def horizon(rec: dict, th: Thresholds) -> float:
   return spent + min(to_come, th.lookahead * spent)
 
 
-def projections(past: list[dict], rec: dict, th: Thresholds, log_z_start: float | None) -> list[dict]:
-  """Each trend (a block's ln max logit, log Z) fitted over the last trend_window records against the LR sum
-  and projected to `horizon`: kind, where, value, slope per unit of LR sum, and its excess over the damage
-  level in nats (ln of the logit ratio; log Z minus its start and logz_damage_rise); a falling trend projects
-  to its current value."""
-  if len(past) < th.trend_window - 1:
+def projections(recent: list[dict], th: Thresholds, log_z_start: float | None) -> list[dict]:
+  """Each trend (a block's ln max logit, log Z) fitted over `recent` (ending with the current record) against
+  the LR sum and projected to `horizon`: kind, where, value, slope per unit of LR sum, and its excess over the
+  damage level in nats (ln of the logit ratio; log Z minus its start and logz_damage_rise); a falling trend
+  projects to its current value. A fit over the last half of the LR spent, projected over as much again,
+  keeps one step's noise from being extrapolated over the whole run."""
+  if len(recent) < th.trend_window:
     return []
-  recent = [*past[len(past) - th.trend_window + 1:], rec]
+  rec = recent[-1]
   ahead = horizon(rec, th) - rec[LR_SUM]
   series = [("attention_trend", key[len(ATTN_PREFIX):], key, math.log, math.log(th.attn_damage))
             for key in rec if key.startswith(ATTN_PREFIX)]
@@ -247,12 +251,13 @@ class Monitor:
 
   def __init__(self, th: Thresholds):
     self.th = th
-    self.past: collections.deque = collections.deque(maxlen=max(th.window, th.baseline, th.trend_window))
+    self.past: collections.deque = collections.deque(maxlen=max(th.window, th.baseline))
     self.active: set[tuple[str, str]] = set()
     self.counts: collections.Counter = collections.Counter()
     self.first: dict[str, dict] = {}
     self.lr_sum, self.last_step = 0.0, 0
     self.log_z_start: float | None = None
+    self.trail: collections.deque = collections.deque()  # the records the trends are fitted over
     self.risk: list[tuple[int, float]] = []
 
   def observe(self, rec: dict[str, Any]) -> list[dict]:
@@ -267,7 +272,10 @@ class Monitor:
     if self.log_z_start is None and _finite(rec.get("logits/log_z")):
       self.log_z_start = rec["logits/log_z"]
     past = list(self.past)
-    trends = projections(past, rec, self.th, self.log_z_start)
+    self.trail.append(rec)
+    while len(self.trail) > self.th.trend_window and self.trail[0][LR_SUM] < (1 - self.th.trend_span) * self.lr_sum:
+      self.trail.popleft()
+    trends = projections(list(self.trail), self.th, self.log_z_start)
     if trends:
       self.risk.append((rec["step"], max(t["excess"] for t in trends)))
     hits = [w for detect in DETECTORS for w in detect(past, rec, self.th)] + trend_warnings(trends, rec, self.th)

@@ -1,6 +1,8 @@
 """Each detector on synthetic histories with hand-computed expectations; onset-only firing; replay."""
 
+import dataclasses
 import math
+import random
 
 import pytest
 
@@ -145,6 +147,18 @@ def test_a_flat_or_saturating_run_is_not_warned(max_logit):
   monitor, ws = replay(stream(max_logit), defaults())
   assert ws == []
   assert monitor.risk and max(r for _, r in monitor.risk) < 0
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_step_to_step_noise_at_a_low_lr_is_not_extrapolated_over_the_run(seed):
+  # ln max logit = ln 4 + N(0, 0.15) per step at lr 1e-3: a fit over only the last 5 steps (trend_span 0)
+  # projects a chance rise past 50 (seeds 0 and 2); over the last half of the LR spent it does not.
+  rng = random.Random(seed)
+  noise = {s: rng.gauss(0, 0.15) for s in range(1, 201)}
+  recs = stream(lambda s: 4.0 * math.exp(noise[s]), lr=1e-3)
+  assert replay(recs, dataclasses.replace(defaults(), trend_span=0.0))[1]
+  monitor, ws = replay(recs, defaults())
+  assert ws == [] and max(r for _, r in monitor.risk) < -1
 
 
 def test_the_lr_sum_and_horizon_by_hand():
