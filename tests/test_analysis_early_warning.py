@@ -283,3 +283,22 @@ def test_a_sweep_is_one_suite_s_its_best_lr_is_not_shared_across_suites(tmp_path
   scored = early_warning.scored_runs(runs, [str(tune), str(held)], margin=0.1)
   assert {s.label: (s.tuning, s.outcome.bad) for s in scored} == {"repro_cpu/lr0.001": (True, False),
                                                                    "fig7_cpu/lr0.01": (False, False)}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seen={held}"], "error: --seen="),
+    (["--predict_from={held}"], "error: --predict_from="),
+    (["{bare}"], "error: "),
+])
+def test_scored_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, extra, message):
+  held, bare = tmp_path / "held", tmp_path / "bare"
+  _manifest(held, "fig7_cpu")
+  _scored_run(f"{held}/lr0.01", 1e-2, 3.0, 0.0)
+  _scored_run(f"{bare}/lr0.01", 1e-2, 3.0, 0.0)  # no sweep.json: no suite
+  doc = tmp_path / "doc.md"
+  doc.write_text(f"{early_warning.SCORED_BEGIN}\nkept\n{early_warning.SCORED_END}\n")
+  cmd = [sys.executable, "-m", "analysis.early_warning", "--by_suite", str(held), f"--out={doc}",
+         *(e.format(held=held, bare=bare) for e in extra)]
+  result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 2 and result.stderr.startswith(message) and "\n" not in result.stderr.strip()
+  assert "kept" in doc.read_text()
