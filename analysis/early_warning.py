@@ -55,7 +55,7 @@ class Case:
   """One finished run: its records, whether it is bad (and why), the step it went bad (None when good), its half."""
 
   name: str
-  records: list[dict[str, Any]]
+  records: list[dict[str, Any]]  # what the monitor saw (monitored)
   eps: float
   bad: bool
   event_step: int | None
@@ -70,6 +70,11 @@ WHY = ("diverged", "spiked", "above best LR")
 def read_records(path: str) -> list[dict[str, Any]]:
   """metrics.jsonl's complete, parseable lines."""
   return read_jsonl(os.path.join(path, METRICS_FILE))[0]
+
+
+def monitored(path: str) -> list[dict[str, Any]]:
+  """The records the trainer's monitor saw: monitor.jsonl's every-step records and metrics.jsonl's logs."""
+  return detectors.merged(read_records(path), read_jsonl(os.path.join(path, MONITOR_FILE))[0])
 
 
 def in_tuning_half(relpath: str) -> bool:
@@ -125,7 +130,7 @@ def cases(runs: Sequence[Run], roots: Sequence[str], margin: float, seen: Sequen
       root = root_of(run.path, [*roots, *seen])
       relpath = os.path.relpath(run.path, root) if root else run.name
       tuning = root in seen or in_tuning_half(relpath)
-      out.append(Case(run.name, records[run.name], run.eps, bool(events), min(events.values(), default=None),
+      out.append(Case(run.name, monitored(run.path), run.eps, bool(events), min(events.values(), default=None),
                       tuning, tuple(w for w in WHY if w in events),
                       f"{os.path.basename(os.path.normpath(root))}/{relpath}" if root else run.name))
   return out
@@ -279,11 +284,6 @@ def run_thresholds(run: Run) -> detectors.Thresholds:
   warmup, steps = run.setting("warmup_steps"), run.status.get("total_steps", run.setting("steps"))
   return detectors.Thresholds(adam_eps=run.eps, warmup_steps=int(warmup) if is_number(warmup) else 0,
                               steps=int(steps) if is_number(steps) else 0)
-
-
-def monitored(path: str) -> list[dict[str, Any]]:
-  """The records the trainer's monitor saw: monitor.jsonl's every-step records and metrics.jsonl's logs."""
-  return detectors.merged(read_records(path), read_jsonl(os.path.join(path, MONITOR_FILE))[0])
 
 
 def scored_runs(runs: Sequence[Run], roots: Sequence[str], margin: float) -> list[Scored]:
