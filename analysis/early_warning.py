@@ -1,6 +1,11 @@
 """Offline evaluation of the instability monitor (instability/detectors.py) on finished runs:
 
   python -m analysis.early_warning ROOT [ROOT ...] [--seen=ROOT ...] --out docs/early_warning.md
+  python -m analysis.early_warning --by_suite ROOT [ROOT ...] [--predict_from=ROOT] --out docs/early_warning.md
+
+--by_suite is the third definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
+10% and 25% of training scored by AUROC against each run's outcome, the halves by suite (TUNING_SUITES,
+HELDOUT_SUITES), and Section 3.3's scaling fit scored the same way. Without it, the second definition:
 
 "Bad" is fixed before looking (docs/early_warning.md, second definition): an instability, i.e. diverged,
 spiked above its divergence threshold, or above its sweep's best LR (runs differing only in lr) and more than
@@ -22,16 +27,21 @@ from typing import Any, Sequence
 
 from absl import flags
 
-from analysis import cli
+from analysis import auroc, cli, onset, predict, suites
 from analysis.grouping import partition
-from analysis.runs import Run
+from analysis.runs import InputError, Run, is_number
 from instability import detectors
-from rundir.files import METRICS_FILE, RAN_TO_END, read_jsonl, write_text
+from rundir.files import METRICS_FILE, MONITOR_FILE, RAN_TO_END, read_jsonl, write_text
 
 flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
 flags.DEFINE_float("margin", 0.1, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
                    "sweep's best by this.")
 flags.DEFINE_multi_string("seen", [], "A root whose runs were looked at before: read too, all in the tuning half.")
+flags.DEFINE_bool("by_suite", False, "The third definition: onset from the train loss, the monitor's risk scored "
+                  "at fixed early times, tuning and held-out halves by suite (sweep.json's name).")
+flags.DEFINE_multi_string("predict_from", [], "With --by_suite: tuning-suite roots whose finished runs fit "
+                          "Section 3.3's max-logit prediction, scored as a before-training classifier.")
+flags.DEFINE_integer("predict_step", 50, "With --predict_from: the step whose max logit is predicted.")
 FLAGS = flags.FLAGS
 
 BEGIN, END = "<!-- early_warning table: begin -->", "<!-- early_warning table: end -->"
@@ -45,7 +55,7 @@ class Case:
   """One finished run: its records, whether it is bad (and why), the step it went bad (None when good), its half."""
 
   name: str
-  records: list[dict[str, Any]]
+  records: list[dict[str, Any]]  # what the monitor saw (monitored)
   eps: float
   bad: bool
   event_step: int | None
@@ -60,6 +70,11 @@ WHY = ("diverged", "spiked", "above best LR")
 def read_records(path: str) -> list[dict[str, Any]]:
   """metrics.jsonl's complete, parseable lines."""
   return read_jsonl(os.path.join(path, METRICS_FILE))[0]
+
+
+def monitored(path: str) -> list[dict[str, Any]]:
+  """The records the trainer's monitor saw: monitor.jsonl's every-step records and metrics.jsonl's logs."""
+  return detectors.merged(read_records(path), read_jsonl(os.path.join(path, MONITOR_FILE))[0])
 
 
 def in_tuning_half(relpath: str) -> bool:
@@ -115,7 +130,7 @@ def cases(runs: Sequence[Run], roots: Sequence[str], margin: float, seen: Sequen
       root = root_of(run.path, [*roots, *seen])
       relpath = os.path.relpath(run.path, root) if root else run.name
       tuning = root in seen or in_tuning_half(relpath)
-      out.append(Case(run.name, records[run.name], run.eps, bool(events), min(events.values(), default=None),
+      out.append(Case(run.name, monitored(run.path), run.eps, bool(events), min(events.values(), default=None),
                       tuning, tuple(w for w in WHY if w in events),
                       f"{os.path.basename(os.path.normpath(root))}/{relpath}" if root else run.name))
   return out
@@ -219,23 +234,220 @@ def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wa
                     END])
 
 
-def write(out: str, text: str) -> None:
+# Third definition (docs/early_warning.md, 2026-12-02): the monitor's trend risk scored as a predictor at
+# fixed early times, split by whole suites (sweep.json's name), fixed before any held-out suite is read.
+TUNING_SUITES = ("repro_cpu", "repro_seeds_cpu", "fig9_fit_cpu", "fig10_cpu")
+HELDOUT_SUITES = ("fig7_cpu", "fig8_cpu", "fig8_seeds_cpu", "figE4_cpu", "fig9_heldout_cpu", "fig11_13_cpu",
+                  "repro_long_cpu", "repro_long_seeds_cpu", "logit_divergence_cpu")
+TIMES = (0.1, 0.25)  # fractions of each run's planned steps
+FALSE_ALARM_RATE = 0.05  # the alarm level keeps the tuning suites' good runs at or under it
+SCORED_BEGIN, SCORED_END = "<!-- early_warning scored: begin -->", "<!-- early_warning scored: end -->"
+
+
+@dataclasses.dataclass
+class Scored:
+  """One finished run of a named suite: its outcome (analysis/onset.py), the monitor's risk per record (step,
+  excess in nats), its first warning, and Section 3.3's predicted max logit (None without a fit)."""
+
+  label: str  # suite/path under the root
+  path: str
+  tuning: bool
+  outcome: onset.Outcome
+  steps: int
+  risk: list[tuple[int, float]]
+  first_warning: dict | None
+  predicted: float | None = None
+
+  def score_at(self, fraction: float) -> float:
+    """The largest risk at a record by `fraction` of the run's steps; -inf before any trend."""
+    until = math.floor(fraction * self.steps)
+    return max((r for s, r in self.risk if s <= until), default=-math.inf)
+
+  def first_alarm(self, level: float) -> int | None:
+    return next((s for s, r in self.risk if r >= level), None)
+
+
+def suite_of(root: str) -> str:
+  """The root's suite name from its sweep.json; exit 2 when it is in neither half."""
+  try:
+    name = suites.read_manifest(root)["sweep"]["name"]
+  except InputError as e:
+    cli.exit_usage(str(e))
+  if name not in TUNING_SUITES + HELDOUT_SUITES:
+    cli.exit_usage(f"{root}: suite {name!r} is in neither the tuning suites ({', '.join(TUNING_SUITES)}) nor "
+                   f"the held-out suites ({', '.join(HELDOUT_SUITES)})")
+  return name
+
+
+def run_thresholds(run: Run) -> detectors.Thresholds:
+  """The monitor's default thresholds with the run's own AdamW eps and schedule, as the trainer builds them."""
+  warmup, steps = run.setting("warmup_steps"), run.status.get("total_steps", run.setting("steps"))
+  return detectors.Thresholds(adam_eps=run.eps, warmup_steps=int(warmup) if is_number(warmup) else 0,
+                              steps=int(steps) if is_number(steps) else 0)
+
+
+def scored_runs(runs: Sequence[Run], roots: Sequence[str], margin: float) -> list[Scored]:
+  """Each finished run under the roots, labelled and replayed; its half is its root's suite's."""
+  names = {root: suite_of(root) for root in roots}
+  outcomes = {}
+  for root in roots:  # a sweep is one suite's: its best LR is never shared across suites
+    members = [r for r in runs if root_of(r.path, roots) == root]
+    outcomes.update(onset.label(members, {r.path: read_records(r.path) for r in members
+                                          if r.state in RAN_TO_END}, margin))
+  out = []
+  for run in runs:
+    if run.path not in outcomes:
+      continue
+    root = root_of(run.path, roots)
+    th = run_thresholds(run)
+    monitor, warnings = detectors.replay(monitored(run.path), th)
+    out.append(Scored(f"{names[root]}/{os.path.relpath(run.path, root)}", run.path, names[root] in TUNING_SUITES,
+                      outcomes[run.path], th.steps, monitor.risk,
+                      min(warnings, key=lambda w: w["step"], default=None)))
+  return out
+
+
+def add_predictions(scored: Sequence[Scored], runs: Sequence[Run], fit_runs: Sequence[Run], step: int) -> None:
+  """Section 3.3 before training: each run's max logit of block 0 at `step`, predicted by analysis.predict's
+  fit on `fit_runs` (those sharing its settings but lr and size, at its lr, extrapolated to its size)."""
+  by_path = {r.path: r for r in runs}
+  units = [{"name": s.path, "gin_files": list(run.gin_files), "gin_bindings": list(run.gin_bindings),
+            "bindings": run.bindings, "params": run.params, "step": step}
+           for s in scored if (run := by_path[s.path]).params is not None]
+  by_name = {s.path: s for s in scored}
+  for p in predict.predict_units(fit_runs, units):
+    if p.prediction is not None and p.prediction.predicted > 0:
+      by_name[p.name].predicted = p.prediction.predicted
+
+
+def evaluate(scored: Sequence[Scored], fraction: float) -> dict[str, Any]:
+  """At `fraction` of training: the alarm level from the tuning half, then per half AUROC with its interval,
+  detection and false-alarm rates at that level, the median lead (onset minus first alarm) of the detected."""
+  tune_good = [s.score_at(fraction) for s in scored if s.tuning and not s.outcome.bad]
+  level = auroc.alarm_level(tune_good, FALSE_ALARM_RATE)
+  out = {"level": level}
+  for half, members in (("tuning", [s for s in scored if s.tuning]), ("held-out", [s for s in scored if not s.tuning])):
+    bad = [s for s in members if s.outcome.bad]
+    good = [s for s in members if not s.outcome.bad]
+    bad_scores, good_scores = [s.score_at(fraction) for s in bad], [s.score_at(fraction) for s in good]
+    detected = [s for s, x in zip(bad, bad_scores) if x >= level]
+    leads = [s.outcome.onset - s.first_alarm(level) for s in detected]
+    out[half] = {"bad": len(bad), "good": len(good), "auroc": auroc.auroc(bad_scores, good_scores),
+                 "interval": auroc.interval(bad_scores, good_scores),
+                 "already": sum(s.outcome.onset <= math.floor(fraction * s.steps) for s in bad),
+                 "detected": len(detected), "false_alarms": sum(x >= level for x in good_scores),
+                 "median_lead": statistics.median(leads) if leads else math.nan}
+  return out
+
+
+def _ci(value: float, lo_hi: tuple[float, float]) -> str:
+  return "n/a" if math.isnan(value) else f"{value:.2f} ({lo_hi[0]:.2f}-{lo_hi[1]:.2f})"
+
+
+def _auroc_text(bad: Sequence[float], good: Sequence[float]) -> str:
+  return _ci(auroc.auroc(bad, good), auroc.interval(bad, good))
+
+
+def _ratio(k: int, n: int) -> str:
+  return f"{k}/{n} ({100 * k / n:.0f}%)" if n else f"{k}/0"
+
+
+def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
+  """The third definition's block below its command line: per time and half, AUROC, alarm level, detection,
+  false alarms, lead; the scaling fit against the monitor on the held-out runs the fit covers; the held-out
+  per-run table."""
+  halves = {h: sorted({s.label.split("/")[0] for s in scored if s.tuning == (h == "tuning")})
+            for h in ("tuning", "held-out")}
+  rows = ["| time | half | bad / good runs | bad already by then | AUROC (95% interval) | alarm level (nats) | "
+          "detected | false alarms | median lead (steps) |", "|---|---|---|---|---|---|---|---|---|"]
+  for fraction in TIMES:
+    e = evaluate(scored, fraction)
+    for half in ("tuning", "held-out"):
+      h = e[half]
+      lead = "n/a" if math.isnan(h["median_lead"]) else f"{h['median_lead']:g}"
+      rows.append(f"| {100 * fraction:g}% | {half} | {h['bad']} / {h['good']} | {h['already']} | "
+                  f"{_ci(h['auroc'], h['interval'])} | {e['level']:.3g} | {_ratio(h['detected'], h['bad'])} | "
+                  f"{_ratio(h['false_alarms'], h['good'])} | {lead} |")
+  held = [s for s in scored if not s.tuning]
+  lines = [f"Suites: tuning {', '.join(halves['tuning']) or '-'}; held out {', '.join(halves['held-out']) or '-'}.",
+           "", *rows, ""]
+  if fit is not None:
+    covered = [s for s in held if s.predicted is not None]
+    bad = [s for s in covered if s.outcome.bad]
+    good = [s for s in covered if not s.outcome.bad]
+    fitted = _auroc_text([math.log10(s.predicted) for s in bad], [math.log10(s.predicted) for s in good])
+    monitor = "; ".join(f"the monitor at {100 * f:g}% on the same runs: "
+                        + _auroc_text([s.score_at(f) for s in bad], [s.score_at(f) for s in good]) for f in TIMES)
+    lines += [f"Section 3.3 before training (the fit on {fit}) on the {len(covered)} of {len(held)} held-out runs "
+              f"it covers ({len(bad)} bad, {len(good)} good): AUROC {fitted}; {monitor}.", ""]
+  lines += ["Held-out runs (bad, or warned):", "",
+            "| run | bad by | went bad at | " + " | ".join(f"score at {100 * f:g}%" for f in TIMES)
+            + " | first warning |",
+            "|---|---|---|" + "---|" * len(TIMES) + "---|"]
+  for s in sorted(held, key=lambda s: s.label):
+    if not s.outcome.bad and s.first_warning is None:
+      continue
+    w = s.first_warning
+    where = "-" if w is None else f"step {w['step']}: {w['kind']} ({w['where']})"
+    scores = " | ".join(f"{x:.2f}" if math.isfinite(x) else "-" for x in (s.score_at(f) for f in TIMES))
+    lines.append(f"| {s.label} | {', '.join(s.outcome.why) or '-'} | {s.outcome.onset if s.outcome.bad else '-'} | "
+                 f"{scores} | {where} |")
+  return lines
+
+
+def write(out: str, text: str, begin: str = BEGIN, end: str = END) -> None:
   """Replaces the table between the markers of `out`; creates `out` holding only the table if absent."""
   if os.path.exists(out):
     with open(out) as f:
       doc = f.read()
-    if BEGIN not in doc or END not in doc:
-      cli.exit_usage(f"--out={out}: has no '{BEGIN}' ... '{END}' markers; expected docs/early_warning.md")
-    text = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
+    if begin not in doc or end not in doc:
+      cli.exit_usage(f"--out={out}: has no '{begin}' ... '{end}' markers; expected docs/early_warning.md")
+    text = doc[:doc.index(begin)] + text + doc[doc.index(end) + len(end):]
   else:
     text += "\n"
   write_text(out, text)
+
+
+def main_by_suite(argv: list[str], start: float) -> None:
+  """The third definition's evaluation (docs/early_warning.md)."""
+  if FLAGS.seen:
+    cli.exit_usage(f"--seen={FLAGS.seen[0]} with --by_suite: expected the halves by suite only")
+  if FLAGS.predict_step < 0:
+    cli.exit_usage(f"--predict_step={FLAGS.predict_step}: expected an integer >= 0")
+  for root in FLAGS.predict_from:
+    if suite_of(root) not in TUNING_SUITES:
+      cli.exit_usage(f"--predict_from={root}: suite {suite_of(root)!r} is held out; expected a tuning suite "
+                     f"({', '.join(TUNING_SUITES)})")
+  runs, _ = cli.load_runs(argv, "analysis.early_warning")
+  scored = scored_runs(runs, argv[1:], FLAGS.margin)
+  fit = None
+  if FLAGS.predict_from:
+    fit_runs, _ = cli.load_runs(["", *FLAGS.predict_from], "analysis.early_warning")
+    try:
+      add_predictions(scored, runs, fit_runs, FLAGS.predict_step)
+    except InputError as e:
+      cli.exit_usage(str(e))
+    fit = f"{', '.join(suite_of(r) for r in FLAGS.predict_from)}, max logit of block 0 at step {FLAGS.predict_step}"
+  body = scored_table(scored, fit)
+  wall_s = time.time() - start
+  command = " ".join(["python -m analysis.early_warning --by_suite", *argv[1:],
+                      *(f"--predict_from={r}" for r in FLAGS.predict_from)]
+                     + ([f"--predict_step={FLAGS.predict_step}"] if FLAGS.predict_from else [])
+                     + ([f"--out={FLAGS.out}"] if FLAGS.out else []) + [f"--margin={FLAGS.margin:g}"])
+  text = "\n".join([SCORED_BEGIN, f"Command: `{command}` ({wall_s:.1f} s wall).", "", *body, SCORED_END])
+  if FLAGS.out:
+    write(FLAGS.out, text, SCORED_BEGIN, SCORED_END)
+  print(text)
+  print(f"wall time {wall_s:.1f} s", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:
   start = time.time()
   if not FLAGS.margin >= 0:
     cli.exit_usage(f"--margin={FLAGS.margin}: expected a number >= 0")
+  if FLAGS.by_suite:
+    main_by_suite(argv, start)
+    return
   both = sorted(set(argv[1:]) & set(FLAGS.seen))
   if both:
     cli.exit_usage(f"--seen={both[0]} is also given as a root: expected each root once")

@@ -22,14 +22,20 @@ import sys
 import tempfile
 import time
 
+import jax
+
 from train import run as run_lib
 from train import trainer
 
 
 class TimedMonitor(trainer.RunMonitor):
-  """The trainer's monitor, timing its own work (set-up replay and each log's observe) in `seconds`."""
+  """The trainer's monitor, timing its own work (set-up replay and each log's observe) in `seconds`; the
+  every-step phase's work (host transfer of the step's metrics, monitor.jsonl, observe) also in
+  `step_seconds` over `steps_seen` steps."""
 
   seconds = 0.0
+  step_seconds = 0.0
+  steps_seen = 0
 
   def __init__(self, *args):  # RunMonitor's own arguments
     start = time.perf_counter()
@@ -43,12 +49,25 @@ class TimedMonitor(trainer.RunMonitor):
     finally:
       TimedMonitor.seconds += time.perf_counter() - start
 
+  def observe_step(self, step: int, metrics: dict) -> None:
+    jax.block_until_ready(metrics)  # the step's own compute is not the monitor's: its device_get would wait for it
+    start = time.perf_counter()
+    super().observe_step(step, metrics)
+    spent = time.perf_counter() - start
+    TimedMonitor.seconds += spent
+    if step <= self.dense_steps:
+      TimedMonitor.step_seconds += spent
+      TimedMonitor.steps_seen += 1
+
 
 class NoMonitor:
   """Stands in for train.monitor.RunMonitor: observes nothing, adds no status keys."""
 
   def __init__(self, *args):  # RunMonitor's arguments, unused
     del args
+
+  def observe_step(self, step: int, metrics: dict) -> None:
+    del step, metrics
 
   def observe(self, record: dict) -> list[dict]:
     del record
@@ -81,12 +100,13 @@ def main() -> None:
   arms: dict[str, list[float]] = {"monitor": [], "none": []}
   walls: dict[str, list[float]] = {"monitor": [], "none": []}
   own: list[float] = []  # the monitor's own seconds per monitored run
+  per_step: list[float] = []  # its seconds per every-step-phase step, per monitored run
   load_before = load()
   with tempfile.TemporaryDirectory() as tmp:
     for i in range(args.pairs):
       for arm in (("monitor", "none") if i % 2 == 0 else ("none", "monitor")):
         trainer.RunMonitor = TimedMonitor if arm == "monitor" else NoMonitor
-        TimedMonitor.seconds = 0.0
+        TimedMonitor.seconds, TimedMonitor.step_seconds, TimedMonitor.steps_seen = 0.0, 0.0, 0
         workdir = os.path.join(tmp, f"{i}_{arm}")
         start = time.perf_counter()
         code = run_lib.run(gin_files, bindings, workdir)
@@ -97,6 +117,7 @@ def main() -> None:
         arms[arm].append(step_ms(workdir, info["batch_size"] * info["seq_len"]))
         if arm == "monitor":
           own.append(TimedMonitor.seconds)
+          per_step.append(TimedMonitor.step_seconds / max(TimedMonitor.steps_seen, 1))
         print(f"pair {i} {arm}: {arms[arm][-1]:.2f} ms/step, run {walls[arm][-1]:.1f} s wall", file=sys.stderr,
               flush=True)
   ratios = [m / n for m, n in zip(arms["monitor"], arms["none"])]
@@ -110,6 +131,10 @@ def main() -> None:
         f"range {min(ratios):.3f}-{max(ratios):.3f}")
   print(f"the monitor's own time per run: median {1e3 * statistics.median(own):.1f} ms "
         f"({100 * statistics.median(o / w for o, w in zip(own, walls['monitor'])):.4f}% of its run's wall)")
+  step_s = statistics.median(per_step)
+  print(f"the monitor's time per step of its every-step phase (metrics to host, monitor.jsonl, observe): median "
+        f"{1e3 * step_s:.2f} ms = {100 * step_s / (1e-3 * statistics.median(arms['monitor'])):.2f}% of the "
+        "monitored arm's median step")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ RUN_FILE = "run.json"  # the trainer's inputs, resolved config and fingerprint
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 WARNINGS_FILE = "warnings.jsonl"
+MONITOR_FILE = "monitor.jsonl"  # the every-step records the monitor saw between logs (MonitorThresholds.dense_steps)
 CONFIG_GIN = "config.gin"  # gin's operative config, for people
 DATA_FILE = "data.json"  # the dataset's description
 RECORD_FILE = "launch.json"  # the launcher's attempts
@@ -151,9 +152,9 @@ class RunDir:
     return read_jsonl(self.file(name))[0]
 
   def truncate_metrics(self, last_step: int) -> None:
-    """Keeps the records with step <= last_step in metrics.jsonl and warnings.jsonl: a resumed run
-    rewrites what comes after."""
-    for name in (METRICS_FILE, WARNINGS_FILE):
+    """Keeps the records with step <= last_step in metrics.jsonl, warnings.jsonl and monitor.jsonl: a
+    resumed run rewrites what comes after."""
+    for name in (METRICS_FILE, WARNINGS_FILE, MONITOR_FILE):
       if self.writer and os.path.exists(self.file(name)):
         kept = [line for line in complete_lines(self.file(name))
                 if (parsed := record(line)) is not None and parsed["step"] <= last_step]

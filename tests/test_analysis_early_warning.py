@@ -139,3 +139,166 @@ def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path)
   assert result.returncode == 2 and result.stderr.startswith("error: --out=") and bare.read_text() == "no markers\n"
   twice = subprocess.run(cmd + [f"--seen={tmp_path / 'runs'}"], cwd=REPO, capture_output=True, text=True, timeout=120)
   assert twice.returncode == 2 and twice.stderr.startswith("error: --seen=") and "\n" not in twice.stderr.strip()
+
+
+# Third definition: onset from the train loss, AUROC, the scored CLI by suite.
+
+def test_onset_rose_is_the_first_of_three_logs_half_a_nat_above_the_running_best():
+  from analysis import onset
+  # running best 4.0 from step 20; 4.6 at 40 starts a stretch, broken at 50 (4.4 is not > 4.5); 60-80 holds.
+  curve = list(zip(range(10, 90, 10), [5.0, 4.0, 4.2, 4.6, 4.4, 4.6, 4.7, 4.8]))
+  assert onset.rose(curve) == 60
+  assert onset.rose(curve[:7]) is None  # only 60, 70: two logs
+  best = [(s, 4.0) for s in range(10, 90, 10)]
+  assert onset.behind(curve, best, margin=0.1) == 30  # 4.2, 4.6, 4.4 all > 4.1
+
+
+def test_onset_outcomes_of_a_sweep_by_hand(tmp_path):
+  from analysis import onset
+  flat = [8.0, 6.0, 5.0, 4.5, 4.2, 4.0]
+  write_run(f"{tmp_path}/best", lr=1e-3, final_loss=3.0, step=60, metrics=_records(flat))
+  # above the best LR, ends 0.5 behind; its train loss is > 0.1 above best's from step 30 on
+  write_run(f"{tmp_path}/behind", lr=1e-2, final_loss=3.5, step=60,
+            metrics=_records([8.0, 6.05, 5.2, 4.7, 4.4, 4.2]))
+  # below the best LR: rises from its best 4.5 to 5.1-5.3 from step 40 (rose), not above best LR
+  write_run(f"{tmp_path}/rose", lr=1e-4, final_loss=3.9, step=60,
+            metrics=_records([8.0, 6.0, 4.5, 5.1, 5.2, 5.3]))
+  # a NaN train log at step 50
+  write_run(f"{tmp_path}/nan", lr=1e-1, state="diverged", step=50, metrics=_records([8.0, 6.0, 5.0, 4.5, math.nan]))
+  # spikes over l0 + 1 = 11 at step 20, then recovers
+  write_run(f"{tmp_path}/spike", lr=3e-4, final_loss=3.05, step=60, metrics=_records([8.0, 11.5, 5.0, 4.5, 4.2, 4.0]))
+  runs, _ = find_runs([str(tmp_path)])
+  records = {r.path: early_warning.read_records(r.path) for r in runs}
+  got = {os.path.basename(p): (o.bad, o.onset, o.why) for p, o in onset.label(runs, records).items()}
+  assert got == {"best": (False, None, ()), "behind": (True, 30, ("above best LR",)),
+                 "rose": (True, 40, ("rose",)), "nan": (True, 50, ("diverged",)),
+                 "spike": (True, 20, ("spiked",))}
+
+
+def test_auroc_with_ties_alarm_level_and_interval_by_hand():
+  from analysis import auroc
+  # pairs (bad, good): 0.9 beats both; each 0.5 ties 0.5 (1/2) and beats 0.1: (2 + 1.5 + 1.5) / 6
+  assert auroc.auroc([0.9, 0.5, 0.5], [0.5, 0.1]) == pytest.approx(5 / 6)
+  assert auroc.auroc([-math.inf], [-math.inf, 1.0]) == pytest.approx(0.25)
+  assert math.isnan(auroc.auroc([], [1.0]))
+  assert auroc.interval([2.0, 3.0], [0.0, 1.0]) == (1.0, 1.0)
+  lo, hi = auroc.interval([0.9, 0.5, 0.5, 0.2], [0.5, 0.1, 0.3])
+  assert 0 <= lo < auroc.auroc([0.9, 0.5, 0.5, 0.2], [0.5, 0.1, 0.3]) < hi <= 1
+  good = [float(x) for x in range(40)]  # 5% of 40 = 2 alarms allowed: 38 and 39 score above the level
+  level = auroc.alarm_level(good, 0.05)
+  assert sum(g >= level for g in good) == 2 and level > 37
+  assert auroc.alarm_level([1.0] * 10, 0.05) > 1.0  # a tie at the level counts every tied run
+
+
+def _manifest(root, name):
+  os.makedirs(root, exist_ok=True)
+  with open(os.path.join(root, "sweep.json"), "w") as f:
+    json.dump({"version": 1, "sweep": {"name": name}, "units": []}, f)
+
+
+def _scored_run(path, lr, final_loss, rate, steps=100):
+  """A 100-step run (warm-up 10, a log every 10, every step to 50 in monitor.jsonl) whose max logit grows as
+  exp(rate * step) and whose train loss falls from 8 to 4."""
+  logs, dense = [{"step": 0, "eval/loss": 9.0}], []
+  for step in range(1, steps + 1):
+    rec = {"step": step, "lr": lr * min(1.0, step / 10), "train/loss": 4.0 + 4.0 * math.exp(-step / 20),
+           "attn/max_logit/block_0": 2.0 * math.exp(rate * step), "logits/log_z": 8.0}
+    if step % 10 == 0:
+      logs.append(rec)
+    elif step <= 50:
+      dense.append(rec)
+  logs[-1]["eval/loss"] = final_loss
+  write_run(path, lr=lr, final_loss=final_loss, step=steps, metrics=logs,
+            gin_bindings=["warmup_steps=10", f"steps={steps}"])
+  with open(os.path.join(path, "monitor.jsonl"), "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in dense)
+
+
+def test_scored_cli_by_suite(tmp_path):
+  """Two suites: in each, a best run and one ending 0.1 behind at a lower LR (good, flat logits), a run above
+  the best LR ending 1 nat behind whose logit grows from step 1 (bad). Held out: the same with a second bad run."""
+  for suite, root, bad_lrs in (("fig10_cpu", tmp_path / "tune", [1e-1]), ("fig7_cpu", tmp_path / "held", [1e-1, 3e-1])):
+    _manifest(root, suite)
+    _scored_run(f"{root}/best", 1e-2, 3.0, 0.0)
+    _scored_run(f"{root}/slow", 1e-3, 3.1, 0.0)
+    for lr in bad_lrs:
+      _scored_run(f"{root}/lr{lr:g}", lr, 4.0, 0.2)
+  doc = tmp_path / "doc.md"
+  doc.write_text(f"intro\n{early_warning.SCORED_BEGIN}\nstale\n{early_warning.SCORED_END}\n")
+  cmd = [sys.executable, "-m", "analysis.early_warning", "--by_suite", str(tmp_path / "tune"), str(tmp_path / "held"),
+         f"--out={doc}"]
+  result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr
+  text = doc.read_text()
+  assert text.startswith("intro\n") and "stale" not in text
+  assert "Suites: tuning fig10_cpu; held out fig7_cpu." in text
+  # at 25% (step 25) the bad runs' logits (2 e^(0.2 s)) are past 50 and projected further: all bad above all good
+  row = next(line for line in text.splitlines() if line.startswith("| 25% | held-out |"))
+  assert "| 2 / 2 |" in row and "| 1.00 (1.00-1.00) |" in row and "| 2/2 (100%) | 0/2 (0%) |" in row
+  assert "| fig7_cpu/lr0.1 | above best LR |" in text
+  _manifest(tmp_path / "other", "fig5_cpu")
+  bad = subprocess.run(cmd[:-1] + [str(tmp_path / "other")], cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "'fig5_cpu' is in neither" in bad.stderr
+
+
+def test_section_3_3_fit_scores_the_held_out_runs_it_covers(tmp_path):
+  """The fit suite has d_model 32, 64, 128 (1e4, 1e5, 1e6 params) at two LRs; at lr 0.1 the max logit at step
+  50 is 10 sqrt(params), at 1e-2 it is 5: extrapolated to 1e7 params, 3.16e4 and 5. The held-out lr 0.1 run is
+  bad (above the best LR, 1 nat behind), the 1e-2 one is its sweep's best."""
+  fit, held = tmp_path / "fit", tmp_path / "held"
+  _manifest(fit, "fig9_fit_cpu")
+  _manifest(held, "fig9_heldout_cpu")
+  for d, params in ((32, 1e4), (64, 1e5), (128, 1e6)):
+    for lr, logit in ((1e-1, 10 * math.sqrt(params)), (1e-2, 5.0)):
+      write_run(f"{fit}/d{d}_lr{lr:g}", lr=lr, final_loss=3.0, step=100, params=params, bindings={"d_model": d},
+                gin_bindings=["warmup_steps=10", "steps=100"],
+                metrics=[{"step": 50, "train/loss": 4.0, "attn/max_logit/block_0": logit}])
+  _scored_run(f"{held}/lr0.1", 1e-1, 4.0, 0.0)
+  _scored_run(f"{held}/lr0.01", 1e-2, 3.0, 0.0)
+  runs, _ = find_runs([str(held)])
+  for run in runs:  # the held-out size: d_model 256, 1e7 params
+    run.bindings["d_model"], run.settings["d_model"], run.status["num_nonembedding_params"] = 256, 256, 1e7
+  fit_runs, _ = find_runs([str(fit)])
+  scored = early_warning.scored_runs(runs, [str(held)], margin=0.1)
+  early_warning.add_predictions(scored, runs, fit_runs, step=50)
+  by_label = {s.label: s for s in scored}
+  assert by_label["fig9_heldout_cpu/lr0.1"].predicted == pytest.approx(10 * math.sqrt(1e7), rel=1e-6)
+  assert by_label["fig9_heldout_cpu/lr0.01"].predicted == pytest.approx(5.0, rel=1e-6)
+  lines = early_warning.scored_table(scored, "fig9_fit_cpu")
+  line = next(l for l in lines if l.startswith("Section 3.3"))
+  # the monitor's flat logits score the same in both runs: a tie, AUROC 0.5; the fit separates them
+  assert "on the 2 of 2 held-out runs it covers (1 bad, 1 good): AUROC 1.00 (1.00-1.00)" in line
+  assert "the monitor at 10% on the same runs: 0.50 (0.50-0.50)" in line
+
+
+def test_a_sweep_is_one_suite_s_its_best_lr_is_not_shared_across_suites(tmp_path):
+  # The same settings in both suites: the tuning suite's lr 1e-3 ends at 2.0, the held-out best (lr 1e-2) at
+  # 3.0. Read as one sweep, the held-out run would be above a best LR of 1e-3 and 1 nat behind: bad.
+  tune, held = tmp_path / "tune", tmp_path / "held"
+  _manifest(tune, "repro_cpu")
+  _manifest(held, "fig7_cpu")
+  _scored_run(f"{tune}/lr0.001", 1e-3, 2.0, 0.0)
+  _scored_run(f"{held}/lr0.01", 1e-2, 3.0, 0.0)
+  runs, _ = find_runs([str(tune), str(held)])
+  scored = early_warning.scored_runs(runs, [str(tune), str(held)], margin=0.1)
+  assert {s.label: (s.tuning, s.outcome.bad) for s in scored} == {"repro_cpu/lr0.001": (True, False),
+                                                                   "fig7_cpu/lr0.01": (False, False)}
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seen={held}"], "error: --seen="),
+    (["--predict_from={held}"], "error: --predict_from="),
+    (["{bare}"], "error: "),
+])
+def test_scored_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, extra, message):
+  held, bare = tmp_path / "held", tmp_path / "bare"
+  _manifest(held, "fig7_cpu")
+  _scored_run(f"{held}/lr0.01", 1e-2, 3.0, 0.0)
+  _scored_run(f"{bare}/lr0.01", 1e-2, 3.0, 0.0)  # no sweep.json: no suite
+  doc = tmp_path / "doc.md"
+  doc.write_text(f"{early_warning.SCORED_BEGIN}\nkept\n{early_warning.SCORED_END}\n")
+  cmd = [sys.executable, "-m", "analysis.early_warning", "--by_suite", str(held), f"--out={doc}",
+         *(e.format(held=held, bare=bare) for e in extra)]
+  result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 2 and result.stderr.startswith(message) and "\n" not in result.stderr.strip()
+  assert "kept" in doc.read_text()

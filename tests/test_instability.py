@@ -1,6 +1,8 @@
 """Each detector on synthetic histories with hand-computed expectations; onset-only firing; replay."""
 
+import dataclasses
 import math
+import random
 
 import pytest
 
@@ -98,3 +100,94 @@ def test_a_resume_truncates_warnings_jsonl_with_metrics(tmp_path):
   run_dir.truncate_metrics(20)
   assert [r["step"] for r in run_dir.metrics_records("warnings.jsonl")] == [10]
   assert [r["step"] for r in run_dir.metrics_records()] == [10]
+
+
+def stream(max_logit, steps=200, warmup=20, lr=1e-2, log_every=10, dense_steps=50, log_z=lambda s: 8.0):
+  """The records the trainer hands the monitor at the default cadence: every step up to dense_steps, then every
+  log; linear warm-up to `lr`, then cosine decay to 0 (train/optimizer.py's schedule)."""
+  out = []
+  for step in range(1, steps + 1):
+    if step > dense_steps and step % log_every:
+      continue
+    if step < warmup:
+      eta = lr * step / warmup
+    else:
+      eta = lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
+    out.append({"step": step, "lr": eta, "train/loss": 4.0 + 4.0 * math.exp(-step / 20),
+                "attn/max_logit/block_0": max_logit(step), "logits/log_z": log_z(step),
+                "update/rms/block_0/attn/key/w": 0.3, "grad/rms/block_0/attn/key/w": 1e-3})
+  return out
+
+
+def defaults():
+  return Thresholds(warmup_steps=20, steps=200)
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.1, 0.03])
+def test_a_max_logit_growing_exponentially_from_step_1_is_warned_before_it_crosses_the_damage_level(rate):
+  # exp(rate * step) passes the damage level 50 at step ln(50) / rate: 20, 40 (every-step phase), 131 (logs).
+  recs = stream(lambda s: math.exp(rate * s))
+  crossed = min(r["step"] for r in recs if r["attn/max_logit/block_0"] >= defaults().attn_damage)
+  _, ws = replay(recs, defaults())
+  assert ws, "no warning"
+  first = min(ws, key=lambda w: w["step"])
+  assert (first["kind"], first["where"]) == ("attention_trend", "block_0")
+  assert first["step"] < crossed
+
+
+def test_a_log_z_climbing_from_its_start_is_warned_before_it_is_4_nats_up():
+  recs = stream(lambda s: 5.0, log_z=lambda s: 8.0 + 0.1 * s)  # 4 nats up at step 40
+  _, ws = replay(recs, defaults())
+  assert [w["kind"] for w in ws][:1] == ["log_z_trend"] and ws[0]["step"] < 40
+
+
+@pytest.mark.parametrize("max_logit", [lambda s: 5.0, lambda s: 8.0 - 6.0 * math.exp(-s / 10)],
+                         ids=["flat", "saturating at 8"])
+def test_a_flat_or_saturating_run_is_not_warned(max_logit):
+  monitor, ws = replay(stream(max_logit), defaults())
+  assert ws == []
+  assert monitor.risk and max(r for _, r in monitor.risk) < 0
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_step_to_step_noise_at_a_low_lr_is_not_extrapolated_over_the_run(seed):
+  # ln max logit = ln 4 + N(0, 0.15) per step at lr 1e-3: a fit over only the last 5 steps (trend_span 0)
+  # projects a chance rise past 50 (seeds 0 and 2); over the last half of the LR spent it does not.
+  rng = random.Random(seed)
+  noise = {s: rng.gauss(0, 0.15) for s in range(1, 201)}
+  recs = stream(lambda s: 4.0 * math.exp(noise[s]), lr=1e-3)
+  assert replay(recs, dataclasses.replace(defaults(), trend_span=0.0))[1]
+  monitor, ws = replay(recs, defaults())
+  assert ws == [] and max(r for _, r in monitor.risk) < -1
+
+
+def test_the_lr_sum_and_horizon_by_hand():
+  th = Thresholds(warmup_steps=4, steps=10, lookahead=1.0)
+  monitor = Monitor(th)
+  for step, lr in ((1, 0.25), (2, 0.5), (5, 1.0)):  # right Riemann sum: 0.25 + 0.5 + 1.0 * 3 = 3.75
+    monitor.observe({"step": step, "lr": lr, "train/loss": 4.0})
+  assert monitor.lr_sum == pytest.approx(3.75)
+  from instability.detectors import LR_SUM, horizon
+  # step 2 of a 4-step warm-up at lr 0.5: 0.75 + 1.0 to come, then peak 1.0 x 6 steps; capped at 2 x 0.75
+  assert horizon({"step": 2, "lr": 0.5, LR_SUM: 0.75}, th) == pytest.approx(1.5)
+  # step 8 after warm-up at lr 0.4: 0.4 x 2 steps to come (under the cap of 10)
+  assert horizon({"step": 8, "lr": 0.4, LR_SUM: 10.0}, th) == pytest.approx(10.8)
+
+
+def test_the_trend_excess_by_hand():
+  # ln(logit) rises 1 per unit of LR sum (e, e^2, e^3 at sums 1, 2, 3); horizon 3 + min(1 x 7, 1 x 3) = 6:
+  # projected ln 3 + 3 = 6 against ln 50.
+  th = Thresholds(trend_window=3, steps=10)
+  monitor = Monitor(th)
+  for step in (1, 2, 3):
+    monitor.observe({"step": step, "lr": 1.0, "train/loss": 4.0, "attn/max_logit/block_0": math.exp(step)})
+  assert monitor.risk == [(3, pytest.approx(6 - math.log(50)))]
+
+
+def test_every_step_records_merge_with_the_logs():
+  from instability.detectors import merged
+  logs = [{"step": 10, "train/loss": 4.0, "eval/loss": 3.0}, {"step": 20, "train/loss": 3.9}]
+  steps = [{"step": 9, "train/loss": 4.1}, {"step": 10, "train/loss": 4.0, "lr": 0.1}]
+  assert merged(logs, steps) == [{"step": 9, "train/loss": 4.1},
+                                 {"step": 10, "train/loss": 4.0, "lr": 0.1, "eval/loss": 3.0},
+                                 {"step": 20, "train/loss": 3.9}]

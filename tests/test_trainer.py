@@ -99,6 +99,7 @@ def test_sigkill_resume_with_corrupt_newest_checkpoint_is_bitwise_identical(tmp_
   assert list((killed / "corrupt_checkpoints").iterdir())  # moved aside, not deleted
   assert read_status(killed)["state"] == "completed"
   assert without_timing(read_metrics(killed)) == without_timing(read_metrics(reference))
+  assert (killed / "monitor.jsonl").read_text() == (reference / "monitor.jsonl").read_text()
 
 
 @pytest.mark.slow
@@ -226,9 +227,10 @@ def test_checkpoint_holds_the_data_position_and_one_written_without_it_still_res
 @pytest.mark.slow
 def test_instability_warnings_go_to_warnings_jsonl_status_and_stdout_and_can_stop_the_run(tmp_path):
   """loss_spike=0 makes every train loss a spike against the previous log: one excursion from the second
-  log on, so one record at step 10; stop_on_warning ends the run there as `warned` (exit 0)."""
+  log on, so one record at step 10; stop_on_warning ends the run there as `warned` (exit 0). dense_steps=0:
+  the monitor sees only the logs."""
   common = ["steps=20", "TrainConfig.log_every=5", "TrainConfig.eval_every=20", "TrainConfig.tensorboard=False",
-            "MonitorThresholds.loss_spike=0.0", "MonitorThresholds.baseline=1"]
+            "MonitorThresholds.loss_spike=0.0", "MonitorThresholds.baseline=1", "MonitorThresholds.dense_steps=0"]
   result = run_train(tmp_path / "go_on", common)
   warnings = [json.loads(line) for line in (tmp_path / "go_on" / "warnings.jsonl").read_text().splitlines()]
   assert [(w["step"], w["kind"], w["where"]) for w in warnings] == [(10, "loss_spike", "train/loss")]
@@ -245,3 +247,22 @@ def test_instability_warnings_go_to_warnings_jsonl_status_and_stdout_and_can_sto
   assert read_metrics(tmp_path / "stop")[-1]["step"] == 10
   again = run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True"])
   assert "already warned" in again.stdout
+
+
+def test_the_monitor_sees_every_step_up_to_dense_steps_and_a_warning_between_logs_stops_at_the_next_log(tmp_path):
+  """dense_steps=8: steps 1-8 reach the monitor (those between logs kept in monitor.jsonl), then the logs;
+  loss_spike=0 fires at step 2, the second record, and stop_on_warning ends the run at the next log."""
+  common = ["steps=20", "TrainConfig.log_every=5", "TrainConfig.eval_every=20", "TrainConfig.tensorboard=False",
+            "MonitorThresholds.loss_spike=0.0", "MonitorThresholds.baseline=1", "MonitorThresholds.dense_steps=8"]
+  run_train(tmp_path / "go_on", common)
+  dense = [json.loads(line) for line in (tmp_path / "go_on" / "monitor.jsonl").read_text().splitlines()]
+  assert [r["step"] for r in dense] == [1, 2, 3, 4, 6, 7, 8]
+  assert {"train/loss", "lr", "attn/max_logit/block_0", "logits/log_z"} <= set(dense[0])
+  warnings = [json.loads(line) for line in (tmp_path / "go_on" / "warnings.jsonl").read_text().splitlines()]
+  assert [(w["step"], w["kind"]) for w in warnings] == [(2, "loss_spike")]
+  assert warnings[0]["value"] == dense[1]["train/loss"]
+  assert read_status(tmp_path / "go_on")["first_warning_step"] == 2
+
+  run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True"])
+  status = read_status(tmp_path / "stop")
+  assert (status["state"], status["step"]) == ("warned", 5) and status["reason"].startswith("step 2: train loss")

@@ -58,7 +58,7 @@ class RunConfigs:
   train: TrainConfig
   optimizer: OptimizerConfig
   model: ModelConfig
-  monitor: Thresholds  # the instability monitor's (train/monitor.py), adam_eps the optimizer's
+  monitor: Thresholds  # the instability monitor's (train/monitor.py); adam_eps, warmup_steps, steps the optimizer's
 
   def with_vocab_size(self, vocab_size: int) -> "RunConfigs":
     """The dataset's vocabulary size filled in (known only once the dataset is built)."""
@@ -71,4 +71,5 @@ def from_gin() -> RunConfigs:
   train = TrainConfig()
   optimizer = OptimizerConfig(steps=train.steps)
   return RunConfigs(train=train, optimizer=optimizer, model=ModelConfig(),
-                    monitor=dataclasses.replace(MonitorThresholds(), adam_eps=optimizer.eps))
+                    monitor=dataclasses.replace(MonitorThresholds(), adam_eps=optimizer.eps,
+                                                warmup_steps=optimizer.warmup_steps, steps=optimizer.steps))

@@ -4,26 +4,43 @@ one sentence per kind."""
 from typing import Any
 
 import gin
+import jax
 
 from instability import detectors
-from rundir.files import WARNINGS_FILE, RunDir
+from rundir.files import MONITOR_FILE, WARNINGS_FILE, RunDir
 
-# adam_eps is the run's OptimizerConfig.eps, not a threshold to bind.
-MonitorThresholds = gin.external_configurable(detectors.Thresholds, "MonitorThresholds", denylist=["adam_eps"])
+# adam_eps and the schedule's steps are the run's (OptimizerConfig), not thresholds to bind.
+MonitorThresholds = gin.external_configurable(detectors.Thresholds, "MonitorThresholds",
+                                              denylist=["adam_eps", "warmup_steps", "steps"])
 
 
 class RunMonitor:
-  """Replays the kept metrics on resume (their warnings are already in warnings.jsonl), then observes each log."""
+  """Replays the kept records on resume (their warnings are already in warnings.jsonl), then observes every
+  step up to `dense_steps` and each log after."""
 
   def __init__(self, run_dir: RunDir, thresholds: detectors.Thresholds, kept: list[dict]):
     """kept: the metrics records a resumed run keeps (RunDir.metrics_records)."""
-    self.run_dir = run_dir
-    self.monitor, _ = detectors.replay(kept, thresholds)
+    self.run_dir, self.dense_steps = run_dir, thresholds.dense_steps
+    self.monitor, _ = detectors.replay(detectors.merged(kept, run_dir.metrics_records(MONITOR_FILE)), thresholds)
     self.printed = set(self.monitor.counts)  # kinds a resumed run already announced
+    self.unreported: list[dict] = []  # raised between logs; the next log's observe returns them
+
+  def observe_step(self, step: int, metrics: dict[str, Any]) -> None:
+    """A step between logs: up to dense_steps, its metrics (on device) are fetched, kept in monitor.jsonl
+    and observed; the host transfer is the cost docs/early_warning.md measures."""
+    if step > self.dense_steps:
+      return
+    record = {"step": step, **{k: float(v) for k, v in jax.device_get(metrics).items()}}
+    self.run_dir.append_metrics(record, name=MONITOR_FILE)
+    self.unreported += self._announce(self.monitor.observe(record))
 
   def observe(self, record: dict[str, Any]) -> list[dict]:
-    """Writes and announces this log record's new warnings; returns them."""
-    new = self.monitor.observe(record)
+    """Writes and announces this log record's new warnings; returns them, after those raised between logs
+    since the previous one."""
+    new, self.unreported = self.unreported + self._announce(self.monitor.observe(record)), []
+    return new
+
+  def _announce(self, new: list[dict]) -> list[dict]:
     for w in new:
       self.run_dir.append_metrics(w, name=WARNINGS_FILE)
       if w["kind"] not in self.printed:

@@ -126,6 +126,7 @@ class Trainer:
           jax.block_until_ready(self.state)
       is_last = step == cfg.steps
       if step % cfg.log_every and step % cfg.eval_every and not is_last:
+        monitor.observe_step(step, metrics)
         self._checkpoint(step, batches)
         continue
       record = {}
