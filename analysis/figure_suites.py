@@ -13,6 +13,7 @@ import os
 from typing import Any, Callable, Sequence
 
 from analysis import figures
+from analysis import logit_divergence as ld
 from analysis import fmt
 from analysis import predict
 from analysis import rules
@@ -365,9 +366,134 @@ def fig12_13(suites: dict[str, Suite]) -> Section:
           "Figs 12-13: AdamW epsilon"))])
 
 
+# --- output-logit divergence, the positive control (issue 23) -----------------------------------------
+
+LD_SUITE, LD_SEEDS_SUITE = "logit_divergence_cpu", "logit_divergence_seeds_cpu"
+LD_METRICS = (("train/loss", "train loss"), (ld.OUTPUT_LOGIT_MEAN, "output-logit mean"), (ld.LOG_Z, "log Z"))
+
+
+def _arc(run: Run, key: str) -> str:
+  """'-4.87 -> -5.28': key at T/2 and at T."""
+  end = ld.end_step(run)
+  if end is None:
+    return "-"
+  return f"{fmt.number(ld.value_at(run, key, end // 2), 3)} -> {fmt.number(ld.value_at(run, key, end), 3)}"
+
+
+def _pair_row(p: ld.Pair) -> list[str]:
+  return [p.setting.label(), fmt.sci(p.lr), str(p.seed), fmt.number(p.dloss, 3), fmt.number(p.drift, 3),
+          fmt.number(p.rise, 3), _arc(p.no_z_loss, ld.OUTPUT_LOGIT_MEAN), _arc(p.no_z_loss, ld.LOG_Z),
+          _arc(p.z_loss, ld.OUTPUT_LOGIT_MEAN), _arc(p.z_loss, ld.LOG_Z), f"{p.no_z_loss.state} / {p.z_loss.state}"]
+
+
+def _measures(measures: Sequence[rules.Measures]) -> str:
+  """'LR 0.1: dloss -0.004, drift 0.134, rise 1.8; ...' at the LRs rule PC reads."""
+  return "; ".join(f"LR {fmt.sci(lr)}: dloss {fmt.number(dloss, 3)}, drift {fmt.number(drift, 3)}, "
+                   f"rise {fmt.number(rise, 3)}" for lr, dloss, drift, rise in measures if lr >= rules.HIGH_LR)
+
+
+def _not_present(screen: Suite, all_pairs: Sequence[ld.Pair]) -> list[str]:
+  """The report the rule asks for when PC is present nowhere: the levers, how far m and z moved, the
+  harmed pairs' logits, and at what step the train-loss gap's trend would reach the harm."""
+  levers: dict[str, list] = {}
+  for unit in screen.units:
+    for key, v in unit["point"].items():
+      if v not in levers.setdefault(key, []):
+        levers[key].append(v)
+  high = [p for p in all_pairs if p.lr >= rules.HIGH_LR]
+  rise = max((p for p in high if p.rise is not None), key=lambda p: p.rise, default=None)
+  drift = min((p for p in high if p.drift is not None), key=lambda p: p.drift, default=None)
+  where = lambda p: f"{p.setting.label()}, LR {fmt.sci(p.lr)}, seed {p.seed}"
+  notes = ["**Not present at CPU scale** (rule PC: no pair has both the harm and the signature). Levers tried: "
+           + "; ".join(f"`{k}` {sorted(v, key=str)}" for k, v in levers.items())
+           + ", 2000 steps, no weight decay (gin/logit_divergence.gin)."]
+  if rise and drift:
+    notes.append(f"How far they moved: the largest second-half rise of log Z is {fmt.number(rise.rise, 3)} "
+                 f"({where(rise)}; threshold {fmt.number(rules.RISE)}), the most negative drift "
+                 f"{fmt.number(drift.drift, 3)} ({where(drift)}; threshold {fmt.number(rules.DRIFT)}).")
+  harmed = [p for p in high if p.dloss is not None and p.dloss >= rules.HARM]
+  if harmed:
+    notes.append("Harm without the signature: " + "; ".join(
+        f"{where(p)}: dloss {fmt.number(p.dloss, 3)}, rise {fmt.number(p.rise, 3)}, drift {fmt.number(p.drift, 3)}"
+        for p in harmed) + ". There the no-z-loss run's log Z does not rise in the second half and its logit "
+        "mean does not fall beyond its twin's: z-loss helps, but not through the paper's mechanism.")
+  signed = [p for p in high if (p.rise or 0) >= rules.RISE or (p.drift or 0) <= rules.DRIFT]
+  if signed:
+    notes.append("Signature without the harm, and the horizon at which the second-half trend of the train-loss "
+                 f"gap (no z-loss - z-loss, last quarter vs third) would reach {fmt.number(rules.HARM)}: " + "; ".join(
+                     f"{where(p)}: gap {fmt.number(t[0], 3) if (t := ld.loss_gap_trend(p)) else '-'}, "
+                     f"{fmt.number(t[1], 3) if t else '-'} per 1000 steps, "
+                     + (f"reaches it near step {h:,.0f}" if (h := ld.harm_horizon(p)) is not None else "never (not growing)")
+                     for p in signed) + ".")
+  return [part for note in notes for part in (note, "")][:-1]  # one paragraph each
+
+
+def _fig4(pairs_at_lr: Sequence[ld.Pair], lr: float) -> Callable[[str], list[str]]:
+  """Fig 4 at CPU scale: per setting, loss, logit mean and log Z over steps, with and without z-loss."""
+  def draw(out: str) -> list[str]:
+    panels = []
+    for p in pairs_at_lr:
+      for key, name in LD_METRICS:
+        panels.append(figures.Panel(f"{p.setting.label()}: {name}", "step", name, [
+            figures.Line(label, [(float(x), float(y), None, None) for x, y in zip(*run.series(key))], style)
+            for label, run, style in (("z-loss 1e-4", p.z_loss, "-"), ("no z-loss", p.no_z_loss, "--"))]))
+    return figures.lines(panels, out, f"Fig 4 at CPU scale: LR {fmt.sci(lr)}, seed 0")
+  return draw
+
+
+def logit_divergence(suites: dict[str, Suite]) -> Section:
+  screen, seeds = suites.get(LD_SUITE), suites.get(LD_SEEDS_SUITE)
+  screen_runs = list(screen.runs.values()) if screen else []
+  seed_runs = list(seeds.runs.values()) if seeds and seeds.done else []
+  screen_pairs, all_pairs = ld.pairs(screen_runs), ld.pairs(screen_runs + seed_runs)  # by setting, LR, seed
+  pc = rules.PC.rule("PC")
+  by_setting = {}
+  for p in screen_pairs:
+    by_setting.setdefault(p.setting, []).append(p)
+  claims = [Claim(f"PC. {pc.claim} ({s.label()}, 1 seed)", pc.text, v,
+                  [_measures([(p.lr, p.dloss, p.drift, p.rise) for p in by_setting[s]])])
+            for s, v in ld.verdicts(screen_pairs).items()]
+  on_seeds = [rules.PC_SEEDS.rule(r) for r in ("PC on 3 seeds", "3a-proxy", "3b-proxy")]
+  by_cell = ld.cells(all_pairs)
+  seeded = ld.seeded_verdicts(all_pairs) if seed_runs else {}
+  seed_rows = [["setting", "LR", "dloss (no z-loss - z-loss)", "drift", "rise", "m_noz(T) - m_z(T)"]]
+  for (setting, lr), cell in by_cell.items():
+    if setting in seeded:
+      _, _, drift, rise = ld.seed_means(cell)
+      seed_rows.append([setting.label(), fmt.sci(lr), ld.comparison(cell, lambda p: p.dloss).text(),
+                        fmt.number(drift, 3), fmt.number(rise, 3), ld.comparison(cell, ld.final_mean_gap).text()])
+  for setting, verdict in seeded.items():
+    cell = by_cell.get((setting, ld.PROXY_LR), {})
+    claims += [Claim(f"{on_seeds[0].id}. {on_seeds[0].claim} ({setting.label()})", on_seeds[0].text, verdict,
+                     ["means over seeds 0-2, " + _measures([ld.seed_means(c) for (s, _), c in by_cell.items()
+                                                             if s == setting])]),
+               _claim_for(on_seeds[1], setting, rules.z_loss_lowers_loss(ld.comparison(cell, lambda p: p.dloss))),
+               _claim_for(on_seeds[2], setting,
+                          rules.logit_mean_more_negative(ld.comparison(cell, ld.final_mean_gap)))]
+  if not seeded:
+    claims += [Claim(f"{r.id}. {r.claim}", r.text, f"{LD_SEEDS_SUITE}: {status(suites, LD_SEEDS_SUITE)}", [])
+               for r in on_seeds]
+  notes = []
+  if screen and screen.done and rules.PRESENT not in (*ld.verdicts(screen_pairs).values(), *seeded.values()):
+    notes = _not_present(screen, all_pairs)
+  tables = [[["setting", "LR", "seed", "dloss", "drift", "rise", "m no z-loss (T/2 -> T)", "log Z no z-loss",
+              "m z-loss", "log Z z-loss", "states"]] + [_pair_row(p) for p in all_pairs]]
+  tables += [seed_rows] if len(seed_rows) > 1 else []
+  lrs = sorted({p.lr for p in screen_pairs})
+  figs = [(f"fig4_lr{fmt.sci(lr)}", _fig4([p for p in screen_pairs if p.lr == lr and p.seed == 0], lr))
+          for lr in (lrs[0], lrs[-1])] if lrs else []
+  return Section("Output-logit divergence: the positive control (Figs 3-4, issue 23)", (LD_SUITE,), claims,
+                 tables, figs, notes, seed_suites=(LD_SEEDS_SUITE,))
+
+
+def _claim_for(rule: rules.Rule, setting: ld.Setting, verdict: rules.Verdict) -> Claim:
+  return Claim(f"{rule.id}. {rule.claim} ({setting.label()}, LR {fmt.sci(ld.PROXY_LR)})", rule.text, verdict[0],
+               [verdict[1]])
+
+
 # --- all of them ------------------------------------------------------------------------------------
 
-BUILDERS = (fig7, fig8, fig9, fig10, fig12_13)  # each applies the rules of analysis/rules.section(its name)
+BUILDERS = (fig7, fig8, fig9, fig10, fig12_13, logit_divergence)  # each applies the rules of analysis/rules.section(its name)
 
 
 def sections(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> list[tuple[Section, str]]:

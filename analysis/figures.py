@@ -449,8 +449,11 @@ def lines(panels: Sequence[Panel], out: str, title: str = "") -> list[str]:
       if not drawn:
         continue
       xs, ys, los, his = map(np.array, zip(*drawn))
-      ax.errorbar(xs, ys, yerr=[ys - los, his - ys], fmt=line.style, capsize=3, markersize=4,
-                  label=line.label)
+      if all(lo is None and hi is None for _, _, lo, hi in line.points):  # no bars: no caps either
+        ax.plot(xs, ys, line.style, markersize=4, label=line.label)
+      else:
+        ax.errorbar(xs, ys, yerr=[ys - los, his - ys], fmt=line.style, capsize=3, markersize=4,
+                    label=line.label)
     for y, label in panel.hlines:
       ax.axhline(y, color="k", linestyle="--", linewidth=1, label=label)
     ax.set(xlabel=panel.xlabel, ylabel=panel.ylabel, xscale="log" if panel.xlog else "linear",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analysis import rules
+from analysis import paired, rules
 from analysis.runs import Run, is_number
 from analysis.sensitivity import scored_loss
 
@@ -126,3 +126,87 @@ def mitigation_setting(by_setting: dict[Setting, str]) -> Setting | None:
   the 2048-piece vocabulary before 8192, then float32 before bfloat16; None when present nowhere."""
   present = [s for s, v in by_setting.items() if v == rules.PRESENT]
   return min(present, key=lambda s: (s.vocab_size, s.compute_dtype != "float32"), default=None)
+
+
+# --- on 3 seeds (rules.PC_SEEDS) -----------------------------------------------------------------------
+
+PROXY_LR = 1.0  # 3a-proxy and 3b-proxy read LR 1.0 (rules.PC_SEEDS)
+SEEDS = (0, 1, 2)
+
+
+def at_end(run: Run, key: str) -> float | None:
+  end = end_step(run)
+  return None if end is None else value_at(run, key, end)
+
+
+def final_mean_gap(pair: Pair) -> float | None:
+  """m_noz(T) - m_z(T), each run at its own end: below 0 when the no-z-loss run's logit mean ends lower."""
+  off, on = at_end(pair.no_z_loss, OUTPUT_LOGIT_MEAN), at_end(pair.z_loss, OUTPUT_LOGIT_MEAN)
+  return None if off is None or on is None else off - on
+
+
+def cells(all_pairs: Sequence[Pair]) -> dict[tuple[Setting, float], dict[int, Pair]]:
+  """The pairs by (setting, LR), then by seed, in the pairs' order."""
+  out: dict[tuple[Setting, float], dict[int, Pair]] = {}
+  for p in all_pairs:
+    out.setdefault((p.setting, p.lr), {})[p.seed] = p
+  return out
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+  """The mean over seeds, None unless every seed has the value (a mean over fewer is another rule)."""
+  return None if not values or any(v is None for v in values) else float(np.mean(values))
+
+
+def seed_means(cell: dict[int, Pair]) -> rules.Measures:
+  """(lr, dloss, drift, rise), each the mean over the cell's seeds: what PC on 3 seeds reads."""
+  ps = list(cell.values())
+  return (ps[0].lr, _mean([p.dloss for p in ps]), _mean([p.drift for p in ps]), _mean([p.rise for p in ps]))
+
+
+def seeded_verdicts(all_pairs: Sequence[Pair]) -> dict[Setting, str]:
+  """PC on 3 seeds per setting, over the (setting, LR) cells that have every seed of SEEDS."""
+  by_setting: dict[Setting, list[rules.Measures]] = {}
+  for (setting, _), cell in cells(all_pairs).items():
+    if set(cell) >= set(SEEDS):
+      by_setting.setdefault(setting, []).append(seed_means({s: cell[s] for s in SEEDS}))
+  return {setting: rules.divergence_present(measures) for setting, measures in by_setting.items()}
+
+
+def comparison(cell: dict[int, Pair], measure) -> paired.Paired:
+  """measure(pair) per seed, against 0: the paired quantity a 3a/3b-proxy verdict reads."""
+  return paired.per_seed({seed: measure(p) for seed, p in cell.items()}, (0.0,))
+
+
+# --- the not-present reading: how far the trend is from the thresholds -----------------------------------
+
+def loss_gap_trend(pair: Pair) -> tuple[float, float] | None:
+  """(gap, slope): the train-loss gap no z-loss - z-loss, its mean over the run's last quarter, and its
+  change per 1000 steps from the third quarter's mean to the last's (quarters of the no-z-loss run's T)."""
+  end = end_step(pair.no_z_loss)
+  if end is None:
+    return None
+  quarters = []
+  for lo, hi in ((end // 2, 3 * end // 4), (3 * end // 4, end)):
+    gaps = []
+    for step in pair.no_z_loss.series("train/loss")[0]:
+      if lo < step <= hi:
+        off, on = value_at(pair.no_z_loss, "train/loss", step), value_at(pair.z_loss, "train/loss", step)
+        if off is not None and on is not None:
+          gaps.append(off - on)
+    if not gaps:
+      return None
+    quarters.append(float(np.mean(gaps)))
+  return quarters[1], (quarters[1] - quarters[0]) / (end / 4) * 1000
+
+
+def harm_horizon(pair: Pair) -> float | None:
+  """The step at which the train-loss gap's second-half trend (loss_gap_trend) reaches HARM, extrapolated
+  linearly from the run's end; None when the gap is not growing (the trend never reaches it)."""
+  trend, end = loss_gap_trend(pair), end_step(pair.no_z_loss)
+  if trend is None or end is None:
+    return None
+  gap, slope = trend
+  if gap >= rules.HARM:
+    return float(end)
+  return end + (rules.HARM - gap) / slope * 1000 if slope > 0 else None

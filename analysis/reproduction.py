@@ -230,7 +230,8 @@ SEEDS_SUITE = "repro_seeds_cpu"
 LONG_SUITE = "repro_long_cpu"
 LONG_SEEDS_SUITE = "repro_long_seeds_cpu"
 FIGURE_SUITES = ("fig7_cpu", "fig8_cpu", "figE4_cpu", "fig8_seeds_cpu", "fig9_fit_cpu",
-                 "fig9_heldout_cpu", "fig10_cpu", "fig11_13_cpu")
+                 "fig9_heldout_cpu", "fig10_cpu", "fig11_13_cpu", "logit_divergence_cpu",
+                 "logit_divergence_seeds_cpu")
 COVERED = (*MAIN_SUITES, SEEDS_SUITE, LONG_SUITE, LONG_SEEDS_SUITE, *FIGURE_SUITES)
 
 

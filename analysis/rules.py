@@ -15,7 +15,7 @@ import statistics
 import textwrap
 from typing import Callable, Sequence
 
-from analysis import fmt
+from analysis import fmt, paired
 
 SENSITIVITY_MARGIN = 0.02  # nats: a smaller difference in LR sensitivity (or loss) is not counted as lower
 LOGIT_RATIO = 100.0  # "orders of magnitude": two
@@ -528,6 +528,11 @@ def divergence_present(pairs: Sequence[Measures]) -> str:
 
 PC = Section(
     'Output-logit divergence, positive control (`logit_divergence_cpu`, 24 units), fixed 2026-12-02 23:04 UTC, before its runs',
+    key="logit_divergence",
+    paper="Section 3.1.2, Figs 3-4: the output logits diverge from the log probabilities and become very negative "
+          "towards the end of training (Fig 4: a 2.4M parameter model at LR 0.1); it occurs in models with no "
+          "weight decay regardless of scale, z-loss (1e-4) resolves it, and weight decay mitigates it for the "
+          "larger models.",
     intro="""Issue 23. `repro_cpu`, `repro_long_cpu` and their seeds found 3a-3c *not reproduced*, but no run of any suite
 diverged, so "z-loss does not help at this scale" cannot be told from "this setting cannot show the
 instability". This suite asks the prior question: does the instability of Section 3.1.2 (the output logits
@@ -700,6 +705,26 @@ In all about 17.5 hours of 2-worker time, against the issue's 6: the order says 
 the long horizon last (5.3 h). Until a pair's suites have all finished, its verdicts carry the "read from the
 report" intervals above, or none.""")
 
+def z_loss_lowers_loss(dloss: paired.Paired) -> Verdict:
+  """3a-proxy on the paired dloss at LR 1.0: the interval above 0 and the mean at least HARM. An interval
+  that lies above 0 with a mean under HARM is *not reproduced*, the literal reading of the rule."""
+  if dloss.interval is None:
+    return NOT_MEASURED, f"dloss {dloss.text()}: an interval needs 2 paired seeds"
+  reproduced = dloss.interval[0] > 0 and dloss.mean >= HARM
+  return (paired.label("reproduced" if reproduced else "not reproduced", [dloss]),
+          f"dloss (no z-loss - z-loss) {dloss.text()}; reproduced when the interval lies above 0 and the mean "
+          f">= {fmt.number(HARM)}")
+
+
+def logit_mean_more_negative(gap: paired.Paired) -> Verdict:
+  """3b-proxy on the paired m_noz(T) - m_z(T) at LR 1.0: reproduced when its interval lies below 0."""
+  if gap.interval is None:
+    return NOT_MEASURED, f"m_noz(T) - m_z(T) {gap.text()}: an interval needs 2 paired seeds"
+  low, high = gap.interval
+  verdict = "reproduced" if high < 0 else "not reproduced (reversed)" if low > 0 else "not reproduced"
+  return paired.label(verdict, [gap]), f"m_noz(T) - m_z(T) {gap.text()}; reproduced when the interval lies below 0"
+
+
 PC_SEEDS = Section(
     'Output-logit divergence on 3 seeds (`logit_divergence_seeds_cpu`, 24 units), fixed 2026-12-03 03:14 UTC (cae7196), before its runs',
     intro="""Issue 23 asks for the positive control's verdicts on 3 seeds. Rule PC on seed 0 (`logit_divergence_cpu`,
@@ -711,24 +736,31 @@ z-loss arms, LR {0.1, 0.3, 1.0}) at seeds 1 and 2 (`grid.seeded`): 24 units. The
 their seed-0 verdict, marked "1 seed": by PC's own preference a 2048 unit costs about a fifth of an 8192 one,
 and 24 units at 8192 would take about 6 hours of this machine.
 
-**Rule PC on 3 seeds.** Per setting (vocabulary 2048; float32, bfloat16), LR and seed, dloss, drift and rise
-are measured as in PC. A setting's verdict is PC's, read on the **means over seeds 0-2** of each measure at
-each LR (present: some LR >= 0.1 whose mean dloss >= 0.1 and mean drift <= -1 or mean rise >= 1; signature
-only, harm only, absent as in PC). If it says *present* in some setting, the mitigation suite is run there
-(chosen as PC chooses) as a new suite whose rules are committed before its runs; if not, the finding is "not
-present at CPU scale" and the report says so with the levers tried and the largest mean drift and rise.
-
 **3a and 3b under the proxy (no weight decay, the instability's own setting).** Read per setting and LR on
 the 3 seeds, paired by seed, with the 95% t interval of the mean paired difference (2 degrees of freedom,
-t = 4.303: mean +- 4.303 x sd / sqrt(3)):
-- **3a-proxy** (z-loss lowers the loss at high LR without decay): the paired dloss at LR 1.0.
-  *Reproduced* when its interval lies above 0 and its mean is >= 0.1 (PC's harm); *not reproduced* when the
-  interval lies at or below 0.1 entirely or includes 0 (then "within noise" is said).
-- **3b-proxy** (without z-loss the output-logit mean ends more negative): the paired m_noz(T) - m_z(T) at
-  LR 1.0. *Reproduced* when its interval lies below 0; *not reproduced* otherwise ("within noise" when the
-  interval includes 0, "reversed" when it lies above 0).
-- **3c** needs a decay arm and is not testable here: the mitigation suite, which has one, is not run (above).
-The report gives the per-seed values behind every interval. The original 3a-3c verdicts are not re-read.
+t = 4.303: mean +- 4.303 x sd / sqrt(3)):""",
+    rules=(Rule("PC on 3 seeds", "the output-logit divergence is present in a setting, on the seed means",
+                'Per setting (vocabulary 2048; float32, bfloat16), LR and seed, dloss, drift and rise are measured as'
+                " in PC. A setting's verdict is PC's, read on the **means over seeds 0-2** of each measure at each LR"
+                ' (present: some LR >= 0.1 whose mean dloss >= 0.1 and mean drift <= -1 or mean rise >= 1; signature '
+                'only, harm only, absent as in PC). If it says *present* in some setting, the mitigation suite is run'
+                ' there (chosen as PC chooses) as a new suite whose rules are committed before its runs; if not, the '
+                'finding is "not present at CPU scale" and the report says so with the levers tried and the largest '
+                'mean drift and rise.',
+                divergence_present),
+           Rule("3a-proxy", "z-loss lowers the loss at high LR without decay",
+                '(z-loss lowers the loss at high LR without decay): the paired dloss at LR 1.0. *Reproduced* when its'
+                " interval lies above 0 and its mean is >= 0.1 (PC's harm); *not reproduced* when the interval lies "
+                'at or below 0.1 entirely or includes 0 (then "within noise" is said).',
+                z_loss_lowers_loss),
+           Rule("3b-proxy", "without z-loss the output-logit mean ends more negative",
+                '(without z-loss the output-logit mean ends more negative): the paired m_noz(T) - m_z(T) at LR 1.0. '
+                '*Reproduced* when its interval lies below 0; *not reproduced* otherwise ("within noise" when the '
+                'interval includes 0, "reversed" when it lies above 0).',
+                logit_mean_more_negative),
+           Rule("3c-proxy", "weight decay mitigates the divergence",
+                'needs a decay arm and is not testable here: the mitigation suite, which has one, is not run (above).')),
+    notes="""The report gives the per-seed values behind every interval. The original 3a-3c verdicts are not re-read.
 
 **Size.** `logit_divergence_cpu` took 2 h 05 min on 2 workers (machine shared with other work) for 24 units,
 12 of them at 8192 pieces; 24 units at 2048 pieces take about 1 hour. Runs: `python -m launch.sweep

@@ -472,3 +472,40 @@ def test_a_run_stopped_on_a_warning_counts_as_finished(tmp_path):
     _run(tmp_path / "fig10", unit, 5.0, state="warned" if i == 0 else "completed")
   found = suites.discover([str(tmp_path)], reproduction.COVERED)
   assert suites.status(found, "fig10_cpu") == f"finished ({len(units)} units)"
+
+
+# --- output-logit divergence, the positive control ----------------------------------------------------
+
+def _divergence_suite(root, name: str, dloss_at_lr1: dict[int, float], limit: int | None = None) -> None:
+  """`name`'s units as runs: no z-loss above its twin by dloss_at_lr1[seed] at 2048 pieces, float32, LR 1;
+  equal elsewhere; flat logit means and log Z (no signature). `limit`: only the first units (unfinished)."""
+  for unit in _manifest(root, sweeps.get(name))[:limit]:
+    p = unit.point
+    vocab, dtype, z_loss, seed = (p["embedded_source.vocab_size"], p["ModelConfig.compute_dtype"],
+                                  p["TrainConfig.z_loss_coef"], p.get("seed", 0))
+    harmed = z_loss == 0 and vocab == 2048 and dtype == "float32" and p["lr"] == 1.0
+    final = 4.0 + (dloss_at_lr1[seed] if harmed else 0.0)
+    metrics = [{"step": s, "train/loss": final, "logits/mean": -3.0, "logits/log_z": 5.0}
+               for s in range(50, 2001, 50)]
+    write_run(os.path.join(root, unit.name), lr=p["lr"], gin_files=unit.gin_files, init_loss=L0, final_loss=final,
+              step=2000, metrics=metrics,
+              config={"model": {"vocab_size": vocab, "compute_dtype": dtype},
+                      "train": {"z_loss_coef": z_loss, "seed": seed}, "optimizer": {"lr": p["lr"]}})
+
+
+def test_logit_divergence_section_on_one_seed_then_three(tmp_path):
+  dloss = {0: 0.9, 1: 0.5, 2: 0.7}  # mean 0.7, sd 0.2: t interval [0.203, 1.197], above 0
+  _divergence_suite(tmp_path / "screen", "logit_divergence_cpu", dloss)
+  _divergence_suite(tmp_path / "seeds", "logit_divergence_seeds_cpu", dloss, limit=5)
+  section = _sections(tmp_path)["Output-logit divergence"]
+  assert _verdicts(section)[:4] == ["absent", "harm only", "absent", "absent"]  # 2048 bf16, 2048 f32, 8192 ...
+  assert all(v == "logit_divergence_seeds_cpu: incomplete (5 of 24)" for v in _verdicts(section)[4:])
+  assert "Harm without the signature: vocab 2048, float32, LR 1e0, seed 0: dloss 0.9" in "\n".join(section.notes)
+  _divergence_suite(tmp_path / "seeds", "logit_divergence_seeds_cpu", dloss)
+  section = _sections(tmp_path)["Output-logit divergence"]
+  assert _verdicts(section)[4:] == ["absent", "not reproduced", "not reproduced",  # vocab 2048, bfloat16
+                                    "harm only", "reproduced", "not reproduced"]  # vocab 2048, float32
+  assert "0.7 [0.203, 1.2], 3 seeds (0.9, 0.5, 0.7)" in section.claims[8].detail[0]
+  assert [r[:3] for r in section.tables[0][1:4]] == [["vocab 2048, bfloat16", "1e-1", "0"],
+                                                      ["vocab 2048, bfloat16", "1e-1", "1"],
+                                                      ["vocab 2048, bfloat16", "1e-1", "2"]]
