@@ -187,7 +187,9 @@ def test_smoke_suite_trains_and_reports_every_section(tmp_path):
                             text=True, timeout=900)
   assert launched.returncode == 0, launched.stderr[-2000:]
   assert "failed 0" in launched.stdout + launched.stderr
-  assert not list(root.glob("*/events.out.tfevents.*"))  # gin/repro.gin turns TensorBoard off
+  events = list(root.glob("*/events.out.tfevents.*"))
+  # gin/repro.gin turns the per-step scalars off; every unit still writes its HParams (train/hparams.py)
+  assert events and all(e.name.endswith(".hparams") for e in events)
   assert list((pathlib.Path(os.environ["PROXIES_CACHE_DIR"]) / "jax").iterdir())  # compiled programs kept
   result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(root), f"--out={out}"],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
