@@ -31,7 +31,7 @@ from analysis.registry import Options
 from analysis.render import Figure, render
 from analysis.runs import InputError, Run, load_metrics, state_summary
 from rundir import display
-from rundir.cli import parse_flags
+from rundir.flag_parser import parse_flags
 from rundir.files import NO_FINAL_LOSS, write_text
 
 _STYLE = """

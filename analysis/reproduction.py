@@ -41,7 +41,7 @@ from analysis.runs import InputError, Run, find_runs, load_metrics, state_summar
 from analysis.findings import (HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values, sens_of,
                                steps_of, varying)
 from rundir import display
-from rundir.cli import parse_flags
+from rundir.flag_parser import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
 RULES_DOC = os.path.join(figure_suites.REPO, "docs", "reproduction_rules.md")
