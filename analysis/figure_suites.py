@@ -31,12 +31,14 @@ UPDATE_RMS = GRAD_RMS.replace("grad/", "update/", 1)
 
 @dataclasses.dataclass
 class Section:
-  """One figure's part of the report; `figures` are (name, make(stem) -> paths), drawn from its numbers."""
+  """One figure's part of the report; `figures` are (name, make(stem) -> paths), drawn from its numbers;
+  `runs`, those its registry entry's run figures (analysis/registry.py) are drawn over."""
   title: str
   claims: list[Claim]
   tables: list[list[list[str]]]
   figures: list[tuple[str, Callable[[str], list[str]]]]
   notes: list[str] = dataclasses.field(default_factory=list)
+  runs: list[Run] = dataclasses.field(default_factory=list)
 
 
 # --- reading units ----------------------------------------------------------------------------------
@@ -312,7 +314,7 @@ def fig10(suites: dict[str, Suite]) -> Section:
   return Section("Fig 10: Forcing large attention logits (kappa transplant)", [
       _claim(rules.R10A, rules.kappa_onset(losses)),
       _claim(rules.R10B, against)], [rows],
-      [("loss_vs_kappa", lambda out: figures.loss_vs_kappa(members, out))])
+      [], runs=members)
 
 
 # --- Figs 12-13 -------------------------------------------------------------------------------------

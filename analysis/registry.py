@@ -36,54 +36,47 @@ class Options:
 
 @dataclasses.dataclass(frozen=True)
 class RunFigure:
-  """A figure drawn from runs: its file stem, its caption and its maker, both given the options."""
+  """A figure drawn from runs: its file stem, its caption ('{block}': an Options field; '{params_count}':
+  Fig 9's target size) and its maker."""
   name: str
-  caption: Callable[[Options], str]
+  caption: str
   make: Callable[[Sequence[Run], str, Options], list[str]]
+
+  def captioned(self, opts: Options) -> str:
+    return self.caption.format(**vars(opts), params_count=fmt.count(opts.params))
 
   def bound(self, opts: Options) -> Callable[[Sequence[Run], str], list[str]]:
     """make(runs, out) for these options: what analysis.render.render draws."""
     return functools.partial(self.make, opts=opts)
 
 
-def _fixed(text: str) -> Callable[[Options], str]:
-  return lambda opts: text
-
-
 FIGURES = (
-    RunFigure("lr_vs_loss", _fixed("Final eval loss vs LR per model size and intervention (Fig 1, 3, 5-8, E.2-E.10)"),
+    RunFigure("lr_vs_loss", "Final eval loss vs LR per model size and intervention (Fig 1, 3, 5-8, E.2-E.10)",
               lambda runs, out, opts: figures.lr_vs_loss(runs, out)),
-    RunFigure("lr_sensitivity_vs_params",
-              _fixed("LR sensitivity vs non-embedding params (Fig 1, 3, 5-8, E.2-E.10)"),
+    RunFigure("lr_sensitivity_vs_params", "LR sensitivity vs non-embedding params (Fig 1, 3, 5-8, E.2-E.10)",
               lambda runs, out, opts: figures.lr_sensitivity_vs_params(runs, out, opts.lrs, opts.coupled_lrs)),
-    RunFigure("loss_and_max_logit",
-              lambda opts: f"Loss and max attention logit of block {opts.block} over steps (Fig 2)",
+    RunFigure("loss_and_max_logit", "Loss and max attention logit of block {block} over steps (Fig 2)",
               lambda runs, out, opts: figures.loss_and_max_logit_over_steps(runs, out, opts.block, opts.lr)),
-    RunFigure("output_logit_mean", _fixed("Loss and mean output logit over steps (Fig 4)"),
+    RunFigure("output_logit_mean", "Loss and mean output logit over steps (Fig 4)",
               lambda runs, out, opts: figures.output_logit_mean_over_steps(runs, out)),
-    RunFigure("max_logit_vs_params",
-              lambda opts: (f"Max attention logit vs params at step <= {opts.step} with the quadratic fit "
-                            f"extrapolated to {fmt.count(opts.params)} (Fig 9)"),
+    RunFigure("max_logit_vs_params", "Max attention logit vs params at step <= {step} with the quadratic fit "
+              "extrapolated to {params_count} (Fig 9)",
               lambda runs, out, opts: figures.max_logit_vs_params(runs, out, opts.params, opts.step, opts.block,
                                                                   opts.threshold)),
-    RunFigure("loss_vs_kappa", _fixed("Loss vs kappa with the bigram baseline, and the max attention logit each "
-                                      "run realised (Fig 10)"),
-              lambda runs, out, opts: figures.loss_vs_kappa(runs, out)),
-    RunFigure("grad_rms_mlp", _fixed("Grad RMS of block_0/mlp/dense_in/w vs params, LR and block (Fig 11)"),
+    RunFigure("loss_vs_kappa", "Loss vs kappa with the bigram baseline, and the max attention logit each run "
+              "realised (Fig 10)", lambda runs, out, opts: figures.loss_vs_kappa(runs, out)),
+    RunFigure("grad_rms_mlp", "Grad RMS of block_0/mlp/dense_in/w vs params, LR and block (Fig 11)",
               lambda runs, out, opts: figures.grad_rms_scaling(runs, out, "block_0/mlp/dense_in/w", opts.rms_window)),
-    RunFigure("grad_rms_key", _fixed("Grad RMS of block_0/attn/key/w vs params, LR and block (Fig E.12)"),
+    RunFigure("grad_rms_key", "Grad RMS of block_0/attn/key/w vs params, LR and block (Fig E.12)",
               lambda runs, out, opts: figures.grad_rms_scaling(runs, out, "block_0/attn/key/w", opts.rms_window)),
-    RunFigure("grad_update_rms_blocks",
-              _fixed("Grad and update RMS of mlp/dense_in/w in every block over steps vs AdamW eps, largest model "
-                     "at the largest LR (Fig 13)"),
+    RunFigure("grad_update_rms_blocks", "Grad and update RMS of mlp/dense_in/w in every block over steps vs AdamW "
+              "eps, largest model at the largest LR (Fig 13)",
               lambda runs, out, opts: figures.grad_update_rms_per_block(runs, out)),
-    RunFigure("grad_update_rms",
-              _fixed("Grad and update RMS of block_0/mlp/dense_in/w over steps vs AdamW eps (Fig E.13)"),
+    RunFigure("grad_update_rms", "Grad and update RMS of block_0/mlp/dense_in/w over steps vs AdamW eps (Fig E.13)",
               lambda runs, out, opts: figures.grad_update_rms_over_steps(runs, out)),
-    RunFigure("block_output_rms",
-              lambda opts: f"Block output RMS vs params and LR (block {opts.output_block}) and depth (Fig C.1)",
+    RunFigure("block_output_rms", "Block output RMS vs params and LR (block {output_block}) and depth (Fig C.1)",
               lambda runs, out, opts: figures.block_output_rms(runs, out, opts.output_block, opts.rms_window)),
-    RunFigure("qk_rms_cosine", lambda opts: f"Query/key RMS and cosine of block {opts.block} over steps (Fig E.1)",
+    RunFigure("qk_rms_cosine", "Query/key RMS and cosine of block {block} over steps (Fig E.1)",
               lambda runs, out, opts: figures.qk_rms_and_cosine(runs, out, opts.block)),
 )
 
@@ -120,11 +113,13 @@ def finding(key: str) -> FindingSection:
 class SuiteSection:
   """A figure's section: the builder (analysis/figure_suites.py) that reads `suites` for its claims, tables
   and figures, and the seeds suites it reads once they are finished (until then seed 0, with no gating);
-  `prediction`: the builder also reads Fig 9's prediction file (build(suites, path))."""
+  `prediction`: the builder also reads Fig 9's prediction file (build(suites, path)); `figures`: FIGURES
+  drawn over the section's runs after the builder's own."""
   build: Callable[..., figure_suites.Section]
   suites: tuple[str, ...]
   seed_suites: tuple[str, ...] = ()
   prediction: bool = False
+  figures: tuple[str, ...] = ()
 
   @property
   def key(self) -> str:
@@ -136,7 +131,7 @@ SUITE_SECTIONS = (
     SuiteSection(figure_suites.fig8, tuple(figure_suites.FIG8_SEEDS),
                  tuple(filter(None, figure_suites.FIG8_SEEDS.values()))),
     SuiteSection(figure_suites.fig9, ("fig9_fit_cpu", "fig9_heldout_cpu"), prediction=True),
-    SuiteSection(figure_suites.fig10, ("fig10_cpu",)),
+    SuiteSection(figure_suites.fig10, ("fig10_cpu",), figures=("loss_vs_kappa",)),
     SuiteSection(figure_suites.fig12_13, ("fig11_13_cpu",)),
 )
 

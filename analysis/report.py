@@ -55,7 +55,7 @@ def make_figures(runs: Sequence[Run], out_dir: str, opts: Options) -> list[Figur
   made = []
   for i, spec in enumerate(registry.FIGURES, 1):
     _progress(f"figure {i}/{len(registry.FIGURES)}: {spec.name}")
-    made.append(render(spec.name, spec.caption(opts), spec.bound(opts), runs,
+    made.append(render(spec.name, spec.captioned(opts), spec.bound(opts), runs,
                        os.path.join(out_dir, "figures", spec.name)))
     if made[-1].skipped:
       _progress(f"  skipped: {made[-1].skipped}")

@@ -269,6 +269,8 @@ def figure_section_text(entry: registry.SuiteSection, section_: figure_suites.Se
   key = entry.key
   parts += [figure_line(key, name, lambda _, out, make=make: make(out), [], out_dir, f"{key}_{name}")
             for name, make in section_.figures]
+  parts += [figure_line(key, name, registry.figure(name).bound(registry.Options()), section_.runs, out_dir,
+                        f"{key}_{name}") for name in entry.figures]
   return "\n".join(parts) + "\n"
 
 

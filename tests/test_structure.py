@@ -81,9 +81,10 @@ def test_one_registry_of_figures_and_sections_both_reports_read():
   names = [f.name for f in registry.FIGURES]
   keys = [f.key for f in registry.FINDING_SECTIONS] + [s.key for s in registry.SUITE_SECTIONS]
   assert len(set(names)) == len(names) and len(set(keys)) == len(keys)
-  assert {n for f in registry.FINDING_SECTIONS for n in f.figures} <= set(names)
+  sections = (*registry.FINDING_SECTIONS, *registry.SUITE_SECTIONS)
+  assert {n for s in sections for n in s.figures} <= set(names)
   assert all(rules.section(key).rules for key in keys)  # each section's rules under its key
-  for module in ("report.py", "reproduction.py"):  # their figures come from the registry
+  for module in ("report.py", "reproduction.py", "figure_suites.py"):  # run figures come from the registry
     drawn = {n.attr for n in ast.walk(ast.parse((REPO / "analysis" / module).read_text()))
              if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "figures"}
     assert drawn <= {"lines", "Panel", "Line"}, (module, drawn)
