@@ -15,7 +15,8 @@ findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite re
 sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
 verdict. The verdicts are fixed rules (analysis/rules.py, docs/reproduction_rules.md) stated beside
 them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also
-rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies.
+rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies. The
+sections, the suites they read and their figures are the entries of analysis/registry.py.
 """
 
 import os
