@@ -8,7 +8,7 @@ from absl import app
 from absl import flags
 
 from analysis.runs import InputError, Run, find_runs
-from rundir.cli import parse_flags
+from rundir.flag_parser import parse_flags
 
 FLAGS = flags.FLAGS
 

@@ -1,9 +1,7 @@
-"""The full report's sections for Figs 7, 8/E.4, 9 held out, 10 and 12-13: each reads its suites' runs
-(by the units in their sweep.json), applies the rules of analysis/rules.py and returns the claims (each
-with its rule's text), the evidence tables and the figures to draw.
-
-A section whose suites are not all finished shows their state instead of a verdict (the evidence so far
-is still shown).
+"""The full report's sections for Figs 7, 8/E.4, 9 held out, 10 and 12-13: each builder reads its suites'
+runs (by the units in their sweep.json), applies the rules of analysis/rules.py and returns the claims
+(each with its rule's text), the evidence tables and the figures it draws from its numbers. Which suites
+each builder reads is its entry in analysis/registry.py.
 """
 
 import dataclasses
@@ -15,6 +13,7 @@ from typing import Any, Callable, Sequence
 from analysis import figures
 from analysis import logit_divergence as ld
 from analysis import fmt
+from analysis import grouping
 from analysis import predict
 from analysis import rules
 from analysis import sensitivity
@@ -33,28 +32,22 @@ UPDATE_RMS = GRAD_RMS.replace("grad/", "update/", 1)
 
 @dataclasses.dataclass
 class Section:
-  """One figure's part of the report; `figures` are (name, make(stem) -> paths)."""
+  """One figure's part of the report; `figures` are (name, make(stem) -> paths), drawn from its numbers;
+  `runs`, those its registry entry's run figures (analysis/registry.py) are drawn over."""
   title: str
-  suites: tuple[str, ...]
   claims: list[Claim]
   tables: list[list[list[str]]]
   figures: list[tuple[str, Callable[[str], list[str]]]]
   notes: list[str] = dataclasses.field(default_factory=list)
-  seed_suites: tuple[str, ...] = ()  # read once finished; until then the section shows seed 0 (no gating)
-  key: str = ""  # the builder's name, the stem of the section's figure files
+  runs: list[Run] = dataclasses.field(default_factory=list)
 
 
 # --- reading units ----------------------------------------------------------------------------------
 
 def grouped(suite: Suite | None, key: Callable[[dict], Any]) -> dict[Any, list[Run]]:
   """The suite's runs by key(unit point), in unit order; units without a run are left out."""
-  out: dict[Any, list[Run]] = {}
-  for unit in suite.units if suite else []:
-    run = suite.run(unit)
-    out.setdefault(key(unit["point"]), [])
-    if run is not None:
-      out[key(unit["point"])].append(run)
-  return out
+  units = grouping.group_by(suite.units if suite else [], lambda unit: key(unit["point"]))
+  return {k: [run for unit in members if (run := suite.run(unit)) is not None] for k, members in units.items()}
 
 
 def lr_grid(suite: Suite | None) -> tuple[float, ...]:
@@ -105,7 +98,7 @@ def fig7(suites: dict[str, Suite]) -> Section:
   rows = [["series", "d_model", "layers", *SENS_HEADER]] + [
       sens_row([name, str(k[0]), str(k[1])], by_shape[k]) for name, keys in series.items() for k in keys]
   lines = [figures.Line(name, [(p, v, None, None) for p, v in pts if p is not None]) for name, pts in points.items()]
-  return Section("Fig 7: Width vs depth scaling", ("fig7_cpu",), [
+  return Section("Fig 7: Width vs depth scaling", [
       _claim(rules.R7A, slope),
       _claim(rules.R7B, loss)], [rows],
       [("sensitivity_vs_params", lambda out: figures.lines(
@@ -233,13 +226,13 @@ def fig8(suites: dict[str, Suite]) -> Section:
                                 for w in sorted({w for _, w in table})], "o-" if arm == "standard" else "s--")
                   for name, table in cells.items() for arm in ARMS] for what in ("best_lr", "sens")}
   seeds_title = "; seed means, bars min-max" if seeded else ""
-  return Section("Fig 8 and E.4: muParam", ("fig8_cpu", "figE4_cpu"), claims,
+  return Section("Fig 8 and E.4: muParam", claims,
                  [identity_rows, rows],
                  [("best_lr_and_sensitivity", lambda out: figures.lines(
                      [figures.Panel("best LR per width", "d_model", "best LR", lines["best_lr"], xlog=True, ylog=True),
                       figures.Panel("LR sensitivity per width", "d_model", "LR sensitivity", lines["sens"],
                                     xlog=True)], out, f"muParam vs standard{seeds_title}; d=64 identity check: {check}"))],
-                 notes, seed_suites=tuple(filter(None, FIG8_SEEDS.values())))
+                 notes)
 
 
 # --- Fig 9 held out ---------------------------------------------------------------------------------
@@ -282,8 +275,8 @@ def fig9(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> Se
   notes = [f"Prediction for {fmt.count(params)} non-embedding params at step {FIG9_STEP} "
            f"({os.path.relpath(prediction_path, REPO)}); the held-out model has {fmt.count(held_params)}."]
   line = lambda label, ys, style: figures.Line(label, [(lr, y, None, None) for lr, y in zip(lrs, ys)], style)
-  return Section("Fig 9: Predicting the attention-logit instability, held out", ("fig9_fit_cpu", "fig9_heldout_cpu"),
-                 [_claim(rules.R9, verdict)], [rows],
+  return Section("Fig 9: Predicting the attention-logit instability, held out", [_claim(rules.R9, verdict)],
+                 [rows],
                  [("predicted_vs_realised", lambda out: figures.lines(
                      [figures.Panel("", "learning rate", f"max attention logit, block 0, step {FIG9_STEP}",
                                     [line("predicted (fit on d=64-256)", predicted, "*--"),
@@ -319,10 +312,10 @@ def fig10(suites: dict[str, Suite]) -> Section:
     against = (rules.INVALID, f"the 'bigram' run has num_layers={layers}, not 0: a preset after bigram.gin overrode "
                         "it, so it is no bigram baseline")
   members = list(kappa_runs.values()) + ([bigram] if bigram else [])
-  return Section("Fig 10: Forcing large attention logits (kappa transplant)", ("fig10_cpu",), [
+  return Section("Fig 10: Forcing large attention logits (kappa transplant)", [
       _claim(rules.R10A, rules.kappa_onset(losses)),
       _claim(rules.R10B, against)], [rows],
-      [("loss_vs_kappa", lambda out: figures.loss_vs_kappa(members, out))])
+      [], runs=members)
 
 
 # --- Figs 12-13 -------------------------------------------------------------------------------------
@@ -352,7 +345,7 @@ def fig12_13(suites: dict[str, Suite]) -> Section:
                              effective_loss(run_6), effective_loss(run_8), mean(run_6, UPDATE_RMS),
                              mean(run_8, UPDATE_RMS))
   order = [e for e in (1e-15, 1e-8, 1e-6) if e in by_eps]
-  return Section("Figs 12-13: AdamW epsilon at the largest model, LR 0.3", ("fig11_13_cpu",), [
+  return Section("Figs 12-13: AdamW epsilon at the largest model, LR 0.3", [
       _claim(rules.R12A, small),
       _claim(rules.R12B, large)], [rows],
       [("loss_and_grad_over_eps", lambda out: figures.lines([
@@ -395,11 +388,9 @@ def _measures(measures: Sequence[rules.Measures]) -> str:
 def _not_present(screen: Suite, all_pairs: Sequence[ld.Pair]) -> list[str]:
   """The report the rule asks for when PC is present nowhere: the levers, how far m and z moved, the
   harmed pairs' logits, and at what step the train-loss gap's trend would reach the harm."""
-  levers: dict[str, list] = {}
-  for unit in screen.units:
-    for key, v in unit["point"].items():
-      if v not in levers.setdefault(key, []):
-        levers[key].append(v)
+  levers = {key: list(dict.fromkeys(v for _, v in kv))
+            for key, kv in grouping.group_by([kv for u in screen.units for kv in u["point"].items()],
+                                             lambda kv: kv[0]).items()}
   high = [p for p in all_pairs if p.lr >= rules.HIGH_LR]
   rise = max((p for p in high if p.rise is not None), key=lambda p: p.rise, default=None)
   drift = min((p for p in high if p.drift is not None), key=lambda p: p.drift, default=None)
@@ -447,9 +438,7 @@ def logit_divergence(suites: dict[str, Suite]) -> Section:
   seed_runs = list(seeds.runs.values()) if seeds and seeds.done else []
   screen_pairs, all_pairs = ld.pairs(screen_runs), ld.pairs(screen_runs + seed_runs)  # by setting, LR, seed
   pc = rules.PC.rule("PC")
-  by_setting = {}
-  for p in screen_pairs:
-    by_setting.setdefault(p.setting, []).append(p)
+  by_setting = ld.by_setting(screen_pairs)
   claims = [Claim(f"PC. {pc.claim} ({s.label()}, 1 seed)", pc.text, v,
                   [_measures([(p.lr, p.dloss, p.drift, p.rise) for p in by_setting[s]])])
             for s, v in ld.verdicts(screen_pairs).items()]
@@ -482,31 +471,9 @@ def logit_divergence(suites: dict[str, Suite]) -> Section:
   lrs = sorted({p.lr for p in screen_pairs})
   figs = [(f"fig4_lr{fmt.sci(lr)}", _fig4([p for p in screen_pairs if p.lr == lr and p.seed == 0], lr))
           for lr in (lrs[0], lrs[-1])] if lrs else []
-  return Section("Output-logit divergence: the positive control (Figs 3-4, issue 23)", (LD_SUITE,), claims,
-                 tables, figs, notes, seed_suites=(LD_SEEDS_SUITE,))
+  return Section("Output-logit divergence: the positive control (Figs 3-4, issue 23)", claims, tables, figs, notes)
 
 
 def _claim_for(rule: rules.Rule, setting: ld.Setting, verdict: rules.Verdict) -> Claim:
   return Claim(f"{rule.id}. {rule.claim} ({setting.label()}, LR {fmt.sci(ld.PROXY_LR)})", rule.text, verdict[0],
                [verdict[1]])
-
-
-# --- all of them ------------------------------------------------------------------------------------
-
-BUILDERS = (fig7, fig8, fig9, fig10, fig12_13, logit_divergence)  # each applies the rules of analysis/rules.section(its name)
-
-
-def sections(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> list[tuple[Section, str]]:
-  """Every figure section with the paper's claim its rules state; a section whose suites are not all
-  finished gets their state as its verdicts."""
-  out = []
-  for build in BUILDERS:
-    section = fig9(suites, prediction_path) if build is fig9 else build(suites)
-    section.key = build.__name__
-    unfinished = [f"{name}: {status(suites, name)}" for name in section.suites
-                  if not (suites.get(name) and suites[name].done)]
-    if unfinished:
-      for claim in section.claims:
-        claim.verdict = "; ".join(unfinished)
-    out.append((section, rules.section(section.key).paper))
-  return out

@@ -214,9 +214,7 @@ def max_logit_vs_params(runs: Sequence[Run], out: str, params: float = predict.P
     raise Skipped(str(e)) from e
   if not predictions:
     raise Skipped(f"no sized run has a finite {predict.max_logit_key(block)} at a step <= {step}")
-  panels: dict[str, list[predict.Prediction]] = {}
-  for p in predictions:
-    panels.setdefault(p.intervention, []).append(p)
+  panels = grouping.group_by(predictions, lambda p: p.intervention)
   colors = _palette([p.lr for p in predictions])
   fig, axes = _panels(len(panels))
   for ax, (label, members) in zip(axes, panels.items()):

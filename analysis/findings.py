@@ -269,8 +269,3 @@ def grad_rms_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], 
 
 def steps_of(cells_: Sequence[Cell]) -> int:
   return max((int(r.status.get("total_steps") or 0) for c in cells_ for r in c.runs), default=0)
-
-
-CLAIMS = {"attention_logits": attention_claims, "sensitivity_size": size_claims,
-          "output_logits": output_logit_claims, "warmup": warmup_claims,
-          "weight_decay": weight_decay_claims, "grad_rms": grad_rms_claims}

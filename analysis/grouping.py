@@ -1,4 +1,4 @@
-"""Which runs belong together.
+"""Which runs belong together: every grouping of runs (or of a suite's units) in analysis is `group_by`.
 
 A sweep is the runs that differ only in `lr` (same gin files, same bindings otherwise); an intervention
 is a sweep with the model size also left free (size macros, and gin files under a `sizes/` folder, as
@@ -7,11 +7,13 @@ in gin/sizes/). Labels name only what varies among the runs at hand, so tables a
 
 import json
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar
 
 from analysis import fmt
 from analysis.runs import Run
 
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 SIZE_SETTINGS = frozenset({"d_model", "num_layers", "num_heads", "d_head", "mlp_ratio"})
 GIN_FILES = "gin_files"
 
@@ -38,12 +40,22 @@ def freeze(value: Any) -> str:
   return json.dumps(value, sort_keys=True, default=str)
 
 
+def group_by(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
+  """The items by key(item): keys in order of first appearance, each group in the items' order."""
+  groups: dict[K, list[T]] = {}
+  for item in items:
+    groups.setdefault(key(item), []).append(item)
+  return groups
+
+
+def config_key(run: Run, *, with_size: bool = True) -> str:
+  """A sweep's (with_size) or an intervention's (without) identity: its `config`, frozen."""
+  return freeze(config(run, with_size=with_size))
+
+
 def partition(runs: Sequence[Run], *, with_size: bool = True) -> list[list[Run]]:
   """Runs grouped by `config`, in order of first appearance."""
-  groups: dict[str, list[Run]] = {}
-  for run in runs:
-    groups.setdefault(freeze(config(run, with_size=with_size)), []).append(run)
-  return list(groups.values())
+  return list(group_by(runs, lambda run: config_key(run, with_size=with_size)).values())
 
 
 def varying_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
@@ -81,12 +93,7 @@ def interventions(runs: Sequence[Run]) -> list[tuple[str, list[Run]]]:
 def _grouped_by(runs: Sequence[Run],
                 value_of: Callable[[Run], float | None]) -> list[tuple[float, list[Run]]]:
   """Runs grouped by a value, smallest first; runs without one are left out."""
-  groups: dict[float, list[Run]] = {}
-  for run in runs:
-    value = value_of(run)
-    if value is not None:
-      groups.setdefault(value, []).append(run)
-  return sorted(groups.items())
+  return sorted(group_by([r for r in runs if value_of(r) is not None], value_of).items())
 
 
 def by_size(runs: Sequence[Run]) -> list[tuple[float, list[Run]]]:

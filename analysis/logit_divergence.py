@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from analysis import paired, rules
+from analysis.grouping import group_by
 from analysis.runs import Run, is_number
 from analysis.sensitivity import scored_loss
 
@@ -113,12 +114,13 @@ def verdict(setting_pairs: Sequence[Pair]) -> str:
   return rules.divergence_present([(p.lr, p.dloss, p.drift, p.rise) for p in setting_pairs])
 
 
+def by_setting(all_pairs: Sequence[Pair]) -> dict[Setting, list[Pair]]:
+  return group_by(all_pairs, lambda p: p.setting)
+
+
 def verdicts(all_pairs: Sequence[Pair]) -> dict[Setting, str]:
   """Rule PC per setting, in the pairs' order."""
-  by_setting: dict[Setting, list[Pair]] = {}
-  for p in all_pairs:
-    by_setting.setdefault(p.setting, []).append(p)
-  return {setting: verdict(ps) for setting, ps in by_setting.items()}
+  return {setting: verdict(ps) for setting, ps in by_setting(all_pairs).items()}
 
 
 def mitigation_setting(by_setting: dict[Setting, str]) -> Setting | None:
@@ -147,10 +149,7 @@ def final_mean_gap(pair: Pair) -> float | None:
 
 def cells(all_pairs: Sequence[Pair]) -> dict[tuple[Setting, float], dict[int, Pair]]:
   """The pairs by (setting, LR), then by seed, in the pairs' order."""
-  out: dict[tuple[Setting, float], dict[int, Pair]] = {}
-  for p in all_pairs:
-    out.setdefault((p.setting, p.lr), {})[p.seed] = p
-  return out
+  return {key: {p.seed: p for p in ps} for key, ps in group_by(all_pairs, lambda p: (p.setting, p.lr)).items()}
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -166,11 +165,10 @@ def seed_means(cell: dict[int, Pair]) -> rules.Measures:
 
 def seeded_verdicts(all_pairs: Sequence[Pair]) -> dict[Setting, str]:
   """PC on 3 seeds per setting, over the (setting, LR) cells that have every seed of SEEDS."""
-  by_setting: dict[Setting, list[rules.Measures]] = {}
-  for (setting, _), cell in cells(all_pairs).items():
-    if set(cell) >= set(SEEDS):
-      by_setting.setdefault(setting, []).append(seed_means({s: cell[s] for s in SEEDS}))
-  return {setting: rules.divergence_present(measures) for setting, measures in by_setting.items()}
+  complete = [(setting, seed_means({s: cell[s] for s in SEEDS}))
+              for (setting, _), cell in cells(all_pairs).items() if set(cell) >= set(SEEDS)]
+  return {setting: rules.divergence_present([m for _, m in measures])
+          for setting, measures in group_by(complete, lambda sm: sm[0]).items()}
 
 
 def comparison(cell: dict[int, Pair], measure) -> paired.Paired:

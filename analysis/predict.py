@@ -172,15 +172,13 @@ def predict_units(runs: Sequence[Run], units: Sequence[dict[str, Any]], block: i
     raise InputError(f"none of the {len(runs)} runs is finished (completed or diverged): "
                      "expected a root of finished runs")
   key = max_logit_key(block)
-  by_config: dict[str, list[Run]] = {}
-  for run in finished:
-    by_config.setdefault(grouping.freeze(grouping.config(run, with_size=False)), []).append(run)
+  by_config = grouping.group_by(finished, lambda run: grouping.config_key(run, with_size=False))
   out = []
   for unit in units:
     planned = planned_run(unit)
     lr, params, step = planned.settings.get("lr"), float(unit["params"]), int(unit["step"])
     lr = float(lr) if is_number(lr) else None
-    same = by_config.get(grouping.freeze(grouping.config(planned, with_size=False)), [])
+    same = by_config.get(grouping.config_key(planned, with_size=False), [])
     at_lr = [r for r in same if lr is not None and r.lr == lr]  # both parsed from gin text: equal floats
     prediction, note = None, None
     if not same:

@@ -12,28 +12,26 @@ with the reason. Progress goes to stderr.
 """
 
 import base64
-import dataclasses
-import functools
 import html
 import json
 import os
 import sys
 import time
-from typing import Callable, Sequence
+from typing import Sequence
 
 from absl import app
 from absl import flags
 
 from analysis import cli
-from analysis import figures
 from analysis import fmt
-from analysis import grouping
 from analysis import predict
+from analysis import registry
 from analysis import sensitivity
+from analysis.registry import Options
 from analysis.render import Figure, render
 from analysis.runs import InputError, Run, load_metrics, state_summary
 from rundir import display
-from rundir.cli import parse_flags
+from rundir.flag_parser import parse_flags
 from rundir.files import NO_FINAL_LOSS, write_text
 
 _STYLE = """
@@ -47,74 +45,29 @@ img { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-  lrs: tuple[float, ...] = sensitivity.PAPER_LRS
-  coupled_lrs: tuple[float, ...] = sensitivity.PAPER_COUPLED_LRS
-  params: float = predict.PAPER_PARAMS
-  step: int = predict.PAPER_STEP
-  block: int = 0
-  threshold: float = predict.THRESHOLD
-  rms_window: int = 500
-  output_block: int = 2
-  range_note: str | None = None  # why the LR range is not the one asked for
-
-
-def figure_specs(opts: Options) -> list[tuple[str, str, Callable[[Sequence[Run], str], list[str]]]]:
-  """(file name, caption, function of (runs, output stem)) for every figure of the report."""
-  f = figures
-  return [
-      ("lr_vs_loss", "Final eval loss vs LR per model size and intervention (Fig 1, 3, 5-8, E.2-E.10)",
-       f.lr_vs_loss),
-      ("lr_sensitivity_vs_params", "LR sensitivity vs non-embedding params (Fig 1, 3, 5-8, E.2-E.10)",
-       functools.partial(f.lr_sensitivity_vs_params, lrs=opts.lrs, coupled_lrs=opts.coupled_lrs)),
-      ("loss_and_max_logit", f"Loss and max attention logit of block {opts.block} over steps (Fig 2)",
-       functools.partial(f.loss_and_max_logit_over_steps, block=opts.block)),
-      ("output_logit_mean", "Loss and mean output logit over steps (Fig 4)",
-       f.output_logit_mean_over_steps),
-      ("max_logit_vs_params", f"Max attention logit vs params at step <= {opts.step} with the quadratic "
-       f"fit extrapolated to {fmt.count(opts.params)} (Fig 9)",
-       functools.partial(f.max_logit_vs_params, params=opts.params, step=opts.step, block=opts.block,
-                         threshold=opts.threshold)),
-      ("loss_vs_kappa", "Loss vs kappa with the bigram baseline, and the max attention logit each run "
-       "realised (Fig 10)", f.loss_vs_kappa),
-      ("grad_rms_mlp", "Grad RMS of block_0/mlp/dense_in/w vs params, LR and block (Fig 11)",
-       functools.partial(f.grad_rms_scaling, param="block_0/mlp/dense_in/w", window=opts.rms_window)),
-      ("grad_rms_key", "Grad RMS of block_0/attn/key/w vs params, LR and block (Fig E.12)",
-       functools.partial(f.grad_rms_scaling, param="block_0/attn/key/w", window=opts.rms_window)),
-      ("grad_update_rms_blocks", "Grad and update RMS of mlp/dense_in/w in every block over steps vs "
-       "AdamW eps, largest model at the largest LR (Fig 13)", f.grad_update_rms_per_block),
-      ("grad_update_rms", "Grad and update RMS of block_0/mlp/dense_in/w over steps vs AdamW eps "
-       "(Fig E.13)", f.grad_update_rms_over_steps),
-      ("block_output_rms", f"Block output RMS vs params and LR (block {opts.output_block}) and depth "
-       "(Fig C.1)", functools.partial(f.block_output_rms, block=opts.output_block, window=opts.rms_window)),
-      ("qk_rms_cosine", f"Query/key RMS and cosine of block {opts.block} over steps (Fig E.1)",
-       functools.partial(f.qk_rms_and_cosine, block=opts.block)),
-  ]
-
-
 def _progress(message: str) -> None:
   print(message, file=sys.stderr, flush=True)
 
 
 def make_figures(runs: Sequence[Run], out_dir: str, opts: Options) -> list[Figure]:
-  """Every figure into out_dir/figures/; a figure that fails for any reason is recorded, not raised."""
-  specs = figure_specs(opts)
+  """Every figure of analysis/registry.py into out_dir/figures/; a figure that fails for any reason is
+  recorded, not raised."""
   made = []
-  for i, (name, caption, make) in enumerate(specs, 1):
-    _progress(f"figure {i}/{len(specs)}: {name}")
-    made.append(render(name, caption, make, runs, os.path.join(out_dir, "figures", name)))
+  for i, spec in enumerate(registry.FIGURES, 1):
+    _progress(f"figure {i}/{len(registry.FIGURES)}: {spec.name}")
+    made.append(render(spec.name, spec.captioned(opts), spec.bound(opts), runs,
+                       os.path.join(out_dir, "figures", spec.name)))
     if made[-1].skipped:
       _progress(f"  skipped: {made[-1].skipped}")
   return made
 
 
-def _sensitivity_section(runs: Sequence[Run], opts: Options) -> str:
+def _sensitivity_section(runs: Sequence[Run], opts: Options, range_note: str | None) -> str:
   results, notes = sensitivity.sensitivities(runs, opts.lrs, opts.coupled_lrs)
   rows = [(s.label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss),
            fmt.sci(s.best_lr), s.summary if s.complete or s.missing_lrs or s.unmeasured else "incomplete",
            "; ".join(s.notes)) for s in results]
-  note = f"<p><b>{html.escape(opts.range_note)}</b></p>" if opts.range_note else ""
+  note = f"<p><b>{html.escape(range_note)}</b></p>" if range_note else ""
   return (f"{note}<p>Range: {{{', '.join(map(fmt.sci, opts.lrs))}}}; coupled weight decay: minimum with "
           f"{{{', '.join(map(fmt.sci, opts.coupled_lrs))}}}. A diverged run counts as l0; l0 is the "
           "median init eval loss of the group.</p>"
@@ -182,8 +135,9 @@ def _problem_section(runs: Sequence[Run], problems: Sequence[str]) -> str:
 
 
 def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str] = (),
-          problems: Sequence[str] = ()) -> str:
-  """Writes out_dir/index.html and out_dir/figures/; returns the page's path."""
+          problems: Sequence[str] = (), range_note: str | None = None) -> str:
+  """Writes out_dir/index.html and out_dir/figures/; returns the page's path. `range_note`: why the LR
+  range is not the one asked for."""
   os.makedirs(out_dir, exist_ok=True)
   load_metrics(runs)
   made = make_figures(runs, out_dir, opts)
@@ -194,7 +148,7 @@ def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str]
 <p>{html.escape(', '.join(roots))}: {len(runs)} runs ({html.escape(summary)}); written
 {time.strftime('%Y-%m-%d %H:%M:%S')}.</p>
 <h2>LR sensitivity (Section 2.2)</h2>
-{_sensitivity_section(runs, opts)}
+{_sensitivity_section(runs, opts, range_note)}
 <h2>Predicted attention logit growth (Section 3.3)</h2>
 {_prediction_section(runs, opts)}
 <h2>Figures</h2>
@@ -223,9 +177,9 @@ def main(argv: list[str]) -> None:
     lrs, coupled_lrs, range_note = sensitivity.ranges_or_lrs_run(runs, lrs, coupled_lrs)
     if range_note:
       _progress(range_note)
-  opts = Options(lrs, coupled_lrs, params, step, block, threshold, f.rms_window, f.output_block, range_note)
+  opts = Options(lrs, coupled_lrs, params, step, block, threshold, f.rms_window, f.output_block)
   try:
-    path = build(runs, f.out, opts, roots=argv[1:], problems=problems)
+    path = build(runs, f.out, opts, roots=argv[1:], problems=problems, range_note=range_note)
   except OSError as e:
     cli.exit_usage(f"--out={f.out}: cannot write ({e.strerror or e})")
   print(path)

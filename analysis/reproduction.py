@@ -15,7 +15,8 @@ findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite re
 sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
 verdict. The verdicts are fixed rules (analysis/rules.py, docs/reproduction_rules.md) stated beside
 them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also
-rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies.
+rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies. The
+sections, the suites they read and their figures are the entries of analysis/registry.py.
 """
 
 import os
@@ -30,15 +31,18 @@ from analysis import cli
 from analysis import figure_suites
 from analysis import figures
 from analysis import fmt
+from analysis import grouping
+from analysis import registry
 from analysis import render
 from analysis import rules
 from analysis import sensitivity
 from analysis import suites as suites_
+from analysis.registry import COVERED, LONG_SEEDS_SUITE, LONG_SUITE, MAIN_SUITES, SEEDS_SUITE
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
-from analysis.findings import (CLAIMS, HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values,
-                               sens_of, steps_of, varying)
+from analysis.findings import (HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values, sens_of,
+                               steps_of, varying)
 from rundir import display
-from rundir.cli import parse_flags
+from rundir.flag_parser import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
 RULES_DOC = os.path.join(figure_suites.REPO, "docs", "reproduction_rules.md")
@@ -49,45 +53,24 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
           replicas: Replicas | None = None) -> tuple[list[Cell], list[str]]:
   """The finding's cells in point order, and the names of its units that have no run directory; a cell
   with runs at other seeds gets one sensitivity per seed as its replicas."""
-  grouped: dict[str, Cell] = {}
-  seeded: dict[str, dict[int, list[Run]]] = {}
-  missing = []
-  for unit in finding["units"]:
-    point = {k: v for k, v in unit["labels"].items() if k not in SIZE_KEYS}
-    key = f"{cell_label(point)}|{unit['labels']['d_model']}"
-    cell = grouped.setdefault(key, Cell(point, int(unit["labels"]["d_model"]), [], None))
-    if unit["name"] in runs:
-      cell.runs.append(runs[unit["name"]])
-    else:
-      missing.append(unit["name"])
-    for seed, run in (replicas or {}).get(unit["name"], {}).items():
-      seeded.setdefault(key, {}).setdefault(seed, []).append(run)
-  for key, cell in grouped.items():
-    cell.runs.sort(key=lambda r: r.lr)
+  point_of = lambda unit: {k: v for k, v in unit["labels"].items() if k not in SIZE_KEYS}
+  by_cell = grouping.group_by(finding["units"], lambda u: (cell_label(point_of(u)), u["labels"]["d_model"]))
+  out = []
+  for (label, width), units in by_cell.items():
+    cell = Cell(point_of(units[0]), int(width), sorted((runs[u["name"]] for u in units if u["name"] in runs),
+                                                       key=lambda r: r.lr), None)
     if cell.runs:
       ranges = sensitivity.lr_ranges(cell.runs, scale.lrs, scale.coupled_lrs)
-      cell.sens = sensitivity.group_sensitivity(cell.runs, ranges, cell_label(cell.point))
-      cell.replicas = [sensitivity.group_sensitivity(seed_runs, ranges, cell_label(cell.point))
-                       for _, seed_runs in sorted(seeded.get(key, {}).items())]
-  return list(grouped.values()), missing
+      cell.sens = sensitivity.group_sensitivity(cell.runs, ranges, label)
+      seeded = [(seed, run) for u in units for seed, run in (replicas or {}).get(u["name"], {}).items()]
+      by_seed = grouping.group_by(seeded, lambda pair: pair[0])
+      cell.replicas = [sensitivity.group_sensitivity([run for _, run in pairs], ranges, label)
+                       for _, pairs in sorted(by_seed.items())]
+    out.append(cell)
+  return out, [u["name"] for u in finding["units"] if u["name"] not in runs]
 
 
 # --- the page ----------------------------------------------------------------------------------------
-
-def _figure_specs(key: str, scale: Scale, window: int) -> list[tuple[str, Callable]]:
-  lr_loss = ("lr_vs_loss", figures.lr_vs_loss)
-  sens = ("lr_sensitivity_vs_params", lambda runs, out: figures.lr_sensitivity_vs_params(
-      runs, out, scale.lrs, scale.coupled_lrs))
-  return {
-      "attention_logits": [("loss_and_max_logit", lambda runs, out: figures.loss_and_max_logit_over_steps(
-          runs, out, lr=HIGH_LR if HIGH_LR in scale.lrs else None)), lr_loss],
-      "sensitivity_size": [lr_loss, sens],
-      "output_logits": [("output_logit_mean", figures.output_logit_mean_over_steps), lr_loss, sens],
-      "warmup": [lr_loss, sens],
-      "weight_decay": [lr_loss, sens],
-      "grad_rms": [("grad_rms_mlp", lambda runs, out: figures.grad_rms_scaling(runs, out, window=window))],
-  }[key]
-
 
 def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
   """One row per cell (seed 0's l0, l*, best lr); with seeds, a column of their mean and min-max."""
@@ -109,13 +92,10 @@ def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
 def seeded_sensitivity(cells_: Sequence[Cell], out: str) -> list[str]:
   """LR sensitivity vs non-embedding params per cell label, the mean over seeds with min-max bars."""
   label = varying(cells_)
-  series: dict[str, list] = {}
-  for c in cells_:
-    values = seed_values(c)
-    if c.sens and c.sens.params and values:
-      series.setdefault(label(c), []).append((c.sens.params, sens_of(c), min(values), max(values)))
-  return figures.lines([figures.Panel("", "non-embedding params", "LR sensitivity",
-                                      [figures.Line(k, sorted(v)) for k, v in series.items()], xlog=True)],
+  series = grouping.group_by([c for c in cells_ if c.sens and c.sens.params and seed_values(c)], label)
+  lines = [figures.Line(k, sorted((c.sens.params, sens_of(c), min(seed_values(c)), max(seed_values(c))) for c in v))
+           for k, v in series.items()]
+  return figures.lines([figures.Panel("", "non-embedding params", "LR sensitivity", lines, xlog=True)],
                        out, "LR sensitivity: mean over seeds, bars min-max")
 
 
@@ -130,11 +110,13 @@ def figure_line(alt: str, name: str, make: Callable, runs: Sequence[Run], out_di
 
 def _figures(key: str, runs: list[Run], out_dir: str, scale: Scale, window: int,
              cells_: Sequence[Cell] = (), prefix: str = "") -> list[str]:
-  """The finding's figures; with seeds, its sensitivity figure has the seeds' min-max as error bars."""
-  specs = _figure_specs(key, scale, window)
-  if any(c.replicas for c in cells_):
-    specs = [(name, (lambda _, out: seeded_sensitivity(cells_, out)) if name == "lr_sensitivity_vs_params"
-              else make) for name, make in specs]
+  """The finding's figures (analysis/registry.py); with seeds, its sensitivity figure has the seeds' min-max
+  as error bars."""
+  opts = registry.Options(lrs=scale.lrs, coupled_lrs=scale.coupled_lrs, rms_window=window,
+                          lr=HIGH_LR if HIGH_LR in scale.lrs else None)
+  seeded = any(c.replicas for c in cells_)
+  specs = [(name, (lambda _, out: seeded_sensitivity(cells_, out)) if seeded and name == "lr_sensitivity_vs_params"
+            else registry.figure(name).bound(opts)) for name in registry.finding(key).figures]
   return [figure_line(key, name, make, runs, out_dir, f"{prefix}{key}_{name}") for name, make in specs]
 
 
@@ -145,7 +127,7 @@ def section(finding: dict[str, Any], runs: dict[str, Run], out_dir: str, scale: 
   the same runs (`same_runs_as` names that section). `prefix` keeps two suites' figure files apart;
   `unfinished`, the suite's state, is shown instead of the verdicts."""
   cells_, missing = cells(finding, runs, scale, replicas)
-  claims, evidence = CLAIMS[finding["key"]](cells_, scale)
+  claims, evidence = registry.finding(finding["key"]).claims(cells_, scale)
   members = [r for c in cells_ for r in c.runs]
   parts = [f"## {finding['title']}", f"**Paper.** {rules.section(finding['key']).paper}", ""]
   for claim in claims:
@@ -225,16 +207,6 @@ def build(root: str, out_dir: str) -> str:
 
 # --- the full report: every suite, Figs 1-13 ---------------------------------------------------------
 
-MAIN_SUITES = ("repro_cpu", "repro_smoke_cpu")  # Figs 1-6 and 11; the smoke one for tests
-SEEDS_SUITE = "repro_seeds_cpu"
-LONG_SUITE = "repro_long_cpu"
-LONG_SEEDS_SUITE = "repro_long_seeds_cpu"
-FIGURE_SUITES = ("fig7_cpu", "fig8_cpu", "figE4_cpu", "fig8_seeds_cpu", "fig9_fit_cpu",
-                 "fig9_heldout_cpu", "fig10_cpu", "fig11_13_cpu", "logit_divergence_cpu",
-                 "logit_divergence_seeds_cpu")
-COVERED = (*MAIN_SUITES, SEEDS_SUITE, LONG_SUITE, LONG_SEEDS_SUITE, *FIGURE_SUITES)
-
-
 def replicas_of(seeds: suites_.Suite | None, of: str) -> Replicas:
   """The seed runs of a finished seeds suite (repro_seeds_cpu, repro_long_seeds_cpu) by the unit of `of`
   they replicate; none for an absent or unfinished one, or one that replicates another suite."""
@@ -269,19 +241,37 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   return sections, rows
 
 
-def figure_section_text(section_: figure_suites.Section, paper: str, suites: dict[str, suites_.Suite],
-                        out_dir: str) -> str:
-  parts = [f"## {section_.title}", f"**Paper.** {paper}", "",
+def figure_sections(suites: dict[str, suites_.Suite],
+                    prediction_path: str = figure_suites.FIG9_PREDICTION) -> list[figure_suites.Section]:
+  """Every section of SUITE_SECTIONS built from the suites; a section whose suites are not all finished
+  gets their state as its verdicts."""
+  out = []
+  for entry in registry.SUITE_SECTIONS:
+    section_ = entry.build(suites, prediction_path) if entry.prediction else entry.build(suites)
+    unfinished = [f"{name}: {suites_.status(suites, name)}" for name in entry.suites
+                  if not (suites.get(name) and suites[name].done)]
+    if unfinished:
+      for claim in section_.claims:
+        claim.verdict = "; ".join(unfinished)
+    out.append(section_)
+  return out
+
+
+def figure_section_text(entry: registry.SuiteSection, section_: figure_suites.Section,
+                        suites: dict[str, suites_.Suite], out_dir: str) -> str:
+  parts = [f"## {section_.title}", f"**Paper.** {rules.section(entry.key).paper}", "",
            "Suites: " + "; ".join(f"`{n}` {suites_.status(suites, n)}"
-                                  for n in (*section_.suites, *section_.seed_suites)), ""]
+                                  for n in (*entry.suites, *entry.seed_suites)), ""]
   for claim in section_.claims:
     parts.append(f"- **{claim.verdict}**: {claim.text} *Rule:* {claim.rule}")
     parts += [f"  - {line}" for line in claim.detail]
   parts += [""] + section_.notes + [""]
   parts += [display.markdown(rows) for rows in section_.tables]
-  key = section_.key
+  key = entry.key
   parts += [figure_line(key, name, lambda _, out, make=make: make(out), [], out_dir, f"{key}_{name}")
             for name, make in section_.figures]
+  parts += [figure_line(key, name, registry.figure(name).bound(registry.Options()), section_.runs, out_dir,
+                        f"{key}_{name}") for name in entry.figures]
   return "\n".join(parts) + "\n"
 
 
@@ -297,9 +287,9 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
   os.makedirs(out_dir, exist_ok=True)
   main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
   figure_parts = []
-  for section_, paper in figure_suites.sections(suites, prediction):
+  for entry, section_ in zip(registry.SUITE_SECTIONS, figure_sections(suites, prediction)):
     print(f"section {section_.title}", file=sys.stderr, flush=True)
-    figure_parts.append(figure_section_text(section_, paper, suites, out_dir))
+    figure_parts.append(figure_section_text(entry, section_, suites, out_dir))
     summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
   long_replicas = replicas_of(suites.get(LONG_SEEDS_SUITE), LONG_SUITE)
   long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, long_replicas,

@@ -219,7 +219,7 @@ def sensitivities(runs: Sequence[Run], lrs: Sequence[float] = PAPER_LRS,
     ranges = lr_ranges(members, lrs, coupled_lrs)
     label = grouping.label(grouping.describe(cfg, keys)) or "all runs"
     results.append(group_sensitivity(members, ranges, label))
-  results.sort(key=lambda s: (grouping.freeze(grouping.config(s.runs[0], with_size=False)), s.params or 0))
+  results.sort(key=lambda s: (grouping.config_key(s.runs[0], with_size=False), s.params or 0))
   return results, notes
 
 

@@ -19,6 +19,7 @@ from absl import app, flags
 from plotly.offline import get_plotlyjs
 
 from analysis import cli, live
+from rundir.flag_parser import parse_flags
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live.html")
 POLL_MS = 3000  # how often the page asks for new data
@@ -87,4 +88,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=parse_flags)

@@ -17,7 +17,7 @@ import time
 
 from absl import app, flags
 
-from rundir import cli
+from rundir import flag_parser
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZES = ("151M", "1.2B", "4.8B")
@@ -103,4 +103,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=flag_parser.parse_flags)

@@ -1,7 +1,7 @@
 """One unit as N `python -m train.main` processes of one JAX job (the local executor's
 --processes_per_unit): each process gets its share of the slot's devices, process 0 the coordinator.
 
-The same handle as launch/worker.py's Worker (submit, poll, alive, stop, close, pid), one unit per group:
+The same handle as launch/worker_handle.py's Worker (submit, poll, alive, stop, close, pid), one unit per group:
 the local executor runs either. Process 0's output goes to the unit's train.log, process i's to
 train.process<i>.log beside it. When one process ends with an error the others are stopped at once
 (JAX would end them anyway, after its heartbeat timeout).

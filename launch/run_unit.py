@@ -14,7 +14,7 @@ import sys
 from absl import app, flags
 
 from launch import unit
-from rundir import cli
+from rundir import flag_parser
 
 flags.DEFINE_string("workdir", None, "The unit's run directory.", required=True)
 flags.DEFINE_multi_string("gin_file", [], "Gin files, in order.")
@@ -36,4 +36,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=flag_parser.parse_flags)

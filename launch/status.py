@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from absl import app
 
-from launch import predict
+from launch import predicted_units
 from launch.errors import LaunchError
-from rundir import cli, display, progress
+from rundir import display, flag_parser, progress
 
 
 def _number(value: float | None) -> str:
@@ -28,12 +28,12 @@ def table(root: str) -> str:
   if not os.path.isdir(root):
     raise LaunchError(f"root {root} is not a directory: expected a sweep's root")
   statuses = progress.sweep_status(root)
-  predictions = predict.read(root)
+  predictions = predicted_units.read(root)
   predicted = ["predicted"] if predictions else []
   rows = [["unit", "state", "step", "loss", "eval", "tries", "time", "warn", *predicted, ""]]
   for s in statuses:
     if predictions:
-      predicted = [predict.cell(predictions["units"].get(s.name))]
+      predicted = [predicted_units.cell(predictions["units"].get(s.name))]
     rows.append([s.name, s.state, "-" if s.step is None else f"{s.step}/{s.total_steps or '?'}",
                  _number(s.last_train_loss), _number(s.final_eval_loss), str(s.attempts), display.duration(s.seconds),
                  f"{s.warnings}@{s.first_warning_step}" if s.warnings else "-", *predicted,
@@ -50,7 +50,7 @@ def table(root: str) -> str:
     when = f"{display.duration(seconds)} (at {time.strftime('%H:%M', time.localtime(time.time() + seconds))})"
   lines.append(" ".join(f"{k} {v}" for k, v in totals.items()) + f" | {len(statuses)} units | eta {when}")
   if predictions:
-    lines.append(predict.summary(predictions))
+    lines.append(predicted_units.summary(predictions))
   return "\n".join(lines)
 
 
@@ -65,4 +65,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=flag_parser.parse_flags)

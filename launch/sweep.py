@@ -10,7 +10,7 @@ r"""Launches a sweep: one `train.main` run per unit in ROOT/<unit name>, restart
 sweep: relaunching the same command skips finished units, resumes interrupted ones and retries
 failed ones up to --max_retries; a root holding another sweep is refused unless --force.
 --predict_from=ROOT marks the units Section 3.3's fit on ROOT's finished runs predicts to pass the max
-attention logit threshold (launch/predict.py): a column in --dry_run, kept in predictions.json for launch.status.
+attention logit threshold (launch/predicted_units.py): a column in --dry_run, kept in predictions.json for launch.status.
 Exit codes: 0 all units finished, 1 some failed, 2 bad input, 130 interrupted.
 """
 
@@ -21,11 +21,11 @@ import sys
 
 from absl import app, flags
 
-from launch import executors, ginfiles, inline, predict, spec, sweeps, validate
+from launch import executors, ginfiles, inline, predicted_units, spec, sweeps, validate
 from launch.errors import LaunchError
 from launch.hyper import product
 from launch.unit import train_command
-from rundir import bindings, cli, progress
+from rundir import bindings, flag_parser, progress
 from rundir.files import MANIFEST_FILE, read_json, write_json
 from rundir.lock import LOCK_FILE, DirLock, InUse
 
@@ -121,12 +121,12 @@ def check_root_writable(root: str) -> None:
 def _print_units(units: list[spec.Unit], root: str, options: executors.Options, predictions: dict | None) -> None:
   for unit in units:
     status = progress.unit_status(executors.workdir(root, unit), unit.name)
-    column = f"  predicted {predict.cell(predictions['units'].get(unit.name))}" if predictions else ""
+    column = f"  predicted {predicted_units.cell(predictions['units'].get(unit.name))}" if predictions else ""
     command = train_command(unit.gin_files, unit.gin_bindings, executors.workdir(root, unit), options.python)
     print(f"{unit.name}  [{status.state}]{column}\n  {shlex.join(command)}")
   print(f"{len(units)} units in {root}")
   if predictions:
-    print(predict.summary(predictions))
+    print(predicted_units.summary(predictions))
 
 
 def main(argv: list[str]) -> None:
@@ -148,7 +148,7 @@ def main(argv: list[str]) -> None:
       raise LaunchError(f"--predict_step={FLAGS.predict_step} without --predict_from: expected both or neither")
     predictions = None
     if FLAGS.predict_from:  # validates the configs too, in the same trainer process
-      predictions = predict.predict(units, FLAGS.python, FLAGS.predict_from, FLAGS.predict_step)
+      predictions = predicted_units.predict(units, FLAGS.python, FLAGS.predict_from, FLAGS.predict_step)
     else:
       validate.check_configs(units, FLAGS.python)
     if FLAGS.parallel < 1 or FLAGS.max_retries < 0:
@@ -181,8 +181,8 @@ def main(argv: list[str]) -> None:
     sys.exit(2)
   write_json(os.path.join(root, MANIFEST_FILE), sweeps.manifest(sweep, units))
   if predictions:  # a relaunch without --predict_from keeps the earlier predictions
-    predict.write(root, predictions)
-    print(predict.summary(predictions), flush=True)
+    predicted_units.write(root, predictions)
+    print(predicted_units.summary(predictions), flush=True)
   todo, exhausted = [], 0
   for unit in units:
     workdir = executors.workdir(root, unit)
@@ -200,4 +200,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=cli.parse_flags)
+  app.run(main, flags_parser=flag_parser.parse_flags)

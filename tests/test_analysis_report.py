@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from analysis import registry
 from analysis import report
 from analysis import synthetic
 from analysis.runs import find_runs
@@ -45,7 +46,7 @@ def built(tmp_path_factory):
 @pytest.mark.slow
 def test_every_figure_is_embedded_and_linked(built):
   out, page = built
-  for name, _, _ in report.figure_specs(report.Options()):
+  for name in (spec.name for spec in registry.FIGURES):
     assert re.search(rf'<img alt="{name}" src="data:image/png;base64,[A-Za-z0-9+/=]{{1000,}}"', page), name
     for ext in ("png", "svg"):
       assert f'href="figures/{name}.{ext}"' in page
@@ -74,7 +75,7 @@ def test_progress_and_skipped_figures_on_a_tree_without_metrics(tmp_path, capsys
   runs, _ = find_runs([str(tmp_path / "runs")])
   path = report.build(runs, str(tmp_path / "out"), report.Options())
   err = capsys.readouterr().err
-  assert "read metrics of 1/1 runs" in err and f"figure 1/{len(report.figure_specs(report.Options()))}" in err
+  assert "read metrics of 1/1 runs" in err and f"figure 1/{len(registry.FIGURES)}" in err
   with open(path) as f:
     page = f.read()
   assert "skipped: none of the 1 runs logged attn/max_logit/block_0" in page

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from analysis import figure_suites
+from analysis import registry
 from analysis import reproduction
 from analysis import suites
 from analysis import findings
@@ -45,9 +46,9 @@ def _run(root, unit: spec.Unit, final_loss: float | None, params: float = 1e6, s
 
 
 def _sections(tmp_path, prediction=None) -> dict[str, figure_suites.Section]:
-  found = suites.discover([str(tmp_path)], reproduction.COVERED)
-  return {s.title.split(":")[0]: s for s, _ in
-          figure_suites.sections(found, str(prediction or tmp_path / "no_prediction.json"))}
+  found = suites.discover([str(tmp_path)], registry.COVERED)
+  return {s.title.split(":")[0]: s for s in
+          reproduction.figure_sections(found, str(prediction or tmp_path / "no_prediction.json"))}
 
 
 def _verdicts(section: figure_suites.Section) -> list[str]:
@@ -470,7 +471,7 @@ def test_a_run_stopped_on_a_warning_counts_as_finished(tmp_path):
   units = _manifest(tmp_path / "fig10", sweeps.get("fig10_cpu"))
   for i, unit in enumerate(units):
     _run(tmp_path / "fig10", unit, 5.0, state="warned" if i == 0 else "completed")
-  found = suites.discover([str(tmp_path)], reproduction.COVERED)
+  found = suites.discover([str(tmp_path)], registry.COVERED)
   assert suites.status(found, "fig10_cpu") == f"finished ({len(units)} units)"
 
 

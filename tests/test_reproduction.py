@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from analysis import registry
 from analysis import reproduction
 from analysis import findings
 from analysis.runs import find_runs
@@ -105,7 +106,7 @@ def _verdicts(root, scale: repro.Scale) -> dict[str, list[str]]:
   out = {}
   for finding in report["findings"]:
     cells, _ = reproduction.cells(finding, runs, read)
-    out[finding["key"]] = [c.verdict for c in findings.CLAIMS[finding["key"]](cells, read)[0]]
+    out[finding["key"]] = [c.verdict for c in registry.finding(finding["key"]).claims(cells, read)[0]]
   return out
 
 
@@ -148,7 +149,7 @@ def test_root_of_another_sweep_is_one_line_exit_2(tmp_path):
   assert result.returncode == 2 and not (tmp_path / "o").exists()
   assert result.stderr.strip().splitlines() == [
       f"error: {tmp_path} holds sweep 'fig1_cpu', which this report does not cover: expected the root of one of "
-      f"{', '.join(reproduction.COVERED)}"]
+      f"{', '.join(registry.COVERED)}"]
 
 
 def test_root_of_the_old_launcher_asks_for_a_relaunch(tmp_path):

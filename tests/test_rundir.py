@@ -49,7 +49,7 @@ def test_each_side_reads_the_run_directory_through_rundir(package):
 
 
 def test_rundir_needs_only_the_standard_library():
-  """absl (flag errors, rundir/cli.py) aside: launch and analysis must stay free of JAX."""
+  """absl (flag errors, rundir/flag_parser.py) aside: launch and analysis must stay free of JAX."""
   third_party = set(imported_packages("rundir")) - set(sys.stdlib_module_names) - {"rundir"}
   assert third_party == {"absl"}
 

@@ -57,3 +57,46 @@ def test_the_rules_import_no_plotting():
   code = "import sys, analysis.rules, analysis.findings; print('matplotlib' in sys.modules)"
   result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
   assert result.stdout.strip() == "False", result.stderr
+
+
+def _defined(path: pathlib.Path) -> set[str]:
+  """The names a module defines at its top level (functions, classes, assignments)."""
+  names = set()
+  for node in ast.parse(path.read_text()).body:
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+      names.add(node.name)
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+      names |= {t.id for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Name)}
+  return names
+
+
+def test_one_registry_of_figures_and_sections_both_reports_read():
+  from analysis import registry, rules  # pylint: disable=import-outside-toplevel
+  lists = {"FIGURES", "FINDING_SECTIONS", "SUITE_SECTIONS", "FIGURE_SUITES", "COVERED", "BUILDERS", "CLAIMS",
+           "figure_specs", "_figure_specs", "sections"}
+  defining = {p.name: _defined(p) & lists for p in _sources("analysis")}
+  assert {name: found for name, found in defining.items() if found} == {
+      "registry.py": {"FIGURES", "FINDING_SECTIONS", "SUITE_SECTIONS", "FIGURE_SUITES", "COVERED"}}
+  names = [f.name for f in registry.FIGURES]
+  keys = [f.key for f in registry.FINDING_SECTIONS] + [s.key for s in registry.SUITE_SECTIONS]
+  assert len(set(names)) == len(names) and len(set(keys)) == len(keys)
+  sections = (*registry.FINDING_SECTIONS, *registry.SUITE_SECTIONS)
+  assert {n for s in sections for n in s.figures} <= set(names)
+  assert all(rules.section(key).rules for key in keys)  # each section's rules under its key
+  for module in ("report.py", "reproduction.py", "figure_suites.py"):  # run figures come from the registry
+    drawn = {n.attr for n in ast.walk(ast.parse((REPO / "analysis" / module).read_text()))
+             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "figures"}
+    assert drawn <= {"lines", "Panel", "Line"}, (module, drawn)
+
+
+def test_runs_are_grouped_by_one_function():
+  """`grouping.group_by` is the one grouping loop: no `d.setdefault(key, []).append(x)` elsewhere."""
+  found = []
+  for path in _sources("analysis"):
+    for node in ast.walk(ast.parse(path.read_text())):
+      if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
+          and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Attribute)
+          and node.func.value.func.attr == "setdefault"):
+        found.append(f"{path.name}:{node.lineno}")
+  assert found == ["grouping.py:47"]

@@ -25,7 +25,7 @@ from launch import unit as unit_lib
 from launch.executors import Options
 from launch.group import ProcessGroup
 from launch.spec import Unit
-from launch.worker import Worker
+from launch.worker_handle import Worker
 from rundir.bindings import TRACED_OPTIMIZER_FIELDS
 from rundir import progress
 from rundir.files import LOG_FILE

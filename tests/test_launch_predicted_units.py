@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from analysis.synthetic import write_run
-from launch import predict
+from launch import predicted_units
 from tests.trainer_utils import REPO, TINY
 
 GIN = ["gin/qkln.gin", "gin/local.gin"]
@@ -84,7 +84,7 @@ def test_launch_keeps_the_predictions_for_status(finished, tmp_path):
     (root / name / "status.json").write_text(json.dumps({"state": "completed", "step": 200, "total_steps": 200}))
   result = subprocess.run(sweep(root, source, "--force"), cwd=REPO, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr
-  saved = json.loads((root / predict.PREDICTIONS_FILE).read_text())
+  saved = json.loads((root / predicted_units.PREDICTIONS_FILE).read_text())
   entry = saved["units"][names()[1e-1]]
   assert entry["predicted_max_logit"] == pytest.approx(10 ** log_logit(params, 1e-1), rel=1e-6)
   assert entry["params"] == params and entry["step"] == 200 and entry["fit_sizes"] == 3
@@ -113,10 +113,10 @@ def test_bad_prediction_source_is_one_line_exit_2(finished, tmp_path, case):
 
 
 def test_cell_and_read(tmp_path):
-  assert predict.cell(None) == "-"
-  assert predict.cell({"crosses_threshold": None, "note": "x"}) == "no fit"
-  assert predict.cell({"crosses_threshold": True, "predicted_max_logit": 23456.0}) == "YES 2.3e+04"
-  assert predict.cell({"crosses_threshold": False, "predicted_max_logit": 312.0}) == "no 3.1e+02"
-  assert predict.read(str(tmp_path)) is None
-  (tmp_path / predict.PREDICTIONS_FILE).write_text('{"units": [1]}')
-  assert predict.read(str(tmp_path)) is None  # a broken file shows no column rather than a crash
+  assert predicted_units.cell(None) == "-"
+  assert predicted_units.cell({"crosses_threshold": None, "note": "x"}) == "no fit"
+  assert predicted_units.cell({"crosses_threshold": True, "predicted_max_logit": 23456.0}) == "YES 2.3e+04"
+  assert predicted_units.cell({"crosses_threshold": False, "predicted_max_logit": 312.0}) == "no 3.1e+02"
+  assert predicted_units.read(str(tmp_path)) is None
+  (tmp_path / predicted_units.PREDICTIONS_FILE).write_text('{"units": [1]}')
+  assert predicted_units.read(str(tmp_path)) is None  # a broken file shows no column rather than a crash
