@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from analysis import runs
-from launch import state as launch_state
+from rundir import progress
 
 from model.config import ModelConfig
 from rundir.lock import DirLock
@@ -216,7 +216,7 @@ def test_truncated_status_is_rebuilt_and_the_resume_is_identical(tmp_path):
   reference = read_metrics(workdir)
   shutil.rmtree(workdir / "checkpoints" / "10")  # as if killed between steps 5 and 10
   (workdir / "status.json").write_text('{"state": "runn')
-  assert "status.json is unreadable" in launch_state.unit_status(str(workdir)).reason
+  assert "status.json is unreadable" in progress.unit_status(str(workdir)).reason
   assert "status.json is unreadable" in runs.load_run(str(workdir), "run").missing_final_loss_reason()
   result = run_train(workdir, [*BINDINGS, "lr=0.01"])
   assert "rebuilt it from metrics.jsonl" in result.stdout and "resuming" in result.stdout

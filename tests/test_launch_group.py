@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from launch import state
+from rundir import progress
 from launch.group import process_environments
 from tests.trainer_utils import REPO, TINY
 
@@ -53,9 +53,9 @@ def test_a_unit_as_two_processes_fails_its_attempt_when_one_is_killed_and_resume
   os.kill(_pid_of(workdir, 1), signal.SIGKILL)
   output, _ = launcher.communicate(timeout=900)
   assert launcher.returncode == 0, output
-  first, second = state.attempts(str(workdir))
+  first, second = progress.attempts(str(workdir))
   assert first["exit_code"] not in (0, None) and second["exit_code"] == 0  # the kill failed the attempt
-  assert state.unit_status(str(workdir)).state == "completed"
+  assert progress.unit_status(str(workdir)).state == "completed"
   log = (workdir / "train.log").read_text()
   assert "2 train.main processes" in log and "resuming" in log
   assert "resuming" in (workdir / "train.process1.log").read_text()

@@ -59,9 +59,11 @@ def test_killed_process_ends_the_other_and_the_rerun_resumes_to_the_same_result(
   assert time.time() - killed_at < HEARTBEAT_TIMEOUT_S + EXIT_MARGIN_S
   assert code != 0
   log = (tmp_path / "killed.p0.log").read_text()
-  assert "JAX distributed service detected fatal errors" in log and "another task died" in log
+  # Where the survivor learns of it decides the words: JAX's heartbeat, or Gloo inside a collective.
+  assert ("JAX distributed service detected fatal errors" in log and "another task died" in log) or "gloo" in log
   status = read_status(killed)
-  assert status["state"] == "running" and 10 <= status["step"] < 40  # not finished: resumable
+  # not finished: resumable (running when the process aborted, failed when it could still say so)
+  assert status["state"] in ("running", "failed") and 10 <= status["step"] < 40
 
   wait_all(start_processes(killed, bindings, flags=flags), killed)
   assert "resuming" in (tmp_path / "killed.p0.log").read_text()
