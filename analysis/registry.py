@@ -17,7 +17,7 @@ from analysis import findings
 from analysis import fmt
 from analysis import predict
 from analysis import sensitivity
-from analysis.runs import Run
+from analysis.runs import InputError, Run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +135,15 @@ SUITE_SECTIONS = (
     SuiteSection(figure_suites.fig12_13, ("fig11_13_cpu",)),
     SuiteSection(figure_suites.logit_divergence, (figure_suites.LD_SUITE,), (figure_suites.LD_SEEDS_SUITE,)),
 )
+
+def suite_section(key: str) -> SuiteSection:
+  """The SUITE_SECTIONS entry with this key; InputError naming the keys when there is none."""
+  entry = next((s for s in SUITE_SECTIONS if s.key == key), None)
+  if entry is None:
+    raise InputError(f"section {key!r} is not one of analysis/registry.py's SUITE_SECTIONS: expected one of "
+                     f"{', '.join(s.key for s in SUITE_SECTIONS)}")
+  return entry
+
 
 # The findings suites: Figs 1-6 and 11 (the smoke one for tests), their seeds, the long horizon and its seeds
 MAIN_SUITES = ("repro_cpu", "repro_smoke_cpu")

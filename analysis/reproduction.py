@@ -241,12 +241,13 @@ def findings_sections(suite: suites_.Suite | None, name: str, out_dir: str, repl
   return sections, rows
 
 
-def figure_sections(suites: dict[str, suites_.Suite],
-                    prediction_path: str = figure_suites.FIG9_PREDICTION) -> list[figure_suites.Section]:
-  """Every section of SUITE_SECTIONS built from the suites; a section whose suites are not all finished
-  gets their state as its verdicts."""
+def figure_sections(suites: dict[str, suites_.Suite], prediction_path: str = figure_suites.FIG9_PREDICTION,
+                    entries: Sequence[registry.SuiteSection] = registry.SUITE_SECTIONS
+                    ) -> list[figure_suites.Section]:
+  """Each entry's section (every section of SUITE_SECTIONS by default) built from the suites; a section
+  whose suites are not all finished gets their state as its verdicts."""
   out = []
-  for entry in registry.SUITE_SECTIONS:
+  for entry in entries:
     section_ = entry.build(suites, prediction_path) if entry.prediction else entry.build(suites)
     unfinished = [f"{name}: {suites_.status(suites, name)}" for name in entry.suites
                   if not (suites.get(name) and suites[name].done)]
@@ -275,44 +276,52 @@ def figure_section_text(entry: registry.SuiteSection, section_: figure_suites.Se
   return "\n".join(parts) + "\n"
 
 
-def build_full(paths: Sequence[str], out_dir: str, prediction: str) -> str:
-  """Writes out_dir/README.md and figures/ for Figs 1-13 from the suites under `paths`."""
+def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequence[str] = ()) -> str:
+  """Writes out_dir/README.md and figures/ for Figs 1-13 from the suites under `paths`; `only`: just the
+  SUITE_SECTIONS with these keys (a report of one suite family), without the findings."""
+  entries = [registry.suite_section(key) for key in only] if only else list(registry.SUITE_SECTIONS)
   suites = suites_.discover(paths, COVERED)
-  main_names = [n for n in MAIN_SUITES if n in suites]
-  if len(main_names) > 1:
-    raise InputError(f"roots of both {' and '.join(main_names)}: expected one of them")
-  main_name = main_names[0] if main_names else MAIN_SUITES[0]
-  seeds = suites.get(SEEDS_SUITE)
-  replicas = replicas_of(seeds, main_name)
   os.makedirs(out_dir, exist_ok=True)
-  main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
-  figure_parts = []
-  for entry, section_ in zip(registry.SUITE_SECTIONS, figure_sections(suites, prediction)):
+  summary, main_sections, long_sections, seeds_line = [], [], [], ""
+  covered = [n for entry in entries for n in (*entry.suites, *entry.seed_suites)]
+  if not only:
+    main_names = [n for n in MAIN_SUITES if n in suites]
+    if len(main_names) > 1:
+      raise InputError(f"roots of both {' and '.join(main_names)}: expected one of them")
+    main_name = main_names[0] if main_names else MAIN_SUITES[0]
+    replicas = replicas_of(suites.get(SEEDS_SUITE), main_name)
+    main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
+    covered = list(COVERED)
+  figure_parts, titles = [], []
+  for entry, section_ in zip(entries, figure_sections(suites, prediction, entries)):
     print(f"section {section_.title}", file=sys.stderr, flush=True)
+    titles.append(section_.title)
     figure_parts.append(figure_section_text(entry, section_, suites, out_dir))
     summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
-  long_replicas = replicas_of(suites.get(LONG_SEEDS_SUITE), LONG_SUITE)
-  long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, long_replicas,
-                                               "long_", "Long horizon, ")
-  summary += long_rows
-  seeds_line = " ".join(
-      f"`{name}`: {suites_.status(suites, name)}; "
-      + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
-         "(docs/reproduction_rules.md, Seeds)." if seeded else "the findings show seed 0 only.")
-      for name, seeded in ((SEEDS_SUITE, replicas), (LONG_SEEDS_SUITE, long_replicas)))
+  if not only:
+    long_replicas = replicas_of(suites.get(LONG_SEEDS_SUITE), LONG_SUITE)
+    long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, long_replicas,
+                                                 "long_", "Long horizon, ")
+    summary += long_rows
+    seeds_line = " ".join(
+        f"`{name}`: {suites_.status(suites, name)}; "
+        + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
+           "(docs/reproduction_rules.md, Seeds)." if seeded else "the findings show seed 0 only.")
+        for name, seeded in ((SEEDS_SUITE, replicas), (LONG_SEEDS_SUITE, long_replicas)))
   status_rows = [["suite", "root", "state", "runs", "first start to last update"]] + [
       [f"`{n}`", suites[n].root if n in suites else "-", suites_.status(suites, n),
        state_summary(list(suites[n].runs.values())) if n in suites and suites[n].runs else "-",
        f"{wall_time(list(suites[n].runs.values())) / 60:.1f} min" if n in suites and suites[n].runs else "-"]
-      for n in COVERED if n in suites or n != "repro_smoke_cpu"]
+      for n in covered if n in suites or n != "repro_smoke_cpu"]
   problems = [p for s in suites.values() for p in s.problems]
+  command = " ".join(["python -m analysis.reproduction", *paths, *([f"--only={','.join(only)}"] if only else []),
+                      f"--out {out_dir}"])
   page = "\n".join([
-      "# Reproduction report: Figs 1-13 at CPU scale",
+      "# Reproduction report: " + ("; ".join(titles) if only else "Figs 1-13 at CPU scale"),
       "",
-      f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `python -m analysis.reproduction {' '.join(paths)} "
-      f"--out {out_dir}`. Verdicts are fixed rules, stated with each claim, applied to these runs "
-      "(analysis/rules.py, written out as docs/reproduction_rules.md); a suite not finished "
-      "shows its state instead.",
+      f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `{command}`. Verdicts are fixed rules, stated with each "
+      "claim, applied to these runs (analysis/rules.py, written out as docs/reproduction_rules.md); a suite "
+      "not finished shows its state instead.",
       "",
       display.markdown(status_rows),
       seeds_line,
@@ -340,7 +349,7 @@ def main(argv: list[str]) -> None:
   try:
     paths = argv[1:]
     path = (build(paths[0], flags.FLAGS.out) if single_suite(paths)
-            else build_full(paths, flags.FLAGS.out, flags.FLAGS.fig9_prediction))
+            else build_full(paths, flags.FLAGS.out, flags.FLAGS.fig9_prediction, flags.FLAGS.only))
   except InputError as e:
     cli.exit_usage(str(e))
   except OSError as e:
@@ -354,6 +363,8 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
   flags.DEFINE_string("rules_doc", RULES_DOC, "Where to write the rules doc from analysis/rules.py ('' for nowhere).")
+  flags.DEFINE_list("only", [], "Only these sections of analysis/registry.py's SUITE_SECTIONS (their keys, "
+                    "e.g. logit_divergence): a report of one suite family, without the findings.")
   flags.DEFINE_string("fig9_prediction", figure_suites.FIG9_PREDICTION,
                       "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
   app.run(main, flags_parser=parse_flags)

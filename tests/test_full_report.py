@@ -510,3 +510,23 @@ def test_logit_divergence_section_on_one_seed_then_three(tmp_path):
   assert [r[:3] for r in section.tables[0][1:4]] == [["vocab 2048, bfloat16", "1e-1", "0"],
                                                       ["vocab 2048, bfloat16", "1e-1", "1"],
                                                       ["vocab 2048, bfloat16", "1e-1", "2"]]
+
+
+def test_only_writes_the_named_sections_without_the_findings(tmp_path):
+  _divergence_suite(tmp_path / "screen", "logit_divergence_cpu", {0: 0.9, 1: 0.5, 2: 0.7})
+  page = open(reproduction.build_full([str(tmp_path / "screen")], str(tmp_path / "out"), "-",
+                                      only=["logit_divergence"])).read()
+  assert page.startswith("# Reproduction report: Output-logit divergence: the positive control")
+  assert [line for line in page.splitlines() if line.startswith("## ")] == [
+      "## Output-logit divergence: the positive control (Figs 3-4, issue 23)"]
+  assert "`repro_cpu`" not in page and "`logit_divergence_seeds_cpu` | - | not run yet" in page
+  assert sorted(os.listdir(tmp_path / "out" / "figures")) == [
+      f"logit_divergence_fig4_lr{lr}.{ext}" for lr in ("1e-1", "1e0") for ext in ("png", "svg")]
+
+
+def test_only_with_an_unknown_section_is_exit_2_naming_the_keys(tmp_path):
+  result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(tmp_path), "--only=fig99",
+                           f"--out={tmp_path / 'out'}", "--rules_doc="], cwd=REPO, capture_output=True, text=True)
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert "section 'fig99' is not one of" in result.stderr and "logit_divergence" in result.stderr
+  assert not (tmp_path / "out").exists()
