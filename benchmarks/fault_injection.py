@@ -28,7 +28,7 @@ from absl import app, flags
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from launch import state  # noqa: E402  # pylint: disable=wrong-import-position
+from rundir import progress  # noqa: E402  # pylint: disable=wrong-import-position
 from rundir.files import read_json  # noqa: E402  # pylint: disable=wrong-import-position
 
 flags.DEFINE_integer("kills", 20, "kill -9 of workers or the launcher, each at a random point of progress.")
@@ -65,8 +65,8 @@ def open_attempts(root: pathlib.Path) -> list[tuple[pathlib.Path, int]]:
   launcher's workers leave open attempts behind until the next launcher resumes their units)."""
   found = []
   for unit in units(root) if root.exists() else []:
-    if state.unit_status(str(unit)).state == "running":
-      found.append((unit, int(state.attempts(str(unit))[-1]["pid"])))
+    if progress.unit_status(str(unit)).state == "running":
+      found.append((unit, int(progress.attempts(str(unit))[-1]["pid"])))
   return found
 
 
@@ -218,7 +218,7 @@ def main(argv: list[str]) -> None:
       what = "; ".join(f"{u.name} at {step_of(u)}" for u, _ in open_attempts(faulted))
       if extras == 2 and len(units(faulted)) >= 3:
         time.sleep(1.0)  # the workers' SIGTERM (parent death) lands
-        unfinished = [u for u in units(faulted) if not state.is_finished(str(u))]
+        unfinished = [u for u in units(faulted) if not progress.is_finished(str(u))]
         if len(unfinished) >= 1:
           at = damage_checkpoint(unfinished[0])
           rows.append((f"garbage written over the newest checkpoint ({at}) of {unfinished[0].name}",
@@ -267,7 +267,7 @@ def main(argv: list[str]) -> None:
   for unit in units(faulted):
     print(f"{unit.name}: {len(metrics(unit))} metrics lines, final eval loss "
           f"{(read_json(str(unit / 'status.json')) or {}).get('final_eval_loss')}, "
-          f"{len(state.attempts(str(unit)))} attempts, corrupt_checkpoints: {(unit / 'corrupt_checkpoints').exists()}")
+          f"{len(progress.attempts(str(unit)))} attempts, corrupt_checkpoints: {(unit / 'corrupt_checkpoints').exists()}")
   for failure in failures:
     print(f"FAILED: {failure}")
   for kind in missing:

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from launch import spec, state
+from launch import spec
+from rundir import progress
 from launch.executors import Options
 from tests.trainer_utils import REPO, TINY
 
@@ -35,7 +36,7 @@ def test_submitit_local_array_runs_the_unit(tmp_path):
   from launch.executors import slurm
   options = Options(name="t", python=sys.executable, slurm_cluster="local", max_retries=0)
   assert slurm.launch([UNIT], str(tmp_path), options) == 0
-  unit = state.unit_status(str(tmp_path / UNIT.name))
+  unit = progress.unit_status(str(tmp_path / UNIT.name))
   assert unit.state == "completed" and unit.attempts == 1
   assert (tmp_path / ".submitit").is_dir() and (tmp_path / UNIT.name / "train.log").exists()
 
@@ -59,7 +60,7 @@ def test_xm_local_runs_one_job_per_unit(xm, tmp_path):
                           env=dict(os.environ, HOME=str(tmp_path)))  # XManager's database goes to ~/.xmanager
   assert result.returncode == 0, result.stdout + result.stderr[-3000:]
   assert "XManager experiment" in result.stdout
-  assert state.unit_status(str(root / "lr=0.01")).state == "completed"
+  assert progress.unit_status(str(root / "lr=0.01")).state == "completed"
 
 
 VERTEX_SPEC = """
