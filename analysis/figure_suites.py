@@ -131,7 +131,7 @@ def mup_cells(by_seed: dict[int, dict[tuple[str, int], list[Run]]],
               lrs: Sequence[float]) -> dict[tuple[str, int], Cell]:
   """One cell per (arm, width): seed 0's sensitivity, and the other seeds' as its replicas."""
   return {key: Cell({"arm": key[0]}, key[1], runs, sens(runs, lrs),
-                    [sens(by_seed[seed][key], lrs) for seed in sorted(by_seed) if seed and key in by_seed[seed]])
+                    {seed: sens(by_seed[seed][key], lrs) for seed in sorted(by_seed) if seed and key in by_seed[seed]})
           for key, runs in by_seed[0].items()}
 
 
@@ -188,7 +188,7 @@ def fig8(suites: dict[str, Suite]) -> Section:
   spread = rules.mup_stabilises_lr(*spreads)
   if seeded:
     per_seed = {arm: [rules.best_lr_spread([s.best_lr if s and s.complete else None for s in seeds], lrs)
-                      for seeds in zip(*[[qk[(arm, w)].sens, *qk[(arm, w)].replicas] for w in widths])]
+                      for seeds in zip(*[[qk[(arm, w)].sens, *qk[(arm, w)].replicas.values()] for w in widths])]
                 for arm in ARMS}
     spread = spread[0], (f"{spread[1]}; each seed's own spreads: muParam {per_seed['muParam']}, standard "
                          f"{per_seed['standard']}")

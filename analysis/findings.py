@@ -3,8 +3,11 @@ intervention and width) to its claims, each applying its rule of analysis/rules.
 cells' numbers for a verdict of 'reproduced', 'partly', 'not reproduced' or 'not measured', with the
 evidence table they read.
 
-A cell rerun at more seeds (repro_seeds_cpu) carries their sensitivities as `replicas`: the rules then
-read the mean over seeds, and a comparison whose seeds' min-max lies on both sides of the margin says so.
+A cell rerun at more seeds (repro_seeds_cpu) carries their sensitivities as `replicas`, by seed: the rules
+then read the mean over seeds, a comparison whose seeds' min-max lies on both sides of the margin says so,
+and each comparison is shown paired seed by seed with its t interval (analysis/paired.py); a verdict reading
+one whose interval holds its margin is "within noise". Every sensitivity claim has its instability twin,
+the same rule on the part of the sensitivity above the best LR (docs/reproduction_rules.md, issue 24).
 """
 
 import dataclasses
@@ -13,6 +16,7 @@ import statistics
 from typing import Callable, Sequence
 
 from analysis import fmt
+from analysis import paired
 from analysis import rules
 from analysis import sensitivity
 from analysis.rules import HIGH_LR, LOGIT_MARGIN, LOGIT_RATIO, SENSITIVITY_MARGIN, combine, less
@@ -33,7 +37,7 @@ class Cell:
   width: int
   runs: list[Run]
   sens: sensitivity.Sensitivity | None
-  replicas: list[sensitivity.Sensitivity] = dataclasses.field(default_factory=list)  # seeds 1, 2, ...
+  replicas: dict[int, sensitivity.Sensitivity] = dataclasses.field(default_factory=dict)  # by seed: 1, 2, ...
 
   def at(self, lr: float) -> Run | None:
     return next((r for r in self.runs if math.isclose(r.lr, lr, rel_tol=sensitivity.LR_RTOL)), None)
@@ -84,7 +88,30 @@ def seed_values(cell: Cell | None, attr: str = "lr_sensitivity") -> list[float]:
   over the LRs), seed 0 first."""
   if cell is None:
     return []
-  return [getattr(s, attr) for s in [cell.sens, *cell.replicas] if s and s.lr_sensitivity is not None]
+  return list(by_seed(cell, attr).values())
+
+
+def by_seed(cell: Cell | None, attr: str = "lr_sensitivity") -> dict[int, float]:
+  """A Sensitivity field of the cell's complete seeds, by seed (0 first): what pairing reads."""
+  if cell is None:
+    return {}
+  seeds = {0: cell.sens, **dict(sorted(cell.replicas.items()))}
+  return {seed: getattr(s, attr) for seed, s in seeds.items() if s and s.lr_sensitivity is not None}
+
+
+def seeded(*cells_: Cell | None) -> bool:
+  return any(c and c.replicas for c in cells_)
+
+
+def gap(low: Cell | None, high: Cell | None, attr: str = "lr_sensitivity",
+        thresholds: Sequence[float] = (SENSITIVITY_MARGIN,)) -> list[paired.Paired]:
+  """high - low seed by seed (what "low below high by >= m" reads), for seeded cells; none for one seed,
+  which has no interval."""
+  return [paired.difference(by_seed(high, attr), by_seed(low, attr), thresholds)] if seeded(low, high) else []
+
+
+def paired_text(comparisons: Sequence[paired.Paired]) -> str:
+  return "".join(f"; paired {c.text()}" for c in comparisons)
 
 
 def sens_of(cell: Cell | None, attr: str = "lr_sensitivity") -> float | None:
@@ -118,7 +145,7 @@ def straddle_note(good: Cell | None, bad: Cell | None, margin: float = SENSITIVI
 def mean_best_lr(cell: Cell | None) -> float | None:
   """The LR of the lowest scored loss averaged over the cell's complete seeds: a grid point (seed 0's
   best LR when it has no replicas)."""
-  seeds = [s for s in [cell.sens, *cell.replicas] if s and s.lr_sensitivity is not None] if cell else []
+  seeds = [s for s in [cell.sens, *cell.replicas.values()] if s and s.lr_sensitivity is not None] if cell else []
   if not seeds:
     return None
   if len(seeds) == 1:
@@ -163,43 +190,75 @@ def attention_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim],
   return [claim], [["width, arch"] + [fmt.sci(lr) for lr in scale.lrs]] + rows
 
 
+SENS, ABOVE = "lr_sensitivity", "above_best"
+INSTABILITY = " (instability part)"
+
+
+def twins(claim_of: Callable[[str], Claim]) -> list[Claim]:
+  """A sensitivity claim, then its instability twin: the same rule, margin and pairing on S_above."""
+  return [claim_of(SENS), claim_of(ABOVE)]
+
+
+def sens_claim(rule: rules.Rule, attr: str, verdict: str, comparisons: Sequence[paired.Paired],
+               detail: list[str], **values) -> Claim:
+  """The claim of `rule` read on `attr` (S, or S_above for the twin), its verdict labelled within noise
+  when a paired comparison it reads is."""
+  twin = attr == ABOVE
+  return Claim(rule.claim + INSTABILITY * twin,
+               rule.stated(**values) + ", read on S_above, the sensitivity's part above the best LR" * twin,
+               paired.label(verdict, comparisons), detail)
+
+
 def size_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
   """Finding 2: qk-LN sensitivity below no qk-LN at every width; sensitivity rising with width."""
-  lower, detail = [], []
+  return twins(lambda attr: _qkln_lowers(cells_, scale, attr)) + twins(lambda attr: _grows(cells_, scale, attr)), []
+
+
+def _qkln_lowers(cells_: Sequence[Cell], scale: Scale, attr: str) -> Claim:
+  lower, detail, comparisons = [], [], []
   for width in scale.widths:
     off, on = find(cells_, width, arch="no_qkln"), find(cells_, width, arch="qkln")
-    lower.append(less(sens_of(on), sens_of(off), SENSITIVITY_MARGIN))
-    detail.append(f"d={width}: {sens_text(on)} with qk-LN vs {sens_text(off)} without{straddle_note(on, off)}")
-  rising, above, growth_detail = [], [], []
+    lower.append(less(sens_of(on, attr), sens_of(off, attr), SENSITIVITY_MARGIN))
+    pair = gap(on, off, attr)
+    comparisons += pair
+    detail.append(f"d={width}: {sens_text(on, attr)} with qk-LN vs {sens_text(off, attr)} without"
+                  f"{straddle_note(on, off, attr=attr)}{paired_text(pair)}")
+  return sens_claim(rules.R2A, attr, combine(lower), comparisons, detail)
+
+
+def _grows(cells_: Sequence[Cell], scale: Scale, attr: str) -> Claim:
+  rising, above, detail, comparisons = [], [], [], []
   for arch in ("no_qkln", "qkln"):
     by_width = [find(cells_, w, arch=arch) for w in scale.widths]
-    values = list(map(sens_of, by_width))
+    values = [sens_of(c, attr) for c in by_width]
     if None in values or len(values) < 2:
       rising.append(None)
       continue
     rising.append(all(less(a, b, SENSITIVITY_MARGIN) for a, b in zip(values, values[1:])))
     above.append(less(values[0], values[-1], SENSITIVITY_MARGIN))
-    notes = {straddle_note(a, b) for a, b in zip(by_width, by_width[1:])} - {""}
-    growth_detail.append(f"{arch}: " + " -> ".join(map(sens_text, by_width)) + "".join(notes))
+    notes = {straddle_note(a, b, attr=attr) for a, b in zip(by_width, by_width[1:])} - {""}
+    steps = [p for a, b in zip(by_width, by_width[1:]) for p in gap(a, b, attr)]
+    ends = gap(by_width[0], by_width[-1], attr)
+    comparisons += steps + ends
+    detail.append(f"{arch}: " + " -> ".join(sens_text(c, attr) for c in by_width) + "".join(notes)
+                  + "".join(f"; paired step {p.text()}" for p in steps)
+                  + "".join(f"; paired largest - smallest {p.text()}" for p in ends))
   grows = combine(rising)
   if grows == "not reproduced" and any(above):
     grows = "partly"
-  return [Claim(rules.R2A.claim, rules.R2A.stated(), combine(lower), detail),
-          Claim(rules.R2B.claim, rules.R2B.stated(), grows, growth_detail)], []
+  return sens_claim(rules.R2B, attr, grows, comparisons, detail)
 
 
 def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
   """Finding 3: without weight decay, no z-loss is more LR sensitive (Fig 3) and its output logits drift
   down (Fig 4); weight decay helps the larger models."""
-  sens_checks, drift_checks, sens_detail, drift_detail, rows = [], [], [], [], []
+  drift_checks, drift_detail, rows = [], [], []
   for width in scale.ablation_widths:
     bare = find(cells_, width, z_loss="no_z_loss", weight_decay="weight_decay_0")
     z = find(cells_, width, z_loss="none", weight_decay="weight_decay_0")
     drift = [min((v for r in c.runs if (v := extreme(r, OUTPUT_LOGIT, min)) is not None), default=None)
              if c else None for c in (bare, z)]
-    sens_checks.append(less(sens_of(z), sens_of(bare), SENSITIVITY_MARGIN))
     drift_checks.append(less(drift[0], drift[1], LOGIT_MARGIN))
-    sens_detail.append(f"d={width}: {sens_text(bare)} without z-loss vs {sens_text(z)} with{straddle_note(z, bare)}")
     drift_detail.append(f"d={width}: {fmt.number(drift[0], 3)} without z-loss vs {fmt.number(drift[1], 3)} with")
   label = varying(cells_)
   for cell in cells_:
@@ -207,40 +266,47 @@ def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Clai
         marked(r, extreme(r, OUTPUT_LOGIT, min)) + f" / {fmt.sci(extreme(r, LOG_Z))}" if r else "-"
         for r in map(cell.at, scale.lrs)])
   largest = scale.ablation_widths[-1]
-  decayed, bare = (find(cells_, largest, z_loss="no_z_loss", weight_decay=wd) for wd in ("none", "weight_decay_0"))
-  return [Claim(rules.R3A.claim, rules.R3A.stated(), combine(sens_checks), sens_detail),
-          Claim(rules.R3B.claim, rules.R3B.stated(), combine(drift_checks), drift_detail),
-          Claim(rules.R3C.claim, rules.R3C.stated(largest=f"d={largest}"),
-                combine([less(sens_of(decayed), sens_of(bare), SENSITIVITY_MARGIN)]),
-                [f"d={largest}: {sens_text(decayed)} with weight decay vs {sens_text(bare)} without"
-                 f"{straddle_note(decayed, bare)}"])], \
-      [["width, cell (lowest logits/mean / peak log Z)"] + list(map(fmt.sci, scale.lrs))] + rows
+  z_loss = lambda attr: sens_claim(rules.R3A, attr, *_pairwise(
+      cells_, scale.ablation_widths, {"z_loss": "none", "weight_decay": "weight_decay_0"},
+      {"z_loss": "no_z_loss", "weight_decay": "weight_decay_0"},
+      lambda p: "with z-loss" if p["z_loss"] == "none" else "without z-loss", attr))
+  decay = lambda attr: sens_claim(rules.R3C, attr, *_pairwise(
+      cells_, (largest,), {"z_loss": "no_z_loss", "weight_decay": "none"},
+      {"z_loss": "no_z_loss", "weight_decay": "weight_decay_0"},
+      lambda p: "with weight decay" if p["weight_decay"] == "none" else "without", attr), largest=f"d={largest}")
+  return [*twins(z_loss), Claim(rules.R3B.claim, rules.R3B.stated(), combine(drift_checks), drift_detail),
+          *twins(decay)], [["width, cell (lowest logits/mean / peak log Z)"] + list(map(fmt.sci, scale.lrs))] + rows
 
 
 def _pairwise(cells_: Sequence[Cell], widths: Sequence[int], better: dict, worse: dict,
-              name: Callable[[dict], str]) -> tuple[str, list[str]]:
-  checks, detail = [], []
+              name: Callable[[dict], str], attr: str = SENS) -> tuple[str, list[paired.Paired], list[str]]:
+  """'better lower than worse by >= the margin' at every width: the verdict, its paired comparisons and
+  one line per width."""
+  checks, comparisons, detail = [], [], []
   for width in widths:
     good, bad = find(cells_, width, **better), find(cells_, width, **worse)
-    checks.append(less(sens_of(good), sens_of(bad), SENSITIVITY_MARGIN))
-    detail.append(f"d={width}: {sens_text(good)} ({name(better)}) vs {sens_text(bad)} ({name(worse)})"
-                  f"{straddle_note(good, bad)}")
-  return combine(checks), detail
+    checks.append(less(sens_of(good, attr), sens_of(bad, attr), SENSITIVITY_MARGIN))
+    pair = gap(good, bad, attr)
+    comparisons += pair
+    detail.append(f"d={width}: {sens_text(good, attr)} ({name(better)}) vs {sens_text(bad, attr)} ({name(worse)})"
+                  f"{straddle_note(good, bad, attr=attr)}{paired_text(pair)}")
+  return combine(checks), comparisons, detail
 
 
 def warmup_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
   short, _, long = scale.warmups
-  verdict, detail = _pairwise(cells_, scale.ablation_widths, {"warmup_steps": str(long)},
-                              {"warmup_steps": str(short)}, lambda p: f"warm-up {p['warmup_steps']}")
-  return [Claim(rules.R4A.claim, rules.R4A.stated(long=f"warm-up {long}", short=f"warm-up {short}"),
-                verdict, detail)], []
+  return twins(lambda attr: sens_claim(
+      rules.R4A, attr, *_pairwise(cells_, scale.ablation_widths, {"warmup_steps": str(long)},
+                                  {"warmup_steps": str(short)}, lambda p: f"warm-up {p['warmup_steps']}", attr),
+      long=f"warm-up {long}", short=f"warm-up {short}")), []
 
 
 def weight_decay_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
-  verdict, detail = _pairwise(cells_, scale.ablation_widths, {"weight_decay": "none"},
-                              {"weight_decay": "coupled_weight_decay"},
-                              lambda p: "independent 1e-4" if p["weight_decay"] == "none" else "coupled 0.1")
-  return [Claim(rules.R4B.claim, rules.R4B.stated(), verdict, detail)], []
+  return twins(lambda attr: sens_claim(
+      rules.R4B, attr, *_pairwise(cells_, scale.ablation_widths, {"weight_decay": "none"},
+                                  {"weight_decay": "coupled_weight_decay"},
+                                  lambda p: "independent 1e-4" if p["weight_decay"] == "none" else "coupled 0.1",
+                                  attr))), []
 
 
 def grad_rms_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:

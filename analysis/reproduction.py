@@ -64,8 +64,8 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
       cell.sens = sensitivity.group_sensitivity(cell.runs, ranges, label)
       seeded = [(seed, run) for u in units for seed, run in (replicas or {}).get(u["name"], {}).items()]
       by_seed = grouping.group_by(seeded, lambda pair: pair[0])
-      cell.replicas = [sensitivity.group_sensitivity([run for _, run in pairs], ranges, label)
-                       for _, pairs in sorted(by_seed.items())]
+      cell.replicas = {seed: sensitivity.group_sensitivity([run for _, run in pairs], ranges, label)
+                       for seed, pairs in sorted(by_seed.items())}
     out.append(cell)
   return out, [u["name"] for u in finding["units"] if u["name"] not in runs]
 

@@ -14,9 +14,10 @@ DEFAULTS = {"arch": "qkln", "z_loss": "none", "weight_decay": "none", "warmup_st
 
 
 def cell(width: int, sens: float | None, runs=(), **point) -> findings.Cell:
-  """A cell whose LR sensitivity is given (None: incomplete), at the suite's defaults but for `point`."""
+  """A cell whose LR sensitivity is given (None: incomplete), all of it above the best LR, at the suite's
+  defaults but for `point`."""
   return findings.Cell({**DEFAULTS, **point}, width, list(runs),
-                       types.SimpleNamespace(lr_sensitivity=sens))
+                       types.SimpleNamespace(lr_sensitivity=sens, above_best=sens))
 
 
 def verdict_of(rule, cells, index=0) -> str:
@@ -49,7 +50,8 @@ def test_size_rules(sens, expected):
   cells = [cell(64, sens[0], arch="no_qkln"), cell(128, sens[1], arch="no_qkln"),
            cell(64, sens[2]), cell(128, sens[3])]
   claims, _ = findings.size_claims(cells, SCALE)
-  assert [c.verdict for c in claims] == expected
+  assert [c.verdict for c in claims] == [expected[0]] * 2 + [expected[1]] * 2  # each with its twin
+  assert claims[1].text == claims[0].text + " (instability part)"
 
 
 @pytest.mark.parametrize("long_sens, expected", [
@@ -104,4 +106,33 @@ def test_output_logit_drift_rule(tmp_path, bare_low, expected):
   cells = [cell(64, 1.0, _runs(tmp_path, "bare", rows(bare_low)), z_loss="no_z_loss", weight_decay="weight_decay_0"),
            cell(64, 1.0, _runs(tmp_path, "z", rows(-1.0)), weight_decay="weight_decay_0")]
   one_width = findings.Scale(**{**vars(SCALE), "ablation_widths": (64,)})
-  assert findings.output_logit_claims(cells, one_width)[0][1].verdict == expected
+  assert findings.output_logit_claims(cells, one_width)[0][2].verdict == expected
+
+
+def seeded_cell(width: int, sens: dict[int, float], above: dict[int, float], **point) -> findings.Cell:
+  """A cell with seeds: seed 0's sensitivity and above-best part, and the other seeds' as replicas."""
+  at = {s: types.SimpleNamespace(lr_sensitivity=sens[s], above_best=above[s]) for s in sens}
+  return findings.Cell({**DEFAULTS, **point}, width, [], at[0], {s: v for s, v in at.items() if s})
+
+
+def test_seeded_verdict_shows_its_paired_interval_and_within_noise():
+  one_width = findings.Scale(**{**vars(SCALE), "ablation_widths": (64,)})
+  cells = [seeded_cell(64, {0: 0.40, 1: 0.40, 2: 0.40}, {0: 0.10, 1: 0.10, 2: 0.10}, warmup_steps="4"),
+           seeded_cell(64, {0: 0.50, 1: 0.45, 2: 0.55}, {0: 0.11, 1: 0.11, 2: 0.11}, warmup_steps="1")]
+  claim, twin = findings.warmup_claims(cells, one_width)[0]
+  # q = 0.10, 0.05, 0.15: mean 0.1, sd 0.05, half-width 4.303 x 0.05 / sqrt(3) = 0.1242: [-0.0242, 0.224]
+  # holds the margin 0.02; the means 0.40 vs 0.50 still reproduce
+  assert claim.verdict == "reproduced (within noise)"
+  assert claim.detail == ["d=64: 0.4 (0.4-0.4, 3 seeds) (warm-up 4) vs 0.5 (0.45-0.55, 3 seeds) (warm-up 1); "
+                          "paired 0.1 [-0.0242, 0.224], 3 seeds (0.1, 0.05, 0.15)"]
+  # S_above: q = 0.01 at every seed, an interval of width 0 below the margin: not reproduced, not noisy
+  assert twin.text == claim.text + " (instability part)" and twin.verdict == "not reproduced"
+  assert twin.detail[0].endswith("; paired 0.01 [0.01, 0.01], 3 seeds (0.01, 0.01, 0.01)")
+
+
+def test_a_seed_one_cell_lacks_is_named_and_left_out():
+  low = seeded_cell(64, {0: 0.4, 1: 0.4}, {0: 0.1, 1: 0.1})
+  high = seeded_cell(64, {0: 0.5, 1: 0.6, 2: 0.7}, {0: 0.1, 1: 0.1, 2: 0.1})
+  (pair,) = findings.gap(low, high)
+  assert pair.values == pytest.approx({0: 0.1, 1: 0.2}) and pair.unpaired == (2,)
+  assert findings.gap(cell(64, 0.4), cell(64, 0.5)) == []  # one seed: no interval
