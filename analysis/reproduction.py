@@ -73,19 +73,24 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
 # --- the page ----------------------------------------------------------------------------------------
 
 def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
-  """One row per cell (seed 0's l0, l*, best lr); with seeds, a column of their mean and min-max."""
+  """One row per cell (seed 0's l0, l*, best lr, and its sensitivity S = S_below + S_above split at the
+  best LR); with seeds, columns of S's mean and min-max and of the parts' means."""
   label = varying(cells_)
   seeded = any(c.replicas for c in cells_)
-  rows = [["cell", "width (non-emb. params)", "l0", "l*", "best lr", "LR sensitivity"]
-          + (["mean over seeds (min-max, seeds)"] if seeded else [])]
+  rows = [["cell", "width (non-emb. params)", "l0", "l*", "best lr", "LR sensitivity", "S_below", "S_above"]
+          + (["mean over seeds (min-max, seeds)", "mean S_below / S_above"] if seeded else [])]
   for c in cells_:
     s = c.sens
     values = seed_values(c)
     spread = (f"{fmt.number(sens_of(c))} ({fmt.number(min(values))}-{fmt.number(max(values))}, "
               f"{len(values)} of {1 + len(c.replicas)})" if c.replicas and values else "-")
+    parts = (f"{fmt.number(sens_of(c, 'below_best'))} / {fmt.number(sens_of(c, 'above_best'))}"
+             if c.replicas and values else "-")
     rows.append([label(c), f"d={c.width} ({fmt.count(s.params if s else None)})",
                  fmt.number(s.init_loss if s else None), fmt.number(s.best_loss if s else None),
-                 fmt.sci(s.best_lr if s else None), s.summary if s else "not run"] + ([spread] if seeded else []))
+                 fmt.sci(s.best_lr if s else None), s.summary if s else "not run",
+                 fmt.number(s.below_best if s else None), fmt.number(s.above_best if s else None)]
+                + ([spread, parts] if seeded else []))
   return rows
 
 

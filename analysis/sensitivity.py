@@ -52,12 +52,12 @@ def split_at_best(final_losses: Sequence[float], init_loss: float) -> tuple[floa
   """lr_sensitivity split at the best LR (docs/reproduction_rules.md, issue 24, by cause): (below, above),
   the mean over all N points of the LRs under the best (slow training in the horizon) and over it
   (instability), so that the two add up to the sensitivity. The best run's own term, non-zero only when
-  it ends above l0, is in `below`."""
-  sensitivity, _ = lr_sensitivity(final_losses, init_loss)
+  it ends above l0, is in `below`. Each part is summed on its own, so a part with no loss off the best is
+  exactly 0 (not the float residue of a difference)."""
   counted = [loss if math.isfinite(loss) else init_loss for loss in final_losses]
   best = min(range(len(counted)), key=counted.__getitem__)
-  above = sum(scored_loss(loss, init_loss) - counted[best] for loss in final_losses[best + 1:]) / len(final_losses)
-  return sensitivity - above, above
+  part = lambda losses: sum(scored_loss(loss, init_loss) - counted[best] for loss in losses) / len(final_losses)
+  return part(final_losses[:best + 1]), part(final_losses[best + 1:])
 
 
 def is_coupled(run: Run) -> bool:

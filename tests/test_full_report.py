@@ -329,7 +329,23 @@ def test_seeds_verdict_reads_the_mean_and_flags_a_straddle(tmp_path):
       "d=128: 0.367 (0.3-0.49, 3 seeds) (warm-up 4) vs 0.5 (0.5-0.5, 3 seeds) (warm-up 1); the seeds' min-max "
       "straddles the margin; paired 0.133 [-0.132, 0.399], 3 seeds (0.01, 0.2, 0.19)"]
   row = next(r for r in reproduction.sensitivity_rows(seeded) if r[0] == "warmup_steps=4" and "d=128" in r[1])
-  assert row[-2:] == ["0.49", "0.3667 (0.3-0.49, 3 of 3)"]
+  # every loss off the best is at the top LR: S_below 0, S_above S, at seed 0 and in the means
+  assert row[-5:] == ["0.49", "0", "0.49", "0.3667 (0.3-0.49, 3 of 3)", "0 / 0.3667"]
+
+
+def test_sensitivity_table_splits_at_the_best_lr(tmp_path):
+  """Over the 7 LRs, the lowest 0.7 and the highest 1.4 above the best 4.0: S = 2.1 / 7 = 0.3, of which
+  0.1 below the best LR (slow training) and 0.2 above it (instability)."""
+  finding = next(f for f in repro.report(TWO_WIDTHS)["findings"] if f["key"] == "warmup")
+  for unit in finding["units"]:
+    lr = float(unit["labels"]["lr"])
+    write_run(str(tmp_path / unit["name"]), lr=lr, init_loss=L0,
+              final_loss=4.0 + {LRS[0]: 0.7, LRS[-1]: 1.4}.get(lr, 0.0), params=1e5,
+              bindings={"d_model": int(unit["labels"]["d_model"])})
+  runs = {r.name: r for r in find_runs([str(tmp_path)])[0]}
+  rows = reproduction.sensitivity_rows(reproduction.cells(finding, runs, TWO_WIDTHS)[0])
+  assert rows[0][-3:] == ["LR sensitivity", "S_below", "S_above"]
+  assert {tuple(r[-3:]) for r in rows[1:]} == {("0.3", "0.1", "0.2")}
 
 
 def test_full_report_averages_a_finished_seed_suite(tmp_path):
