@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from analysis import bad_runs
 from analysis import early_warning
 from analysis.runs import find_runs
 from analysis.synthetic import write_run
@@ -114,12 +115,12 @@ def test_seen_roots_are_all_in_the_tuning_half(tmp_path):
   cases = early_warning.cases(runs, [new], margin=0.1, seen=[seen])
   by_root = {r: [c.tuning for c in cases if c.name.startswith(r)] for r in (new, seen)}
   assert by_root[seen] == [True] * 6
-  assert by_root[new] == [early_warning.in_tuning_half(n) for n in "abcdef"]
+  assert by_root[new] == [bad_runs.in_tuning_half(n) for n in "abcdef"]
 
 
 def test_the_split_is_a_fixed_function_of_the_relative_path():
-  halves = [early_warning.in_tuning_half(f"sweep/run_{i}") for i in range(200)]
-  assert halves == [early_warning.in_tuning_half(f"sweep/run_{i}") for i in range(200)]
+  halves = [bad_runs.in_tuning_half(f"sweep/run_{i}") for i in range(200)]
+  assert halves == [bad_runs.in_tuning_half(f"sweep/run_{i}") for i in range(200)]
   assert 60 < sum(halves) < 140
 
 
