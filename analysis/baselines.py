@@ -40,7 +40,7 @@ def predictions(points: Sequence[tuple[float, float]], params: float) -> dict[st
 
 def points_by_lr(prediction: Sequence[dict[str, Any]]) -> dict[float, list[tuple[float, float]]]:
   """docs/reproduction/fig9_prediction.json's entries (analysis.predict --json) as {lr: fitted points}."""
-  return {entry["lr"]: [(p["params"], p["max_logit"]) for p in entry["points"]] for entry in prediction}
+  return {entry["lr"]: [(p["params"], p["max_logit"]) for p in entry.get("points", [])] for entry in prediction}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,8 @@ import math
 import os
 from typing import Any, Callable, Sequence
 
+from analysis import bad_runs
+from analysis import baselines
 from analysis import figures
 from analysis import logit_divergence as ld
 from analysis import fmt
@@ -271,11 +273,13 @@ def fig9(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> Se
   else:
     verdict = rules.held_out(predicted, realised, threshold)
   params = next(iter(predictions.values()))["params"] if predictions else None
+  claims = [_claim(rules.R9, verdict)] + (fig9_baselines(predictions, lrs, predicted, realised, held, threshold)
+                                          if predictions else [])
   held_params = next((r.params for r in runs.values() if r.params), None)
   notes = [f"Prediction for {fmt.count(params)} non-embedding params at step {FIG9_STEP} "
            f"({os.path.relpath(prediction_path, REPO)}); the held-out model has {fmt.count(held_params)}."]
   line = lambda label, ys, style: figures.Line(label, [(lr, y, None, None) for lr, y in zip(lrs, ys)], style)
-  return Section("Fig 9: Predicting the attention-logit instability, held out", [_claim(rules.R9, verdict)],
+  return Section("Fig 9: Predicting the attention-logit instability, held out", claims,
                  [rows],
                  [("predicted_vs_realised", lambda out: figures.lines(
                      [figures.Panel("", "learning rate", f"max attention logit, block 0, step {FIG9_STEP}",
@@ -283,6 +287,33 @@ def fig9(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> Se
                                      line("realised (d=512)", realised, "o-")], xlog=True, ylog=True,
                                     hlines=[(threshold, f"threshold {fmt.sci(threshold)}")])], out,
                      "Fig 9 held out: prediction before training vs outcome"))], notes)
+
+
+def fig9_baselines(predictions: dict[float, dict[str, Any]], lrs: Sequence[float], predicted: Sequence[float | None],
+                   realised: Sequence[float | None], held: Suite | None, threshold: float) -> list[Claim]:
+  """PAIRED's two Fig 9 lines: the prediction beside a log-log line and carry-forward (both from the
+  prediction's fitted points), and each predictor as a classifier of the held-out runs that went bad."""
+  points = baselines.points_by_lr(predictions.values())
+  params = next(iter(predictions.values()))["params"]
+  at = lambda lr: next((v for k, v in points.items() if math.isclose(k, lr, rel_tol=sensitivity.LR_RTOL)), [])
+  per_lr = [baselines.predictions(at(lr), params) for lr in lrs]
+  by = {"quadratic": list(predicted), **{name: [p[name] for p in per_lr] for name in baselines.PREDICTORS[1:]}}
+  against: rules.Verdict = (baselines.against_baselines({name: baselines.score(values, realised, threshold)
+                                                         for name, values in by.items()})
+                            if any(points.values()) else (rules.NOT_MEASURED, "the prediction file has no fitted points"))
+  runs = list(held.runs.values()) if held else []
+  lr_of = {r.name: r.lr for r in runs}
+  bad = [(lr_of[case.name], case.bad) for case in bad_runs.cases(runs, [held.root] if held else [], bad_runs.MARGIN)]
+  labelled = [next((b for run_lr, b in bad if math.isclose(run_lr, lr, rel_tol=sensitivity.LR_RTOL)), None)
+              for lr in lrs]
+  if None in labelled or not labelled:
+    classifier: rules.Verdict = (rules.NOT_MEASURED, f"{labelled.count(None)} of {len(lrs)} held-out runs not "
+                                                     "finished: no bad-run label")
+  else:
+    confusions = {name: baselines.classify(values, labelled, threshold) for name, values in by.items()}
+    classifier = (baselines.as_classifier(confusions["quadratic"], threshold)[0],
+                  "; ".join(f"{name}: {c.text(threshold)}" for name, c in confusions.items()))
+  return [_claim(rules.R9_BASELINES, against), _claim(rules.R9_CLASSIFIER, classifier)]
 
 
 # --- Fig 10 -----------------------------------------------------------------------------------------

@@ -725,6 +725,18 @@ def logit_mean_more_negative(gap: paired.Paired) -> Verdict:
   return paired.label(verdict, [gap]), f"m_noz(T) - m_z(T) {gap.text()}; reproduced when the interval lies below 0"
 
 
+# The lines that apply PAIRED's rules in the report (their text is PAIRED's, quoted; PAIRED stays as fixed)
+R9_BASELINES = Rule("9 against baselines", "The quadratic fit predicts the held-out max logit better than a "
+                    "log-log line and than carrying the largest fitted size's value forward.",
+                    "PAIRED, Fig 9 against baselines: each predictor scored as rule 9 scores the fit; *the fit "
+                    "adds to the baselines* when its median error is below each baseline's by >= 0.1 decade and "
+                    "it agrees at no fewer LRs than either; *no better than a baseline* otherwise")
+R9_CLASSIFIER = Rule("9 as a classifier", "The prediction tells which held-out runs go bad.",
+                     "PAIRED, Fig 9 as a classifier of bad runs: bad by docs/early_warning.md's second definition, "
+                     "predicted bad at a predicted max logit >= 1e4; *reproduced* when all 7 runs are classified "
+                     "correctly at 1e4; *partly* when some threshold would classify all 7 but 1e4 does not; *not "
+                     "reproduced* otherwise")
+
 PC_SEEDS = Section(
     'Output-logit divergence on 3 seeds (`logit_divergence_seeds_cpu`, 24 units), fixed 2026-12-03 03:14 UTC (cae7196), before its runs',
     intro="""Issue 23 asks for the positive control's verdicts on 3 seeds. Rule PC on seed 0 (`logit_divergence_cpu`,

@@ -4,6 +4,7 @@ and seeds averaged into the findings (mean, min-max, straddling the margin)."""
 
 import dataclasses
 import json
+import math
 import os
 import re
 import subprocess
@@ -196,7 +197,8 @@ def test_fig8_unfinished_seeds_leave_seed_0s_verdicts(tmp_path):
 
 # --- Fig 9 -------------------------------------------------------------------------------------------
 
-def _fig9(root, realised: dict[float, float | None], predicted: dict[float, float]) -> str:
+def _fig9(root, realised: dict[float, float | None], predicted: dict[float, float], points=None,
+          params: float = 6294016) -> str:
   for unit in _manifest(root / "fit", sweeps.get("fig9_fit_cpu")):
     _run(root / "fit", unit, 5.0)
   for unit in _manifest(root / "held", sweeps.get("fig9_heldout_cpu")):
@@ -207,8 +209,9 @@ def _fig9(root, realised: dict[float, float | None], predicted: dict[float, floa
     else:
       _run(root / "held", unit, 5.0, metrics=logs)
   path = root / "prediction.json"
-  path.write_text(json.dumps([{"intervention": "all runs", "lr": lr, "predicted_max_logit": p, "params": 6294016,
-                               "threshold": 1e4, "crosses_threshold": p >= 1e4, "notes": []}
+  path.write_text(json.dumps([{"intervention": "all runs", "lr": lr, "predicted_max_logit": p, "params": params,
+                               "threshold": 1e4, "crosses_threshold": p >= 1e4, "notes": [],
+                               "points": [{"params": x, "max_logit": y} for x, y in (points or {}).get(lr, [])]}
                               for lr, p in predicted.items()]))
   return str(path)
 
@@ -218,12 +221,39 @@ def test_fig9_prediction_against_outcome(tmp_path):
   realised = dict(zip(LRS, (20.0, 30.0, 100.0, 2e3, 2e4, 3e4, None)))  # 3e-2 crosses unpredicted; 0.3 diverged
   prediction = _fig9(tmp_path, realised, predicted)
   section = _sections(tmp_path, prediction)["Fig 9"]
-  # agree at 5 LRs (not 3e-2, not the diverged 0.3): partly
-  assert _verdicts(section) == ["partly"]
+  # agree at 5 LRs (not 3e-2, not the diverged 0.3): partly. No fitted points: no baselines. Bad: only the
+  # diverged 0.3; predicted >= 1e4 at 1e-1 and 3e-1 flags one good run, and 3e4 < 1e5 separates them: partly
+  assert _verdicts(section) == ["partly", "not measured", "partly"]
   assert section.claims[0].detail == ["crossing of 1e4 agrees at 5/7 LRs; median |log10(predicted / realised)| 0.15"]
   rows = {r[0]: r for r in section.tables[0]}
   assert rows["3e-2"][2:4] == ["2e4 (50)", "no / yes"]
   assert rows["3e-1"][2].startswith("- (stopped at step 30 (diverged)") and rows["3e-1"][4].startswith("diverged")
+
+
+def test_fig9_against_baselines_and_as_a_classifier(tmp_path):
+  """Fitted points on a log-log line, log10 y = 2 u - 8 + log10 k at u = 5, 6, 7 (k from 1e-6 to 1 over the
+  7 LRs): the quadratic and the line both give 1e8 k at 1e8 params (100 ... 1e8), carry-forward the d=1e7
+  value 1e6 k, two decades short. Realised = 1e8 k, but the top LR diverged (no value; bad)."""
+  ks = dict(zip(LRS, (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)))
+  points = {lr: [(x, k * 10.0 ** (2 * math.log10(x) - 8)) for x in (1e5, 1e6, 1e7)] for lr, k in ks.items()}
+  realised = {lr: (k * 1e8 if lr != LRS[-1] else None) for lr, k in ks.items()}
+  prediction = _fig9(tmp_path, realised, {lr: k * 1e8 for lr, k in ks.items()}, points, params=1e8)
+  section = _sections(tmp_path, prediction)["Fig 9"]
+  baseline, classifier = section.claims[1:]
+  # the fit's error (0) is not 0.1 decade below the line's (0): no better than a baseline. Carry-forward
+  # crosses 1e4 at 3e-2, 1e-1, 3e-1 (1e4, 1e5, 1e6) against a realised 1e4 from 3e-3 on: agrees at 3e-4, 1e-3,
+  # 3e-2, 1e-1 (the diverged 3e-1 disagrees), 4/7; its error is 2 decades at every LR with a value
+  assert baseline.text.startswith("9 against baselines. ") and baseline.verdict == "no better than a baseline"
+  assert "carry-forward: 4/7 agree, median error 2 decades" in baseline.detail[0]
+  # bad: only the diverged 3e-1 (the others end at the same loss). The fit flags 3e-3 ... 3e-1 (1e4 ... 1e8):
+  # 1 bad flagged, 4 good flagged, 2 good not; 1e7 < 1e8 separates them: partly. Carry-forward flags 3
+  assert classifier.text.startswith("9 as a classifier. ") and classifier.verdict == "partly"
+  assert classifier.detail[0].startswith(
+      "quadratic: at 1e4: 1 bad runs flagged, 0 missed, 4 good flagged, 2 good not; thresholds in (1e7, 1e8] "
+      "separate them; linear: ")
+  assert classifier.detail[0].endswith(
+      "carry-forward: at 1e4: 1 bad runs flagged, 0 missed, 2 good flagged, 4 good not; thresholds in (1e5, 1e6] "
+      "separate them")
 
 
 def test_fig9_without_prediction_is_not_run_yet(tmp_path):
