@@ -19,6 +19,7 @@ from analysis import grouping
 from analysis import predict
 from analysis import rules
 from analysis import sensitivity
+from analysis import findings
 from analysis.findings import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
                                sens_of, sens_text, straddle_note)
 from analysis.runs import Run
@@ -314,6 +315,28 @@ def fig9_baselines(predictions: dict[float, dict[str, Any]], lrs: Sequence[float
     classifier = (baselines.as_classifier(confusions["quadratic"], threshold)[0],
                   "; ".join(f"{name}: {c.text(threshold)}" for name, c in confusions.items()))
   return [_claim(rules.R9_BASELINES, against), _claim(rules.R9_CLASSIFIER, classifier)]
+
+
+# --- Depth co-scaling (2b-depth) -------------------------------------------------------------------
+
+DEPTH_SUITE, DEPTH_SEEDS_SUITE = "depth_scaling_cpu", "depth_scaling_seeds_cpu"
+
+
+def depth_scaling(suites: dict[str, Suite]) -> Section:
+  """2b's rule on sizes that scale depth with width (PAIRED, Depth co-scaling), and its instability twin;
+  seeds 1, 2 join as replicas once depth_scaling_seeds_cpu is finished."""
+  suite, seeds = suites.get(DEPTH_SUITE), suites.get(DEPTH_SEEDS_SUITE)
+  lrs = lr_grid(suite)
+  shape = lambda p: (stem(p["arch"]), p["d_model"], p["num_layers"])
+  replicas = grouped(seeds if seeds and seeds.done else None, lambda p: (*shape(p), int(p["seed"])))
+  cells = [Cell({"arch": key[0], "layers": str(key[2])}, key[1], runs, sens(runs, lrs),
+                {seed: sens(seeded, lrs) for (*same, seed), seeded in replicas.items() if tuple(same) == key})
+           for key, runs in grouped(suite, shape).items()]
+  widths = sorted({c.width for c in cells})
+  claims = [dataclasses.replace(c, text=f"{rules.R2B_DEPTH.id}. {c.text}")
+            for c in findings.twins(lambda attr: findings.grows(cells, widths, attr, rules.R2B_DEPTH))]
+  return Section("Depth co-scaling: 2b with depth scaled as the paper scales it", claims,
+                 [findings.sensitivity_rows(cells)] if cells else [], [], runs=[r for c in cells for r in c.runs])
 
 
 # --- Fig 10 -----------------------------------------------------------------------------------------

@@ -156,6 +156,28 @@ def mean_best_lr(cell: Cell | None) -> float | None:
   return lrs[min(range(len(lrs)), key=mean.__getitem__)]
 
 
+def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
+  """One row per cell (seed 0's l0, l*, best lr, and its sensitivity S = S_below + S_above split at the
+  best LR); with seeds, columns of S's mean and min-max and of the parts' means."""
+  label = varying(cells_)
+  seeded = any(c.replicas for c in cells_)
+  rows = [["cell", "width (non-emb. params)", "l0", "l*", "best lr", "LR sensitivity", "S_below", "S_above"]
+          + (["mean over seeds (min-max, seeds)", "mean S_below / S_above"] if seeded else [])]
+  for c in cells_:
+    s = c.sens
+    values = seed_values(c)
+    spread = (f"{fmt.number(sens_of(c))} ({fmt.number(min(values))}-{fmt.number(max(values))}, "
+              f"{len(values)} of {1 + len(c.replicas)})" if c.replicas and values else "-")
+    parts = (f"{fmt.number(sens_of(c, 'below_best'))} / {fmt.number(sens_of(c, 'above_best'))}"
+             if c.replicas and values else "-")
+    rows.append([label(c), f"d={c.width} ({fmt.count(s.params if s else None)})",
+                 fmt.number(s.init_loss if s else None), fmt.number(s.best_loss if s else None),
+                 fmt.sci(s.best_lr if s else None), s.summary if s else "not run",
+                 fmt.number(s.below_best if s else None), fmt.number(s.above_best if s else None)]
+                + ([spread, parts] if seeded else []))
+  return rows
+
+
 # --- verdicts: (verdict, per-width lines) from fixed rules -----------------------------------------
 
 @dataclasses.dataclass
@@ -211,7 +233,7 @@ def sens_claim(rule: rules.Rule, attr: str, verdict: str, comparisons: Sequence[
 
 def size_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:
   """Finding 2: qk-LN sensitivity below no qk-LN at every width; sensitivity rising with width."""
-  return twins(lambda attr: _qkln_lowers(cells_, scale, attr)) + twins(lambda attr: _grows(cells_, scale, attr)), []
+  return twins(lambda attr: _qkln_lowers(cells_, scale, attr)) + twins(lambda attr: grows(cells_, scale.widths, attr)), []
 
 
 def _qkln_lowers(cells_: Sequence[Cell], scale: Scale, attr: str) -> Claim:
@@ -226,10 +248,12 @@ def _qkln_lowers(cells_: Sequence[Cell], scale: Scale, attr: str) -> Claim:
   return sens_claim(rules.R2A, attr, combine(lower), comparisons, detail)
 
 
-def _grows(cells_: Sequence[Cell], scale: Scale, attr: str) -> Claim:
+def grows(cells_: Sequence[Cell], widths: Sequence[int], attr: str, rule: rules.Rule = rules.R2B) -> Claim:
+  """2b's rule (or 2b-depth's, the same on other sizes) on `attr`: rising by the margin at each width step,
+  with and without qk-LN; in one arch only, or only largest over smallest, partly."""
   rising, above, detail, comparisons = [], [], [], []
   for arch in ("no_qkln", "qkln"):
-    by_width = [find(cells_, w, arch=arch) for w in scale.widths]
+    by_width = [find(cells_, w, arch=arch) for w in widths]
     values = [sens_of(c, attr) for c in by_width]
     if None in values or len(values) < 2:
       rising.append(None)
@@ -243,10 +267,10 @@ def _grows(cells_: Sequence[Cell], scale: Scale, attr: str) -> Claim:
     detail.append(f"{arch}: " + " -> ".join(sens_text(c, attr) for c in by_width) + "".join(notes)
                   + "".join(f"; paired step {p.text()}" for p in steps)
                   + "".join(f"; paired largest - smallest {p.text()}" for p in ends))
-  grows = combine(rising)
-  if grows == "not reproduced" and any(above):
-    grows = "partly"
-  return sens_claim(rules.R2B, attr, grows, comparisons, detail)
+  verdict = combine(rising)
+  if verdict == "not reproduced" and any(above):
+    verdict = "partly"
+  return sens_claim(rule, attr, verdict, comparisons, detail)
 
 
 def output_logit_claims(cells_: Sequence[Cell], scale: Scale) -> tuple[list[Claim], list[list[str]]]:

@@ -133,6 +133,8 @@ SUITE_SECTIONS = (
     SuiteSection(figure_suites.fig9, ("fig9_fit_cpu", "fig9_heldout_cpu"), prediction=True),
     SuiteSection(figure_suites.fig10, ("fig10_cpu",), figures=("loss_vs_kappa",)),
     SuiteSection(figure_suites.fig12_13, ("fig11_13_cpu",)),
+    SuiteSection(figure_suites.depth_scaling, (figure_suites.DEPTH_SUITE,), (figure_suites.DEPTH_SEEDS_SUITE,),
+                 figures=("lr_vs_loss",)),
     SuiteSection(figure_suites.logit_divergence, (figure_suites.LD_SUITE,), (figure_suites.LD_SEEDS_SUITE,)),
 )
 

@@ -40,7 +40,7 @@ from analysis import suites as suites_
 from analysis.registry import COVERED, LONG_SEEDS_SUITE, LONG_SUITE, MAIN_SUITES, SEEDS_SUITE
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
 from analysis.findings import (HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values, sens_of,
-                               steps_of, varying)
+                               sensitivity_rows, steps_of, varying)
 from rundir import display
 from rundir.flag_parser import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
@@ -71,28 +71,6 @@ def cells(finding: dict[str, Any], runs: dict[str, Run], scale: Scale,
 
 
 # --- the page ----------------------------------------------------------------------------------------
-
-def sensitivity_rows(cells_: Sequence[Cell]) -> list[list[str]]:
-  """One row per cell (seed 0's l0, l*, best lr, and its sensitivity S = S_below + S_above split at the
-  best LR); with seeds, columns of S's mean and min-max and of the parts' means."""
-  label = varying(cells_)
-  seeded = any(c.replicas for c in cells_)
-  rows = [["cell", "width (non-emb. params)", "l0", "l*", "best lr", "LR sensitivity", "S_below", "S_above"]
-          + (["mean over seeds (min-max, seeds)", "mean S_below / S_above"] if seeded else [])]
-  for c in cells_:
-    s = c.sens
-    values = seed_values(c)
-    spread = (f"{fmt.number(sens_of(c))} ({fmt.number(min(values))}-{fmt.number(max(values))}, "
-              f"{len(values)} of {1 + len(c.replicas)})" if c.replicas and values else "-")
-    parts = (f"{fmt.number(sens_of(c, 'below_best'))} / {fmt.number(sens_of(c, 'above_best'))}"
-             if c.replicas and values else "-")
-    rows.append([label(c), f"d={c.width} ({fmt.count(s.params if s else None)})",
-                 fmt.number(s.init_loss if s else None), fmt.number(s.best_loss if s else None),
-                 fmt.sci(s.best_lr if s else None), s.summary if s else "not run",
-                 fmt.number(s.below_best if s else None), fmt.number(s.above_best if s else None)]
-                + ([spread, parts] if seeded else []))
-  return rows
-
 
 def seeded_sensitivity(cells_: Sequence[Cell], out: str) -> list[str]:
   """LR sensitivity vs non-embedding params per cell label, the mean over seeds with min-max bars."""

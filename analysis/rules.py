@@ -736,6 +736,18 @@ R9_CLASSIFIER = Rule("9 as a classifier", "The prediction tells which held-out r
                      "predicted bad at a predicted max logit >= 1e4; *reproduced* when all 7 runs are classified "
                      "correctly at 1e4; *partly* when some threshold would classify all 7 but 1e4 does not; *not "
                      "reproduced* otherwise")
+R2B_DEPTH = Rule("2b-depth", "LR sensitivity grows with model size, depth scaled with width as the paper's size "
+                 "presets scale it.",
+                 "PAIRED, Depth co-scaling: 2b's rule unchanged on (d_model, layers) = (64, 1), (128, 2), (256, 4): "
+                 "sensitivity rising by >= 0.02 at each size step, with and without qk-LN, *reproduced*; rising in "
+                 "one arch only, *partly*; neither, but the largest above the smallest by >= 0.02 in some arch, "
+                 "*partly*; otherwise *not reproduced*")
+DEPTH = Section(
+    "Depth co-scaling (`depth_scaling_cpu`, `depth_scaling_seeds_cpu`): the report section applying PAIRED's rule",
+    paper="Section 2.1: \"We jointly scale up the embedding size, depth, and number of heads when scaling parameters\"; "
+          "Fig 1's LR sensitivity grows with that scale, and Fig 7 finds depth raises it faster than width.",
+    intro="Its rule is PAIRED's (above, fixed before the runs), quoted; its instability twin is the same on S_above.",
+    rules=(R2B_DEPTH,), key="depth_scaling")
 
 PC_SEEDS = Section(
     'Output-logit divergence on 3 seeds (`logit_divergence_seeds_cpu`, 24 units), fixed 2026-12-03 03:14 UTC (cae7196), before its runs',
@@ -799,7 +811,8 @@ float32). Runs: `python -m launch.sweep --sweep_name=NAME --root=runs/NAME --par
 One seed per point: a verdict that hinges on a difference under 0.1 is provisional until 3 seeds are run
 (issue 14, Seeds)."""
 
-SECTIONS = (*FINDINGS, FIG7, FIG8, FIG9, FIG10, FIG12_13, LONG, SEEDS, LONG_SEEDS, FIG8_SEEDS, PC, PAIRED, PC_SEEDS)
+SECTIONS = (*FINDINGS, FIG7, FIG8, FIG9, FIG10, FIG12_13, LONG, SEEDS, LONG_SEEDS, FIG8_SEEDS, PC, PAIRED, DEPTH,
+            PC_SEEDS)
 
 
 def section(key: str) -> Section:

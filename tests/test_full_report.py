@@ -16,6 +16,7 @@ from analysis import figure_suites
 from analysis import registry
 from analysis import reproduction
 from analysis import suites
+from analysis import rules
 from analysis import findings
 from analysis.runs import find_runs
 from analysis.synthetic import write_run
@@ -588,3 +589,39 @@ def test_only_with_an_unknown_section_is_exit_2_naming_the_keys(tmp_path):
   assert result.returncode == 2 and "Traceback" not in result.stderr
   assert "section 'fig99' is not one of" in result.stderr and "logit_divergence" in result.stderr
   assert not (tmp_path / "out").exists()
+
+
+# --- depth co-scaling (2b-depth) ---------------------------------------------------------------------
+
+def _depth(root, below: dict[tuple[int, int], float]) -> None:
+  """depth_scaling_cpu (and its seeds suite when `below` has seeds 1, 2): best loss 4.0; with qk-LN the lowest
+  LR sits 7 x below[(seed, d)] above it, and every cell's top LR 0.7 above it (S_above 0.1)."""
+  name = "depth_scaling_seeds_cpu" if any(seed for seed, _ in below) else "depth_scaling_cpu"
+  for unit in _manifest(root / name, sweeps.get(name)):
+    lr, seed = unit.point["lr"], unit.point.get("seed", 0)
+    slow = 7 * below[(seed, unit.point["d_model"])] if "/qkln" in unit.point["arch"] and lr == LRS[0] else 0.0
+    _run(root / name, unit, 4.0 + slow + (0.7 if lr == LRS[-1] else 0.0))
+
+
+def test_depth_scaling_section_reads_2b_and_its_instability_part(tmp_path):
+  _depth(tmp_path, {(0, 64): 0.0, (0, 128): 0.1, (0, 256): 0.2})
+  section = _sections(tmp_path)["Depth co-scaling"]
+  # qk-LN: S = 0.1, 0.2, 0.3 rises by 0.1 a step; without it 0.1 flat: partly. S_above is 0.1 in every
+  # cell: no rise, largest not above smallest: not reproduced
+  assert _verdicts(section) == ["partly", "not reproduced"]
+  assert [c.text for c in section.claims] == [
+      "2b-depth. " + rules.R2B_DEPTH.claim, "2b-depth. " + rules.R2B_DEPTH.claim + " (instability part)"]
+  assert section.claims[0].detail == ["no_qkln: 0.1 -> 0.1 -> 0.1", "qkln: 0.1 -> 0.2 -> 0.3"]
+  rows = {r[0]: r for r in section.tables[0]}
+  assert rows["arch=qkln, layers=4"][-3:] == ["0.3", "0.2", "0.1"]  # S = S_below + S_above
+
+
+def test_depth_scaling_pairs_its_seeds_within_noise(tmp_path):
+  _depth(tmp_path, {(0, 64): 0.0, (0, 128): 0.1, (0, 256): 0.2})
+  _depth(tmp_path, {(s, d): v for s, vs in ((1, (0.0, 0.0, 0.0)), (2, (0.0, 0.2, 0.4)))
+                    for d, v in zip((64, 128, 256), vs)})
+  claim = _sections(tmp_path)["Depth co-scaling"].claims[0]
+  # qk-LN means 0.1, 0.2, 0.3 (rising by 0.1 a step): partly as on seed 0. Paired steps: 0.1, 0, 0.2 (mean
+  # 0.1, sd 0.1, half-width 4.303 x 0.1 / sqrt(3) = 0.248: [-0.148, 0.348] holds 0.02): within noise
+  assert claim.verdict == "partly (within noise)"
+  assert ("; paired step 0.1 [-0.148, 0.348], 3 seeds (0.1, 0, 0.2)" in claim.detail[1])
