@@ -16,6 +16,7 @@ from analysis import figures
 from analysis import logit_divergence as ld
 from analysis import fmt
 from analysis import grouping
+from analysis import paired
 from analysis import predict
 from analysis import rules
 from analysis import sensitivity
@@ -78,9 +79,17 @@ def sens_row(label: Sequence[str], s: sensitivity.Sensitivity | None) -> list[st
 SENS_HEADER = ["non-emb. params", "l0", "l*", "best lr", "LR sensitivity"]
 
 
-def _claim(rule: rules.Rule, verdict: rules.Verdict) -> Claim:
-  return Claim(f"{rule.id}. {rule.claim}", rule.text,
+def _claim(rule: rules.Rule, verdict: rules.Verdict, attr: str = findings.SENS) -> Claim:
+  """A rule's claim; read on S_above (attr findings.ABOVE), its instability twin."""
+  twin = attr == findings.ABOVE
+  return Claim(f"{rule.id}. {rule.claim}{findings.INSTABILITY * twin}",
+               rule.text + " Read on S_above, the sensitivity's part above the best LR." * twin,
                verdict[0], [verdict[1]])
+
+
+def with_pairs(verdict: rules.Verdict, comparisons: Sequence[paired.Paired]) -> rules.Verdict:
+  """The verdict, ' (within noise)' when a paired comparison it reads is, each comparison after its evidence."""
+  return paired.label(verdict[0], comparisons), verdict[1] + findings.paired_text(comparisons)
 
 
 # --- Fig 7 ------------------------------------------------------------------------------------------
@@ -115,8 +124,9 @@ def _arm(point: dict) -> str:
   return "muParam" if stem(point.get("param")) == "mup_simple" else "standard"
 
 
-# Each suite and its seeds suite; figE4_cpu's was not needed (docs/reproduction_rules.md, Fig 8 seeds)
-FIG8_SEEDS = {"fig8_cpu": "fig8_seeds_cpu", "figE4_cpu": None}
+# Each suite and its seeds suite; figE4_cpu's (its muParam cells at d=128, 256) is run for 8d's pairing
+# (docs/reproduction_rules.md, issue 24, The missing seeds)
+FIG8_SEEDS = {"fig8_cpu": "fig8_seeds_cpu", "figE4_cpu": "figE4_seeds_cpu"}
 
 
 def seed_runs(suites: dict[str, Suite], name: str) -> dict[int, dict[tuple[str, int], list[Run]]]:
@@ -140,8 +150,8 @@ def mup_cells(by_seed: dict[int, dict[tuple[str, int], list[Run]]],
 
 def cell_value(cell: Cell | None, what: str) -> float | None:
   """'sens' and 'best' (l*): the mean over the cell's seeds; 'best_lr': the best LR of the seed-mean curve."""
-  return mean_best_lr(cell) if what == "best_lr" else sens_of(cell, {"sens": "lr_sensitivity",
-                                                                     "best": "best_loss"}[what])
+  return mean_best_lr(cell) if what == "best_lr" else sens_of(cell, {"sens": "lr_sensitivity", "best": "best_loss",
+                                                                     "above": "above_best"}[what])
 
 
 def with_seeds(verdict: rules.Verdict, good: Cell | None, bad: Cell | None, attr: str) -> rules.Verdict:
@@ -196,20 +206,33 @@ def fig8(suites: dict[str, Suite]) -> Section:
     spread = spread[0], (f"{spread[1]}; each seed's own spreads: muParam {per_seed['muParam']}, standard "
                          f"{per_seed['standard']}")
   big = {arm: qk.get((arm, largest)) for arm in ARMS}
+  mup = lambda table, w: table.get(("muParam", w))
+
+  def not_lower(what: str, attr: str) -> rules.Verdict:  # 8b, 8c: q = standard - muParam at the largest width
+    verdict = rules.mup_not_lower(cell_value(big["standard"], what), cell_value(big["muParam"], what),
+                                  "l*" if what == "best" else "sensitivity")
+    return with_pairs(with_seeds(verdict, big["muParam"], big["standard"], attr),
+                      findings.gap(big["muParam"], big["standard"], attr))
+
+  def needs_qkln(attr: str) -> rules.Verdict:  # 8d: q = no qk-LN - qk-LN under muParam, per width above the base
+    what = "above" if attr == findings.ABOVE else "sens"
+    verdict = rules.mup_needs_qkln([(cell_value(mup(qk, w), what), cell_value(mup(no_qk, w), what))
+                                    for w in widths[1:]])
+    comparisons = [p for w in widths[1:] for p in findings.gap(mup(qk, w), mup(no_qk, w), attr)]
+    return paired.label(verdict[0], comparisons), verdict[1]
+
   claims = [
       _claim(rules.R8A, spread),
-      _claim(rules.R8B, with_seeds(
-          rules.mup_not_lower(cell_value(big["standard"], "best"), cell_value(big["muParam"], "best"), "l*"),
-          big["muParam"], big["standard"], "best_loss")),
-      _claim(rules.R8C, with_seeds(
-          rules.mup_not_lower(cell_value(big["standard"], "sens"), cell_value(big["muParam"], "sens"), "sensitivity"),
-          big["muParam"], big["standard"], "lr_sensitivity")),
-      _claim(rules.R8D, rules.mup_needs_qkln([(cell_value(qk.get(("muParam", w)), "sens"),
-                                 cell_value(no_qk.get(("muParam", w)), "sens")) for w in widths[1:]]))]
-  claims[3].detail += [f"d={w}: {sens_text(qk.get(('muParam', w)))} with qk-LN vs "
-                       f"{sens_text(no_qk.get(('muParam', w)))} without"
-                       f"{straddle_note(qk.get(('muParam', w)), no_qk.get(('muParam', w)))}"
-                       for w in widths[1:] if seeded]
+      _claim(rules.R8B, not_lower("best", "best_loss")),
+      _claim(rules.R8C, not_lower("sens", findings.SENS)),
+      _claim(rules.R8C, not_lower("above", findings.ABOVE), findings.ABOVE),
+      _claim(rules.R8D, needs_qkln(findings.SENS)),
+      _claim(rules.R8D, needs_qkln(findings.ABOVE), findings.ABOVE)]
+  for claim, attr in ((claims[4], findings.SENS), (claims[5], findings.ABOVE)):
+    claim.detail += [f"d={w}: {sens_text(mup(qk, w), attr)} with qk-LN vs {sens_text(mup(no_qk, w), attr)} without"
+                     f"{straddle_note(mup(qk, w), mup(no_qk, w), attr=attr)}"
+                     f"{findings.paired_text(findings.gap(mup(qk, w), mup(no_qk, w), attr))}"
+                     for w in widths[1:] if seeded]
   check = "passed" if checks and all(c is True for c in checks) else "failed" if False in checks else "not measured"
   notes = [f"Check first (d={widths[0] if widths else '-'}, muParam is the standard model bit for bit"
            f"{', at every seed' if seeded else ''}): {check}."]
