@@ -70,13 +70,25 @@ def value(s: sensitivity.Sensitivity | None, what: str) -> float | None:
 
 
 def sens_row(label: Sequence[str], s: sensitivity.Sensitivity | None) -> list[str]:
+  """Seed 0's numbers, its sensitivity S and S = S_below + S_above split at the best LR."""
   if s is None:
-    return [*label, "-", "-", "-", "-", "not run"]
+    return [*label, "-", "-", "-", "-", "not run", "-", "-"]
   return [*label, fmt.count(s.params), fmt.number(s.init_loss), fmt.number(s.best_loss), fmt.sci(s.best_lr),
-          s.summary]
+          s.summary, fmt.number(s.below_best), fmt.number(s.above_best)]
 
 
-SENS_HEADER = ["non-emb. params", "l0", "l*", "best lr", "LR sensitivity"]
+SENS_HEADER = ["non-emb. params", "l0", "l*", "best lr", "LR sensitivity", "S_below", "S_above"]
+
+
+def seeded_cells(suite: Suite | None, seeds: Suite | None, shape: Callable[[dict], tuple],
+                 point: Callable[[tuple], dict[str, str]], width: Callable[[tuple], int]) -> dict[tuple, Cell]:
+  """One cell per shape(unit point) over the suite's LR grid: seed 0's sensitivity, and the seeds suite's
+  (read once it is finished) as replicas by seed."""
+  lrs = lr_grid(suite)
+  replicas = grouped(seeds if seeds and seeds.done else None, lambda p: (*shape(p), int(p["seed"])))
+  return {key: Cell(point(key), width(key), runs, sens(runs, lrs),
+                    {seed: sens(seeded, lrs) for (*same, seed), seeded in replicas.items() if tuple(same) == key})
+          for key, runs in grouped(suite, shape).items()}
 
 
 def _claim(rule: rules.Rule, verdict: rules.Verdict, attr: str = findings.SENS) -> Claim:
@@ -94,24 +106,45 @@ def with_pairs(verdict: rules.Verdict, comparisons: Sequence[paired.Paired]) -> 
 
 # --- Fig 7 ------------------------------------------------------------------------------------------
 
+FIG7_SEEDS = "fig7_seeds_cpu"
+
+
 def fig7(suites: dict[str, Suite]) -> Section:
-  suite = suites.get("fig7_cpu")
-  lrs = lr_grid(suite)
-  by_shape = {k: sens(v, lrs) for k, v in grouped(suite, lambda p: (p["d_model"], p["num_layers"])).items()}
-  width = sorted(k for k in by_shape if k[1] == 2)
-  depth = sorted((k for k in by_shape if k[0] == 128), key=lambda k: k[1])
+  """7a, 7b on the seed means once fig7_seeds_cpu is finished (seed 0 until then), each paired by seed."""
+  cells = seeded_cells(suites.get("fig7_cpu"), suites.get(FIG7_SEEDS), lambda p: (p["d_model"], p["num_layers"]),
+                       lambda k: {"layers": str(k[1])}, lambda k: k[0])
+  width = sorted(k for k in cells if k[1] == 2)
+  depth = sorted((k for k in cells if k[0] == 128), key=lambda k: k[1])
   series = {"width (2 layers)": width, "depth (d=128)": depth}
-  points = {name: [(s.params if (s := by_shape[k]) else None, value(s, "sens")) for k in keys]
-            for name, keys in series.items()}
-  ok = all(p is not None for pts in points.values() for p, _ in pts)
-  slope = rules.depth_vs_width_slope(*points.values()) if ok else (rules.NOT_MEASURED, "a model lacks its size")
-  loss = rules.depth_vs_width_loss(value(by_shape.get(width[-1]) if width else None, "best"),
-                                value(by_shape.get(depth[-1]) if depth else None, "best"))
+  params = {k: c.sens.params if c.sens else None for k, c in cells.items()}
+  seeded = findings.seeded(*cells.values())
+
+  def slopes(what: str, attr: str) -> rules.Verdict:  # 7a: q = depth slope - width slope, per seed
+    points = {name: [(params[k], cell_value(cells[k], what)) for k in keys] for name, keys in series.items()}
+    if not all(p is not None for pts in points.values() for p, _ in pts):
+      return rules.NOT_MEASURED, "a model lacks its size"
+    per = {k: findings.by_seed(cells[k], attr) for k in (*width, *depth)}
+    both = set.intersection(*(set(v) for v in per.values())) if per else set()
+    fit = lambda keys, seed: rules.slope([math.log10(params[k]) for k in keys], [per[k][seed] for k in keys])
+    comparisons = [paired.per_seed({seed: fit(depth, seed) - fit(width, seed) for seed in sorted(both)},
+                                   (0.05, 0.0))] if seeded and len(width) > 1 and len(depth) > 1 else []
+    return with_pairs(rules.depth_vs_width_slope(*points.values()), comparisons)
+
+  largest = [cells.get(keys[-1]) if keys else None for keys in (width, depth)]
+  loss = with_pairs(rules.depth_vs_width_loss(*(cell_value(c, "best") for c in largest)),
+                    findings.gap(largest[1], largest[0], "best_loss", (0.02, -0.02)))  # q = width l* - depth l*
   rows = [["series", "d_model", "layers", *SENS_HEADER]] + [
-      sens_row([name, str(k[0]), str(k[1])], by_shape[k]) for name, keys in series.items() for k in keys]
-  lines = [figures.Line(name, [(p, v, None, None) for p, v in pts if p is not None]) for name, pts in points.items()]
+      sens_row([name, str(k[0]), str(k[1])], cells[k].sens) for name, keys in series.items() for k in keys]
+  if seeded:
+    rows[0].append("S over seeds; S_below / S_above means")
+    for row, k in zip(rows[1:], [k for keys in series.values() for k in keys]):
+      row.append(f"{sens_text(cells[k])}; {fmt.number(sens_of(cells[k], 'below_best'), 3)} / "
+                 f"{fmt.number(sens_of(cells[k], 'above_best'), 3)}")
+  lines = [figures.Line(name, [(params[k], cell_value(cells[k], "sens"), None, None) for k in keys
+                               if params[k] is not None]) for name, keys in series.items()]
   return Section("Fig 7: Width vs depth scaling", [
-      _claim(rules.R7A, slope),
+      _claim(rules.R7A, slopes("sens", findings.SENS)),
+      _claim(rules.R7A, slopes("above", findings.ABOVE), findings.ABOVE),
       _claim(rules.R7B, loss)], [rows],
       [("sensitivity_vs_params", lambda out: figures.lines(
           [figures.Panel("", "non-embedding params", "LR sensitivity", lines, xlog=True)], out,
@@ -348,13 +381,9 @@ DEPTH_SUITE, DEPTH_SEEDS_SUITE = "depth_scaling_cpu", "depth_scaling_seeds_cpu"
 def depth_scaling(suites: dict[str, Suite]) -> Section:
   """2b's rule on sizes that scale depth with width (PAIRED, Depth co-scaling), and its instability twin;
   seeds 1, 2 join as replicas once depth_scaling_seeds_cpu is finished."""
-  suite, seeds = suites.get(DEPTH_SUITE), suites.get(DEPTH_SEEDS_SUITE)
-  lrs = lr_grid(suite)
-  shape = lambda p: (stem(p["arch"]), p["d_model"], p["num_layers"])
-  replicas = grouped(seeds if seeds and seeds.done else None, lambda p: (*shape(p), int(p["seed"])))
-  cells = [Cell({"arch": key[0], "layers": str(key[2])}, key[1], runs, sens(runs, lrs),
-                {seed: sens(seeded, lrs) for (*same, seed), seeded in replicas.items() if tuple(same) == key})
-           for key, runs in grouped(suite, shape).items()]
+  cells = list(seeded_cells(suites.get(DEPTH_SUITE), suites.get(DEPTH_SEEDS_SUITE),
+                            lambda p: (stem(p["arch"]), p["d_model"], p["num_layers"]),
+                            lambda k: {"arch": k[0], "layers": str(k[2])}, lambda k: k[1]).values())
   widths = sorted({c.width for c in cells})
   claims = [dataclasses.replace(c, text=f"{rules.R2B_DEPTH.id}. {c.text}")
             for c in findings.twins(lambda attr: findings.grows(cells, widths, attr, rules.R2B_DEPTH))]

@@ -127,7 +127,7 @@ class SuiteSection:
 
 
 SUITE_SECTIONS = (
-    SuiteSection(figure_suites.fig7, ("fig7_cpu",)),
+    SuiteSection(figure_suites.fig7, ("fig7_cpu",), (figure_suites.FIG7_SEEDS,)),
     SuiteSection(figure_suites.fig8, tuple(figure_suites.FIG8_SEEDS),
                  tuple(filter(None, figure_suites.FIG8_SEEDS.values()))),
     SuiteSection(figure_suites.fig9, ("fig9_fit_cpu", "fig9_heldout_cpu"), prediction=True),

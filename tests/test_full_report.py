@@ -82,26 +82,50 @@ def test_fig7_depth_slope_and_matched_loss(tmp_path):
   _fig7(tmp_path / "fig7")
   section = _sections(tmp_path)["Fig 7"]
   # depth: 0.1, 0.1, 0.2, 0.3 over log10 params 5-8: slope 0.35 / 5 = 0.07 vs width 0: above by >= 0.05;
-  # l* 3.9 (depth) vs 4.0 (width): lower by >= 0.02
-  assert _verdicts(section) == ["reproduced", "reproduced"]
+  # l* 3.9 (depth) vs 4.0 (width): lower by >= 0.02. Every loss off the best is at the top LR, so the
+  # instability part (second) is the sensitivity itself
+  assert _verdicts(section) == ["reproduced", "reproduced", "reproduced"]
+  assert section.claims[1].text == "7a. " + rules.R7A.claim + " (instability part)"
   depth, width = re.fullmatch(r"sensitivity per decade of params: depth (\S+) vs width (\S+)",
                               section.claims[0].detail[0]).groups()
   assert float(depth) == pytest.approx(0.07) and float(width) == pytest.approx(0.0, abs=1e-9)
   assert section.claims[0].rule.startswith("Slope of sensitivity against log10(non-embedding params)")
 
 
+def test_fig7_seeds_pair_the_slopes_and_the_loss(tmp_path):
+  """Seed 2 adds 0.05 x (layers - 1) to the d=128 models' sensitivity; seeds 1, 2 lower d=128 x 8's l* by 0.05."""
+  _fig7(tmp_path / "fig7")
+  for unit in _manifest(tmp_path / "seeds", sweeps.get("fig7_seeds_cpu")):
+    shape = (unit.point["d_model"], unit.point["num_layers"])
+    extra = 0.05 * (shape[1] - 1) if shape[0] == 128 and unit.point["seed"] == 2 else 0.0
+    _run(tmp_path / "seeds", unit, _loss(BEST_7.get(shape, 4.5) - 0.05 * (shape == (128, 8)),
+                                         SENS_7[shape] + extra, unit.point["lr"]), PARAMS_7[shape])
+  section = _sections(tmp_path)["Fig 7"]
+  # per-seed depth slopes over log10 params 5-8 (layers 1, 2, 4, 8): seeds 0, 1: 0.07 (0.1, 0.1, 0.2, 0.3);
+  # seed 2 adds 0, 0.05, 0.15, 0.35: slope 0.07 + 0.575 / 5 = 0.185; width slopes 0 (at seed 2 d=128 x 2
+  # gains 0.05: over log10 params 5, 6, 7 that is 0 -> 0.05 -> 0, slope 0). q = 0.07, 0.07, 0.185: mean
+  # 0.1083, sd 0.0664, half-width 4.303 x 0.0664 / sqrt(3) = 0.165: [-0.0566, 0.273] holds 0.05 and 0
+  assert section.claims[0].verdict == "reproduced (within noise)"
+  assert section.claims[0].detail[0].endswith("; paired 0.108 [-0.0566, 0.273], 3 seeds (0.07, 0.07, 0.185)")
+  # 7b: q = width l* - depth l* = 0.1, 0.15, 0.15: mean 0.1333, half-width 4.303 x 0.02887 / sqrt(3) = 0.0717:
+  # [0.0616, 0.205] holds neither 0.02 nor -0.02
+  assert section.claims[2].verdict == "reproduced"
+  assert section.claims[2].detail[0].endswith("; paired 0.133 [0.0616, 0.205], 3 seeds (0.1, 0.15, 0.15)")
+
+
 def test_fig7_diverged_run_counts_as_l0(tmp_path):
   _fig7(tmp_path / "fig7", diverge=True)
   section = _sections(tmp_path)["Fig 7"]
   row = next(r for r in section.tables[0] if r[:3] == ["depth (d=128)", "128", "8"])
-  assert float(row[-1]) == pytest.approx((L0 - 3.9) / 7, abs=1e-4)  # the diverged lr 0.3 run scores l0
+  assert float(row[-3]) == pytest.approx((L0 - 3.9) / 7, abs=1e-4)  # the diverged lr 0.3 run scores l0
+  assert row[-2:] == ["0", row[-3]]  # all of it above the best LR
   assert _verdicts(section)[0] == "reproduced"
 
 
 def test_fig7_unfinished_and_absent_suites_give_no_verdict(tmp_path):
   _fig7(tmp_path / "fig7", skip=21)
   found = _sections(tmp_path)
-  assert _verdicts(found["Fig 7"]) == ["fig7_cpu: incomplete (21 of 42)"] * 2
+  assert _verdicts(found["Fig 7"]) == ["fig7_cpu: incomplete (21 of 42)"] * 3
   assert _verdicts(found["Fig 10"]) == ["fig10_cpu: not run yet"] * 2
   assert set(_verdicts(found["Fig 9"])) == {"fig9_fit_cpu: not run yet; fig9_heldout_cpu: not run yet"}
 
@@ -204,7 +228,7 @@ def test_fig8_identity_check_runs_at_every_seed(tmp_path):
 def test_fig8_unfinished_seeds_leave_seed_0s_verdicts(tmp_path):
   section = _fig8_seeded(tmp_path, skip=1)
   assert _verdicts(section) == ["not reproduced", "reproduced", "reproduced", "reproduced", "partly", "reproduced"]
-  assert len(section.tables[1][0]) == 8  # no columns over seeds
+  assert len(section.tables[1][0]) == 10  # no columns over seeds
 
 
 # --- Fig 9 -------------------------------------------------------------------------------------------
