@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 import os
+import statistics
 from typing import Any, Callable, Sequence
 
 from analysis import bad_runs
@@ -429,31 +430,60 @@ def fig10(suites: dict[str, Suite]) -> Section:
 EPS = {"none": 1e-8, "adam_eps_1e-15": 1e-15, "adam_eps_1e-6": 1e-6}
 
 
-def fig12_13(suites: dict[str, Suite]) -> Section:
-  suite = suites.get("fig11_13_cpu")
+FIG12_13_SEEDS = "fig12_13_seeds_cpu"
+
+
+def eps_runs(suite: Suite | None, largest: int | None, top_lr: float | None,
+             point: Callable[[dict], bool] = lambda p: True) -> dict[float, Run]:
+  """The suite's runs at the largest width and top LR by AdamW eps (those of `point`'s units)."""
   units = suite.units if suite else []
-  largest = max((u["point"]["d_model"] for u in units), default=None)
+  return {EPS[stem(u["point"].get("adam_eps"))]: suite.run(u) for u in units
+          if u["point"]["d_model"] == largest and u["point"]["lr"] == top_lr and point(u["point"]) and suite.run(u)}
+
+
+def fig12_13(suites: dict[str, Suite]) -> Section:
+  """12a, 12b on the seed means once fig12_13_seeds_cpu is finished (seed 0 until then), each paired by seed."""
+  suite, seeds = suites.get("fig11_13_cpu"), suites.get(FIG12_13_SEEDS)
+  largest = max((u["point"]["d_model"] for u in (suite.units if suite else [])), default=None)
   top_lr = max(lr_grid(suite), default=None)
-  by_eps = {EPS[stem(u["point"].get("adam_eps"))]: suite.run(u) for u in units
-            if u["point"]["d_model"] == largest and u["point"]["lr"] == top_lr and suite.run(u)}
-  run_8, run_15, run_6 = (by_eps.get(e) for e in (1e-8, 1e-15, 1e-6))
+  by_seed = {0: eps_runs(suite, largest, top_lr)}
+  for seed in sorted({int(u["point"]["seed"]) for u in seeds.units}) if seeds and seeds.done else []:
+    by_seed[seed] = eps_runs(seeds, largest, top_lr, lambda p, seed=seed: int(p["seed"]) == seed)
+  by_eps = by_seed[0]
   mean = lambda run, key: run.window_mean(key, EPS_WINDOW) if run else None
-  g = mean(run_8, GRAD_RMS)
-  rows = [["eps", "state", "scored loss", f"g (grad RMS, last {EPS_WINDOW} steps)", "g / eps",
+  measures = {seed: {"loss": {e: effective_loss(runs.get(e)) for e in EPS.values()},
+                     "u": {e: mean(runs.get(e), UPDATE_RMS) for e in EPS.values()}, "g": mean(runs.get(1e-8), GRAD_RMS),
+                     "diverged": None if runs.get(1e-6) is None or runs[1e-6].final_loss is None
+                     else runs[1e-6].state == "diverged"} for seed, runs in by_seed.items()}
+  over = lambda get: (None if any(get(m) is None for m in measures.values())
+                      else statistics.fmean(get(m) for m in measures.values()))
+  rows = [["eps", "seed", "state", "scored loss", f"g (grad RMS, last {EPS_WINDOW} steps)", "g / eps",
            f"u (update RMS, last {EPS_WINDOW} steps)"]]
-  for eps in (1e-8, 1e-15, 1e-6):
-    run = by_eps.get(eps)
-    grad = mean(run, GRAD_RMS)
-    rows.append([fmt.sci(eps), run.state if run else "not run", fmt.number(effective_loss(run)), fmt.sci(grad),
-                 fmt.sci(grad / eps) if grad else "-", fmt.sci(mean(run, UPDATE_RMS))])
-  small = rules.small_eps_helps(effective_loss(run_8), effective_loss(run_15), g)
-  large = rules.large_eps_hurts(None if run_6 is None or run_6.final_loss is None else run_6.state == "diverged",
-                             effective_loss(run_6), effective_loss(run_8), mean(run_6, UPDATE_RMS),
-                             mean(run_8, UPDATE_RMS))
+  for seed, runs in by_seed.items():
+    for eps in (1e-8, 1e-15, 1e-6):
+      run = runs.get(eps)
+      grad = mean(run, GRAD_RMS)
+      rows.append([fmt.sci(eps), str(seed), run.state if run else "not run", fmt.number(effective_loss(run)),
+                   fmt.sci(grad), fmt.sci(grad / eps) if grad else "-", fmt.sci(mean(run, UPDATE_RMS))])
+  small = rules.small_eps_helps(over(lambda m: m["loss"][1e-8]), over(lambda m: m["loss"][1e-15]),
+                                over(lambda m: m["g"]))
+  diverged = [m["diverged"] for m in measures.values()]
+  large = rules.large_eps_hurts(None if None in diverged else all(diverged), over(lambda m: m["loss"][1e-6]),
+                                over(lambda m: m["loss"][1e-8]), over(lambda m: m["u"][1e-6]),
+                                over(lambda m: m["u"][1e-8]))
+  gap = lambda a, b: {s: None if None in (m["loss"][a], m["loss"][b]) else m["loss"][a] - m["loss"][b]
+                      for s, m in measures.items()}
+  ratio = {s: m["u"][1e-6] / m["u"][1e-8] if m["u"][1e-6] is not None and m["u"][1e-8] else None
+           for s, m in measures.items()}
+  seeded = len(by_seed) > 1
+  small_pairs = [paired.per_seed(gap(1e-8, 1e-15), (0.02, -0.02))] if seeded else []
+  large_pairs = [paired.per_seed(gap(1e-6, 1e-8), (0.1,)), paired.per_seed(ratio, (0.5,))] if seeded else []
   order = [e for e in (1e-15, 1e-8, 1e-6) if e in by_eps]
+  notes = [f"Seeds {', '.join(map(str, by_seed))}: the verdicts read the seed means; 12b's \"diverges\" is "
+           "\"diverges at every seed\"."] if seeded else []
   return Section("Figs 12-13: AdamW epsilon at the largest model, LR 0.3", [
-      _claim(rules.R12A, small),
-      _claim(rules.R12B, large)], [rows],
+      _claim(rules.R12A, with_pairs(small, small_pairs)),
+      _claim(rules.R12B, with_pairs(large, large_pairs))], [rows],
       [("loss_and_grad_over_eps", lambda out: figures.lines([
           figures.Panel("scored final loss", "AdamW eps", "loss",
                         [figures.Line("d=512, lr 0.3", [(e, effective_loss(by_eps[e]), None, None) for e in order])],
@@ -462,7 +492,7 @@ def fig12_13(suites: dict[str, Suite]) -> Section:
                         [figures.Line("d=512, lr 0.3", [(e, (v / e) if (v := mean(by_eps[e], GRAD_RMS)) else None,
                                                          None, None) for e in order])],
                         xlog=True, ylog=True, hlines=[(1.0, "g = eps")])], out,
-          "Figs 12-13: AdamW epsilon"))])
+          "Figs 12-13: AdamW epsilon"))], notes)
 
 
 # --- output-logit divergence, the positive control (issue 23) -----------------------------------------

@@ -132,7 +132,7 @@ SUITE_SECTIONS = (
                  tuple(filter(None, figure_suites.FIG8_SEEDS.values()))),
     SuiteSection(figure_suites.fig9, ("fig9_fit_cpu", "fig9_heldout_cpu"), prediction=True),
     SuiteSection(figure_suites.fig10, ("fig10_cpu",), figures=("loss_vs_kappa",)),
-    SuiteSection(figure_suites.fig12_13, ("fig11_13_cpu",)),
+    SuiteSection(figure_suites.fig12_13, ("fig11_13_cpu",), (figure_suites.FIG12_13_SEEDS,)),
     SuiteSection(figure_suites.depth_scaling, (figure_suites.DEPTH_SUITE,), (figure_suites.DEPTH_SEEDS_SUITE,),
                  figures=("lr_vs_loss",)),
     SuiteSection(figure_suites.logit_divergence, (figure_suites.LD_SUITE,), (figure_suites.LD_SEEDS_SUITE,)),

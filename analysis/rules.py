@@ -401,7 +401,8 @@ def large_eps_hurts(diverged_6: bool | None, loss_6: float | None, loss_8: float
   return verdict, (f"eps 1e-6: {'diverged' if diverged_6 else fmt.number(loss_6, 3)} vs {fmt.number(loss_8, 3)} "
                    f"(1e-8); update RMS {fmt.sci(update_6)} vs {fmt.sci(update_8)}")
 
-R12B = Rule("12b", "eps 1e-6 diverges (updates shrink as g nears eps).",
+R12B = Rule("12b", "eps 1e-6 hurts the loss: it diverges, or ends >= 0.1 above eps 1e-8 (updates shrink as g "
+           "nears eps).",
            "*reproduced*: the eps 1e-6 run diverges or ends >= 0.1 above eps 1e-8's scored loss; *partly*: "
            "its u below 0.5 x the eps 1e-8 run's (Fig 13's mechanism: g within an order of eps shrinks "
            "Delta) without that loss effect; *not reproduced* otherwise.",

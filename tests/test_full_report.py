@@ -335,19 +335,41 @@ def test_fig10_cpu_bigram_unit_trains_zero_layers():
 
 # --- Figs 12-13 --------------------------------------------------------------------------------------
 
+def _eps(root, name: str, loss: dict[float, float]) -> None:
+  """The suite's eps units: g 2e-6 (g / 1e-8 = 200), u 1 (0.4 at eps 1e-6); other units' loss 4; `loss` by
+  eps, or by (seed, eps) in a seeds suite."""
+  for unit in _manifest(root / name, sweeps.get(name)):
+    eps = figure_suites.EPS[figure_suites.stem(unit.point.get("adam_eps"))]
+    metrics = [{"step": s, "grad/rms/block_0/mlp/dense_in/w": 2e-6,
+                "update/rms/block_0/mlp/dense_in/w": 0.4 if eps == 1e-6 else 1.0} for s in (100, 200)]
+    seed = unit.point.get("seed")
+    _run(root / name, unit, loss.get((seed, eps) if seed else eps, 4.0), metrics=metrics)
+
+
 def test_fig12_13_eps(tmp_path):
-  root = tmp_path / "eps"
-  for unit in _manifest(root, sweeps.get("fig11_13_cpu")):
-    eps = figure_suites.EPS[figure_suites.stem(unit.point["adam_eps"])]
-    grad = {1e-8: 2e-6, 1e-15: 2e-6, 1e-6: 2e-6}[eps]
-    update = {1e-8: 1.0, 1e-15: 1.0, 1e-6: 0.4}[eps]
-    metrics = [{"step": s, "grad/rms/block_0/mlp/dense_in/w": grad,
-                "update/rms/block_0/mlp/dense_in/w": update} for s in (100, 200)]
-    _run(root, unit, 4.0 if eps != 1e-6 else 4.05, metrics=metrics)
+  _eps(tmp_path, "fig11_13_cpu", {1e-6: 4.05})
   section = _sections(tmp_path)["Figs 12-13"]
   # 12a: equal losses, g / eps = 200 > 10: scale; 12b: no divergence, u 0.4 < 0.5 x 1: partly
   assert _verdicts(section) == ["not reproduced, scale", "partly"]
-  assert ["1e-8", "completed", "4", "2e-6", "2e2", "1e0"] in section.tables[0]
+  assert ["1e-8", "0", "completed", "4", "2e-6", "2e2", "1e0"] in section.tables[0]
+  # issue 24, item 6: no run diverged, and the claim says what the rule counts, not "eps 1e-6 diverges"
+  assert section.claims[1].text.startswith("12b. eps 1e-6 hurts the loss: it diverges, or ends >= 0.1 above")
+
+
+def test_fig12_13_seeds_pair_the_losses(tmp_path):
+  _eps(tmp_path, "fig11_13_cpu", {1e-6: 4.05})
+  _eps(tmp_path, "fig12_13_seeds_cpu", {(1, 1e-15): 3.9, (1, 1e-6): 4.2, (2, 1e-6): 4.2})
+  section = _sections(tmp_path)["Figs 12-13"]
+  # 12a on the means: 3.967 (1e-15) below 4.0 by 0.033: reproduced; paired l(1e-8) - l(1e-15): 0, 0.1, 0:
+  # mean 0.0333, half-width 4.303 x 0.0577 / sqrt(3) = 0.143: [-0.11, 0.177] holds 0.02 and -0.02
+  assert section.claims[0].verdict == "reproduced (within noise)"
+  assert section.claims[0].detail[0].endswith("; paired 0.0333 [-0.11, 0.177], 3 seeds (0, 0.1, 0)")
+  # 12b: mean 4.15 >= 4.0 + 0.1: reproduced; paired l(1e-6) - l(1e-8): 0.05, 0.2, 0.2: mean 0.15, half-width
+  # 4.303 x 0.0866 / sqrt(3) = 0.215: [-0.0651, 0.365] holds 0.1; u ratio 0.4 at every seed
+  assert section.claims[1].verdict == "reproduced (within noise)"
+  assert section.claims[1].detail[0].endswith("; paired 0.15 [-0.0651, 0.365], 3 seeds (0.05, 0.2, 0.2); "
+                                              "paired 0.4 [0.4, 0.4], 3 seeds (0.4, 0.4, 0.4)")
+  assert ["1e-6", "2", "completed", "4.2", "2e-6", "2e0", "4e-1"] in section.tables[0]
 
 
 # --- seeds -------------------------------------------------------------------------------------------
