@@ -117,10 +117,14 @@ def test_verdict_rules_on_hand_made_runs(tmp_path):
   _fake_suite(tmp_path, TWO_WIDTHS)
   assert _verdicts(tmp_path, TWO_WIDTHS) == {
       "attention_logits": ["reproduced"],  # peak 1e4 vs 8, loss 9 vs 6
-      "sensitivity_size": ["reproduced", "reproduced"],  # 0.5/1.0 vs 2.0/2.5; both rise with width
-      "output_logits": ["reproduced"] * 3,  # 1.5 vs 0.6; drift -50 vs -1; decay 1.25 < 2.0
-      "warmup": ["reproduced"],  # 0.4 vs 1.0
-      "weight_decay": ["partly"],  # d=64: 0.5 < 0.75; d=128: 1.0 > 0.75 (min over the two ranges)
+      # each sensitivity claim then its instability twin (S_above); where the only penalty is at the top
+      # LR 0.3 (above the best 1e-2), the twin is the claim itself
+      "sensitivity_size": ["reproduced"] * 4,  # 0.5/1.0 vs 2.0/2.5; both rise with width
+      "output_logits": ["reproduced"] * 5,  # 1.5 vs 0.6; drift -50 vs -1 (3b has no twin); decay 1.25 < 2.0
+      "warmup": ["reproduced"] * 2,  # 0.4 vs 1.0
+      # d=64: 0.5 < 0.75; d=128: 1.0 > 0.75 (min over the two ranges). Coupled decay's minimum is the range
+      # without 0.3, its penalty at 1e-4 below the best: its S_above is 0, below independent's
+      "weight_decay": ["partly", "not reproduced"],
       "grad_rms": ["reproduced"],  # falls with lr and with width
   }
 
@@ -134,7 +138,7 @@ def test_verdicts_fail_and_go_unmeasured_when_the_runs_say_so(tmp_path):
   for name in os.listdir(tmp_path):
     if "warmup_steps=4" in name and "lr=0.3" in name:
       os.remove(tmp_path / name / "status.json")  # no final loss: that sweep is incomplete
-  assert _verdicts(tmp_path, TWO_WIDTHS)["warmup"] == ["not measured"]
+  assert _verdicts(tmp_path, TWO_WIDTHS)["warmup"] == ["not measured"] * 2  # the claim and its twin
 
 
 def _report(root, manifest: dict) -> subprocess.CompletedProcess:
