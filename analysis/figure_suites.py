@@ -63,13 +63,6 @@ def sens(runs: Sequence[Run], lrs: Sequence[float]) -> sensitivity.Sensitivity |
   return sensitivity.group_sensitivity(runs, [lrs]) if runs else None
 
 
-def value(s: sensitivity.Sensitivity | None, what: str) -> float | None:
-  """'sens': the LR sensitivity; 'best': l*; 'best_lr': its LR; None unless the sweep is complete."""
-  if s is None or not s.complete:
-    return None
-  return {"sens": s.lr_sensitivity, "best": s.best_loss, "best_lr": s.best_lr}[what]
-
-
 def sens_row(label: Sequence[str], s: sensitivity.Sensitivity | None) -> list[str]:
   """Seed 0's numbers, its sensitivity S and S = S_below + S_above split at the best LR."""
   if s is None:

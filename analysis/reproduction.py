@@ -30,7 +30,6 @@ from absl import flags
 from analysis import cli
 from analysis import figure_suites
 from analysis import figures
-from analysis import fmt
 from analysis import grouping
 from analysis import registry
 from analysis import render
