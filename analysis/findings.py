@@ -261,12 +261,11 @@ def grows(cells_: Sequence[Cell], widths: Sequence[int], attr: str, rule: rules.
     rising.append(all(less(a, b, SENSITIVITY_MARGIN) for a, b in zip(values, values[1:])))
     above.append(less(values[0], values[-1], SENSITIVITY_MARGIN))
     notes = {straddle_note(a, b, attr=attr) for a, b in zip(by_width, by_width[1:])} - {""}
-    steps = [p for a, b in zip(by_width, by_width[1:]) for p in gap(a, b, attr)]
-    ends = gap(by_width[0], by_width[-1], attr)
-    comparisons += steps + ends
+    steps = [(f"d={a.width} -> {b.width}", p) for a, b in zip(by_width, by_width[1:]) for p in gap(a, b, attr)]
+    ends = [("largest - smallest", p) for p in gap(by_width[0], by_width[-1], attr)]
+    comparisons += [p for _, p in steps + ends]
     detail.append(f"{arch}: " + " -> ".join(sens_text(c, attr) for c in by_width) + "".join(notes)
-                  + "".join(f"; paired step {p.text()}" for p in steps)
-                  + "".join(f"; paired largest - smallest {p.text()}" for p in ends))
+                  + "".join(f"; paired {name} {p.text()}" for name, p in steps + ends))
   verdict = combine(rising)
   if verdict == "not reproduced" and any(above):
     verdict = "partly"

@@ -681,4 +681,6 @@ def test_depth_scaling_pairs_its_seeds_within_noise(tmp_path):
   # qk-LN means 0.1, 0.2, 0.3 (rising by 0.1 a step): partly as on seed 0. Paired steps: 0.1, 0, 0.2 (mean
   # 0.1, sd 0.1, half-width 4.303 x 0.1 / sqrt(3) = 0.248: [-0.148, 0.348] holds 0.02): within noise
   assert claim.verdict == "partly (within noise)"
-  assert ("; paired step 0.1 [-0.148, 0.348], 3 seeds (0.1, 0, 0.2)" in claim.detail[1])
+  assert claim.detail[1].endswith("; paired d=64 -> 128 0.1 [-0.148, 0.348], 3 seeds (0.1, 0, 0.2); paired d=128 -> 256 "
+                                  "0.1 [-0.148, 0.348], 3 seeds (0.1, 0, 0.2); paired largest - smallest 0.2 "
+                                  "[-0.297, 0.697], 3 seeds (0.2, 0, 0.4)")
