@@ -531,13 +531,13 @@ def _not_present(screen: Suite, all_pairs: Sequence[ld.Pair]) -> list[str]:
     notes.append(f"How far they moved: the largest second-half rise of log Z is {fmt.number(rise.rise, 3)} "
                  f"({where(rise)}; threshold {fmt.number(rules.RISE)}), the most negative drift "
                  f"{fmt.number(drift.drift, 3)} ({where(drift)}; threshold {fmt.number(rules.DRIFT)}).")
-  harmed = [p for p in high if p.dloss is not None and p.dloss >= rules.HARM]
+  harmed = [p for p in high if rules.harmed(p.dloss)]
   if harmed:
     notes.append("Harm without the signature: " + "; ".join(
         f"{where(p)}: dloss {fmt.number(p.dloss, 3)}, rise {fmt.number(p.rise, 3)}, drift {fmt.number(p.drift, 3)}"
         for p in harmed) + ". There the no-z-loss run's log Z does not rise in the second half and its logit "
         "mean does not fall beyond its twin's: z-loss helps, but not through the paper's mechanism.")
-  signed = [p for p in high if (p.rise or 0) >= rules.RISE or (p.drift or 0) <= rules.DRIFT]
+  signed = [p for p in high if rules.signature(p.drift, p.rise)]
   if signed:
     notes.append("Signature without the harm, and the horizon at which the second-half trend of the train-loss "
                  f"gap (no z-loss - z-loss, last quarter vs third) would reach {fmt.number(rules.HARM)}: " + "; ".join(
@@ -567,10 +567,10 @@ def logit_divergence(suites: dict[str, Suite]) -> Section:
   seed_runs = list(seeds.runs.values()) if seeds and seeds.done else []
   screen_pairs, all_pairs = ld.pairs(screen_runs), ld.pairs(screen_runs + seed_runs)  # by setting, LR, seed
   pc = rules.PC.rule("PC")
-  by_setting = ld.by_setting(screen_pairs)
+  by_setting, screen_verdicts = ld.by_setting(screen_pairs), ld.verdicts(screen_pairs)
   claims = [Claim(f"PC. {pc.claim} ({s.label()}, 1 seed)", pc.text, v,
                   [_measures([(p.lr, p.dloss, p.drift, p.rise) for p in by_setting[s]])])
-            for s, v in ld.verdicts(screen_pairs).items()]
+            for s, v in screen_verdicts.items()]
   on_seeds = [rules.PC_SEEDS.rule(r) for r in ("PC on 3 seeds", "3a-proxy", "3b-proxy")]
   by_cell = ld.cells(all_pairs)
   seeded = ld.seeded_verdicts(all_pairs) if seed_runs else {}
@@ -592,7 +592,7 @@ def logit_divergence(suites: dict[str, Suite]) -> Section:
     claims += [Claim(f"{r.id}. {r.claim}", r.text, f"{LD_SEEDS_SUITE}: {status(suites, LD_SEEDS_SUITE)}", [])
                for r in on_seeds]
   notes = []
-  if screen and screen.done and rules.PRESENT not in (*ld.verdicts(screen_pairs).values(), *seeded.values()):
+  if screen and screen.done and rules.PRESENT not in (*screen_verdicts.values(), *seeded.values()):
     notes = _not_present(screen, all_pairs)
   tables = [[["setting", "LR", "seed", "dloss", "drift", "rise", "m no z-loss (T/2 -> T)", "log Z no z-loss",
               "m z-loss", "log Z z-loss", "states"]] + [_pair_row(p) for p in all_pairs]]

@@ -15,8 +15,8 @@ import numpy as np
 
 from analysis import paired, rules
 from analysis.grouping import group_by
+from analysis.findings import effective_loss
 from analysis.runs import Run, is_number
-from analysis.sensitivity import scored_loss
 
 OUTPUT_LOGIT_MEAN = "logits/mean"
 LOG_Z = "logits/log_z"
@@ -68,14 +68,6 @@ def second_half_change(run: Run, key: str) -> float | None:
   return None if late is None or mid is None else late - mid
 
 
-def scored(run: Run) -> float | None:
-  """The final eval loss clipped at l0, l0 for a diverged run (Section 2.2); None while unknown."""
-  final, init = run.final_loss, run.init_loss
-  if final is None or init is None:
-    return None
-  return scored_loss(final, init)
-
-
 def setting_of(run: Run) -> Setting:
   return Setting(int(run.setting("ModelConfig.vocab_size")), str(run.setting("ModelConfig.compute_dtype")))
 
@@ -100,7 +92,7 @@ def pairs(runs: Sequence[Run]) -> list[Pair]:
     if "off" not in arm or "on" not in arm:
       continue
     off, on = arm["off"], arm["on"]
-    loss_off, loss_on = scored(off), scored(on)
+    loss_off, loss_on = effective_loss(off), effective_loss(on)  # clipped at l0, l0 when diverged
     fall_off, fall_on = second_half_change(off, OUTPUT_LOGIT_MEAN), second_half_change(on, OUTPUT_LOGIT_MEAN)
     out.append(Pair(setting, lr, seed, off, on,
                     dloss=None if loss_off is None or loss_on is None else loss_off - loss_on,

@@ -265,7 +265,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequen
   suites = suites_.discover(paths, COVERED)
   os.makedirs(out_dir, exist_ok=True)
   summary, main_sections, long_sections, seeds_line = [], [], [], ""
-  covered = [n for entry in entries for n in (*entry.suites, *entry.seed_suites)]
+  covered = [n for entry in entries for n in (*entry.suites, *entry.seed_suites)] if only else list(COVERED)
   if not only:
     main_names = [n for n in MAIN_SUITES if n in suites]
     if len(main_names) > 1:
@@ -273,7 +273,6 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequen
     main_name = main_names[0] if main_names else MAIN_SUITES[0]
     replicas = replicas_of(suites.get(SEEDS_SUITE), main_name)
     main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
-    covered = list(COVERED)
   figure_parts, titles = [], []
   for entry, section_ in zip(entries, figure_sections(suites, prediction, entries)):
     print(f"section {section_.title}", file=sys.stderr, flush=True)

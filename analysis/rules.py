@@ -515,11 +515,19 @@ PRESENT, SIGNATURE_ONLY, HARM_ONLY, ABSENT = "present", "signature only", "harm 
 Measures = tuple[float, float | None, float | None, float | None]  # (lr, dloss, drift, rise) of one pair
 
 
+def harmed(dloss: float | None) -> bool:
+  """PC's harm: the no-z-loss run scored at least HARM above its twin (None, no loss yet: not met)."""
+  return dloss is not None and dloss >= HARM
+
+
+def signature(drift: float | None, rise: float | None) -> bool:
+  """PC's signature: the logit mean falls by DRIFT beyond the twin's, or log Z rises by RISE (None: not met)."""
+  return (drift is not None and drift <= DRIFT) or (rise is not None and rise >= RISE)
+
+
 def divergence_present(pairs: Sequence[Measures]) -> str:
   """Rule PC on one setting's pairs; a measure that is None (a run without its logs) counts as not met."""
   high = [(dloss, drift, rise) for lr, dloss, drift, rise in pairs if lr >= HIGH_LR]
-  harmed = lambda dloss: dloss is not None and dloss >= HARM
-  signature = lambda drift, rise: (drift is not None and drift <= DRIFT) or (rise is not None and rise >= RISE)
   if any(harmed(dloss) and signature(drift, rise) for dloss, drift, rise in high):
     return PRESENT
   if any(signature(drift, rise) for _, drift, rise in high):
