@@ -3,7 +3,7 @@
   python -m analysis.early_warning ROOT [ROOT ...] [--seen=ROOT ...] --out docs/early_warning.md
   python -m analysis.early_warning --by_suite ROOT [ROOT ...] [--predict_from=ROOT] --out docs/early_warning.md
 
---by_suite is the third definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
+--by_suite is the fourth definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
 10% and 25% of training scored by AUROC against each run's outcome, the halves by suite (TUNING_SUITES,
 HELDOUT_SUITES), and Section 3.3's scaling fit scored the same way. Without it, the second definition:
 
@@ -36,7 +36,7 @@ flags.DEFINE_string("out", None, "Markdown file whose table (between the markers
 flags.DEFINE_float("margin", MARGIN, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
                    "sweep's best by this.")
 flags.DEFINE_multi_string("seen", [], "A root whose runs were looked at before: read too, all in the tuning half.")
-flags.DEFINE_bool("by_suite", False, "The third definition: onset from the train loss, the monitor's risk scored "
+flags.DEFINE_bool("by_suite", False, "The fourth definition: onset from the train loss, the monitor's risk scored "
                   "at fixed early times, tuning and held-out halves by suite (sweep.json's name).")
 flags.DEFINE_multi_string("predict_from", [], "With --by_suite: tuning-suite roots whose finished runs fit "
                           "Section 3.3's max-logit prediction, scored as a before-training classifier.")
@@ -138,11 +138,13 @@ def table(chosen: detectors.Thresholds, tune: dict, held: dict, command: str, wa
                     END])
 
 
-# Third definition (docs/early_warning.md, 2026-12-02): the monitor's trend risk scored as a predictor at
-# fixed early times, split by whole suites (sweep.json's name), fixed before any held-out suite is read.
-TUNING_SUITES = ("repro_cpu", "repro_seeds_cpu", "fig9_fit_cpu", "fig10_cpu")
+# Fourth definition (docs/early_warning.md, 2026-12-03): the monitor's trend risk scored as a predictor at
+# fixed early times, split by whole suites (sweep.json's name), fixed before any held-out suite is read. The
+# positive control's suites were read (the third definition's look, and to design the fourth): tuning.
+TUNING_SUITES = ("repro_cpu", "repro_seeds_cpu", "fig9_fit_cpu", "fig10_cpu", "logit_divergence_cpu",
+                 "logit_divergence_seeds_cpu")
 HELDOUT_SUITES = ("fig7_cpu", "fig8_cpu", "fig8_seeds_cpu", "figE4_cpu", "fig9_heldout_cpu", "fig11_13_cpu",
-                  "repro_long_cpu", "repro_long_seeds_cpu", "logit_divergence_cpu")
+                  "repro_long_cpu", "repro_long_seeds_cpu")
 TIMES = (0.1, 0.25)  # fractions of each run's planned steps
 FALSE_ALARM_RATE = 0.05  # the alarm level keeps the tuning suites' good runs at or under it
 SCORED_BEGIN, SCORED_END = "<!-- early_warning scored: begin -->", "<!-- early_warning scored: end -->"
@@ -252,12 +254,17 @@ def _auroc_text(bad: Sequence[float], good: Sequence[float]) -> str:
   return _ci(auroc.auroc(bad, good), auroc.interval(bad, good))
 
 
+def _level(level: float) -> str:
+  """An alarm level; below every finite score (the tuning half's good runs had no score yet) it is 'any'."""
+  return "any" if level < -1e300 else f"{level:.3g}"
+
+
 def _ratio(k: int, n: int) -> str:
   return f"{k}/{n} ({100 * k / n:.0f}%)" if n else f"{k}/0"
 
 
 def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
-  """The third definition's block below its command line: per time and half, AUROC, alarm level, detection,
+  """The fourth definition's block below its command line: per time and half, AUROC, alarm level, detection,
   false alarms, lead; the scaling fit against the monitor on the held-out runs the fit covers; the held-out
   per-run table."""
   halves = {h: sorted({s.label.split("/")[0] for s in scored if s.tuning == (h == "tuning")})
@@ -270,7 +277,7 @@ def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
       h = e[half]
       lead = "n/a" if math.isnan(h["median_lead"]) else f"{h['median_lead']:g}"
       rows.append(f"| {100 * fraction:g}% | {half} | {h['bad']} / {h['good']} | {h['already']} | "
-                  f"{_ci(h['auroc'], h['interval'])} | {e['level']:.3g} | {_ratio(h['detected'], h['bad'])} | "
+                  f"{_ci(h['auroc'], h['interval'])} | {_level(e['level'])} | {_ratio(h['detected'], h['bad'])} | "
                   f"{_ratio(h['false_alarms'], h['good'])} | {lead} |")
   held = [s for s in scored if not s.tuning]
   lines = [f"Suites: tuning {', '.join(halves['tuning']) or '-'}; held out {', '.join(halves['held-out']) or '-'}.",
@@ -313,7 +320,7 @@ def write(out: str, text: str, begin: str = BEGIN, end: str = END) -> None:
 
 
 def main_by_suite(argv: list[str], start: float) -> None:
-  """The third definition's evaluation (docs/early_warning.md)."""
+  """The fourth definition's evaluation (docs/early_warning.md)."""
   if FLAGS.seen:
     cli.exit_usage(f"--seen={FLAGS.seen[0]} with --by_suite: expected the halves by suite only")
   if FLAGS.predict_step < 0:

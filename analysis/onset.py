@@ -1,11 +1,12 @@
 """Which runs went bad, and the step they did, read from the train-loss curve at its own log cadence
-(metrics.jsonl's train logs), not from evals: docs/early_warning.md's third definition (2026-12-02).
+(metrics.jsonl's train logs), not from evals: docs/early_warning.md's fourth definition (2026-12-03; the
+third, 2026-12-02, read *rose* on the raw logs, whose batch noise fired it in every 2000-step run).
 
 A run is bad when any of (its onset: the earliest that applies):
   diverged       it ended as diverged or a train log is not finite (the first such log, else its last step);
   spiked         a train log exceeded its divergence threshold, l0 + 1 nat by default (the first such log);
-  rose           its train loss stayed more than RISE above its running best for PERSIST logs in a row (the
-                 first of them);
+  rose           its smoothed train loss (the mean of each 2 * SMOOTH + 1 logs centred on a log) stayed more
+                 than RISE above its lowest earlier smoothed value for PERSIST logs in a row (the first of them);
   above best LR  its lr is above its sweep's best LR and its final eval loss more than `margin` above the
                  best's (the first of PERSIST logs in a row more than `margin` above the best-LR run's train
                  loss at the same step; its last train log if never).
@@ -21,7 +22,8 @@ from analysis.grouping import partition
 from analysis.runs import Run, is_number
 from rundir.files import RAN_TO_END  # runs with an outcome; running, failed and warned runs have none
 
-RISE = 0.5  # nats above the run's own running best train loss
+RISE = 0.5  # nats above the run's own running best (smoothed) train loss
+SMOOTH = 2  # logs either side in rose's centred mean: 12 x 128-token batches swing ~0.33 nats log to log
 PERSIST = 3  # train logs in a row
 MARGIN = 0.1  # nats, as the second definition's
 WHY = ("diverged", "spiked", "rose", "above best LR")
@@ -52,12 +54,22 @@ def first_sustained(curve: Curve, above: Callable[[int, float, int], bool], pers
   return None
 
 
-def rose(curve: Curve, rise: float = RISE, persist: int = PERSIST) -> int | None:
-  """The first of `persist` logs in a row more than `rise` above the lowest earlier train loss."""
+def smoothed(curve: Curve, half: int = SMOOTH) -> Curve:
+  """Each log's mean over the 2 * half + 1 logs centred on it (NaN if one is not finite); the first and last
+  `half` logs, without a full window, are left out. The minimum of raw noisy logs sits about two noise sds
+  below their level, so a plateau would read as a rise."""
+  return [(curve[i][0], math.fsum(loss for _, loss in curve[i - half:i + half + 1]) / (2 * half + 1))
+          for i in range(half, len(curve) - half)]
+
+
+def rose(curve: Curve, rise: float = RISE, persist: int = PERSIST, half: int = SMOOTH) -> int | None:
+  """The first of `persist` logs in a row whose smoothed loss is more than `rise` above the lowest earlier
+  smoothed loss."""
+  smooth = smoothed(curve, half)
   best = [math.inf]
-  for _, loss in curve:
+  for _, loss in smooth:
     best.append(min(best[-1], loss) if math.isfinite(loss) else best[-1])
-  return first_sustained(curve, lambda _, loss, i: math.isfinite(loss) and loss > best[i] + rise, persist)
+  return first_sustained(smooth, lambda _, loss, i: math.isfinite(loss) and loss > best[i] + rise, persist)
 
 
 def behind(curve: Curve, reference: Curve, margin: float, persist: int = PERSIST) -> int | None:

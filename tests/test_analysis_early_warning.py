@@ -144,14 +144,31 @@ def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path)
 
 # Third definition: onset from the train loss, AUROC, the scored CLI by suite.
 
-def test_onset_rose_is_the_first_of_three_logs_half_a_nat_above_the_running_best():
+def test_onset_rose_is_the_first_of_three_smoothed_logs_half_a_nat_above_their_running_best():
   from analysis import onset
-  # running best 4.0 from step 20; 4.6 at 40 starts a stretch, broken at 50 (4.4 is not > 4.5); 60-80 holds.
+  # Centred 5-log means of 4.0 x 6 then 5.0 x 6: 4.0 (i=2..3), 4.2, 4.4, 4.6, 4.8, 5.0, 5.0 (i=4..9); best
+  # 4.0, so 4.6 at i=6 (step 70) starts three in a row > 4.5.
+  step_up = list(zip(range(10, 130, 10), [4.0] * 6 + [5.0] * 6))
+  assert [round(v, 9) for _, v in onset.smoothed(step_up)] == [4.0, 4.0, 4.2, 4.4, 4.6, 4.8, 5.0, 5.0]
+  assert onset.rose(step_up) == 70
+  assert onset.rose(step_up[:10]) is None  # smoothed to i=7 only: 4.6, 4.8, two logs
   curve = list(zip(range(10, 90, 10), [5.0, 4.0, 4.2, 4.6, 4.4, 4.6, 4.7, 4.8]))
-  assert onset.rose(curve) == 60
-  assert onset.rose(curve[:7]) is None  # only 60, 70: two logs
   best = [(s, 4.0) for s in range(10, 90, 10)]
   assert onset.behind(curve, best, margin=0.1) == 30  # 4.2, 4.6, 4.4 all > 4.1
+
+
+def test_onset_rose_ignores_batch_noise_on_a_plateau_but_not_a_level_shift_under_it():
+  from analysis import onset
+  # Zero-mean noise of period 4: each raw -0.6 sets a running best 0.6 below the level, and the three +0.2 logs
+  # after it sit 0.8 above that (the third definition fired at step 20). A centred 5-log mean holds one period
+  # plus one extra log: the level + (-0.12 or +0.04), so the plateau never rises 0.5.
+  noise = [-0.6, 0.2, 0.2, 0.2] * 6
+  plateau = [(10 * (i + 1), 4.0 + n) for i, n in enumerate(noise)]
+  assert onset.rose(plateau) is None
+  # A level shift to 5.0 at i=12 under the same noise: smoothed 4.44 at i=11 (levels 4.4, noise +0.04),
+  # 4.64, 4.84 after; the best is 3.88 (4.0 - 0.12), so i=11, step 120, starts three in a row > 4.38.
+  shifted = [(s, loss + (1.0 if i >= 12 else 0.0)) for i, (s, loss) in enumerate(plateau)]
+  assert onset.rose(shifted) == 120
 
 
 def test_onset_outcomes_of_a_sweep_by_hand(tmp_path):
@@ -161,9 +178,10 @@ def test_onset_outcomes_of_a_sweep_by_hand(tmp_path):
   # above the best LR, ends 0.5 behind; its train loss is > 0.1 above best's from step 30 on
   write_run(f"{tmp_path}/behind", lr=1e-2, final_loss=3.5, step=60,
             metrics=_records([8.0, 6.05, 5.2, 4.7, 4.4, 4.2]))
-  # below the best LR: rises from its best 4.5 to 5.1-5.3 from step 40 (rose), not above best LR
-  write_run(f"{tmp_path}/rose", lr=1e-4, final_loss=3.9, step=60,
-            metrics=_records([8.0, 6.0, 4.5, 5.1, 5.2, 5.3]))
+  # below the best LR: from 4.5 to 5.5 at step 70; smoothed 4.8, 4.7, 4.9, 5.1, 5.3, 5.5, 5.5 at steps 40-100,
+  # best 4.7, so 5.3 at step 80 starts three in a row > 5.2 (rose), not above best LR
+  write_run(f"{tmp_path}/rose", lr=1e-4, final_loss=3.9, step=120,
+            metrics=_records([8.0, 6.0] + [4.5] * 4 + [5.5] * 6))
   # a NaN train log at step 50
   write_run(f"{tmp_path}/nan", lr=1e-1, state="diverged", step=50, metrics=_records([8.0, 6.0, 5.0, 4.5, math.nan]))
   # spikes over l0 + 1 = 11 at step 20, then recovers
@@ -172,7 +190,7 @@ def test_onset_outcomes_of_a_sweep_by_hand(tmp_path):
   records = {r.path: early_warning.read_records(r.path) for r in runs}
   got = {os.path.basename(p): (o.bad, o.onset, o.why) for p, o in onset.label(runs, records).items()}
   assert got == {"best": (False, None, ()), "behind": (True, 30, ("above best LR",)),
-                 "rose": (True, 40, ("rose",)), "nan": (True, 50, ("diverged",)),
+                 "rose": (True, 80, ("rose",)), "nan": (True, 50, ("diverged",)),
                  "spike": (True, 20, ("spiked",))}
 
 
@@ -303,3 +321,15 @@ def test_scored_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, e
   result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
   assert result.returncode == 2 and result.stderr.startswith(message) and "\n" not in result.stderr.strip()
   assert "kept" in doc.read_text()
+
+
+def test_an_alarm_level_below_every_finite_score_reads_any():
+  """Good tuning runs with no score yet (-inf, before the trend's first record): any score alarms, and the
+  table says so rather than printing the float just above -inf."""
+  from analysis import onset
+  good, bad = onset.Outcome(False, None, ()), onset.Outcome(True, 30, ("rose",))
+  scored = [early_warning.Scored("repro_cpu/a", "a", True, good, 100, [(60, 1.0)], None),
+            early_warning.Scored("repro_cpu/b", "b", True, bad, 100, [(5, 2.0)], None)]
+  rows = [l for l in early_warning.scored_table(scored, None) if l.startswith("| 10% | tuning")]
+  # at 10% (step 10) the good run has no record yet (-inf), the bad one 2.0: AUROC 1, detected at any level
+  assert rows == ["| 10% | tuning | 1 / 1 | 0 | 1.00 (1.00-1.00) | any | 1/1 (100%) | 0/1 (0%) | 25 |"]
