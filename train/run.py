@@ -14,7 +14,7 @@ import gin
 from rundir.bindings import default_workdir
 from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
 from rundir.lock import LOCK_FILE, DirLock
-from train import cachedir, configs, data, distributed, finished, ginparse, identity, trainer
+from train import allocator, cachedir, configs, data, distributed, finished, ginparse, identity, trainer
 from train.data.errors import DataError
 from train.phases import Phases
 
@@ -45,6 +45,7 @@ def _prepare_process(cluster: distributed.Cluster | None) -> None:
   """Once per process, before the first run touches a device."""
   global _process_ready
   if not _process_ready:
+    allocator.keep_step_buffers_mapped()  # before the backend's threads exist
     distributed.initialize(cluster)
     _enable_compilation_cache()
     _process_ready = True
