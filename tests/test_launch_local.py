@@ -203,3 +203,40 @@ def test_value_only_bindings_are_the_optimizers_traced_fields():
   unit = lambda *bindings: Unit("u", ("gin/qkln.gin",), bindings, {})
   assert local.shape_key(unit("OptimizerConfig.clip_norm=0.5", "lr=0.1")) == local.shape_key(unit())
   assert local.shape_key(unit("ModelConfig.d_model=64")) != local.shape_key(unit())
+
+
+def test_the_progress_line_counts_the_units_in_flight_after_the_refill(tmp_path, monkeypatch, capsys):
+  """Four units on two slots whose (fake) workers finish each unit at its second poll: after the first pair
+  ends, two more are running (it said 0 or 1 when the line came before the refill); after the last, none."""
+  from launch.executors import Options
+  from launch.spec import Unit
+
+  class FinishingWorker:
+    pid = 4242
+
+    def __init__(self, python, env, log_path):
+      self.workdir, self.polls = None, 0
+
+    def alive(self):
+      return True
+
+    def submit(self, gin_files, gin_bindings, workdir, log_path):
+      self.workdir, self.polls = workdir, 0
+
+    def poll(self):
+      self.polls += 1
+      if self.polls < 2:
+        return False, None
+      write_json(os.path.join(self.workdir, STATUS_FILE), {"state": "completed"})
+      return True, 0
+
+    def close(self):
+      pass
+
+  monkeypatch.setattr(local, "Worker", FinishingWorker)
+  monkeypatch.setattr(local, "visible_gpus", lambda: [])
+  units = [Unit(f"lr={lr}", ("gin/qkln.gin",), (f"lr={lr}",), {"lr": lr}) for lr in (0.1, 0.2, 0.3, 0.4)]
+  assert local.launch(units, str(tmp_path), Options(name="t", parallel=2)) == 0
+  lines = [line for line in capsys.readouterr().out.splitlines() if " done: " in line]
+  assert [line.split("] ")[1].split(" done")[0] for line in lines] == ["2/4", "4/4"]
+  assert ["| running 2 |" in lines[0], "| running 0 |" in lines[1]] == [True, True]

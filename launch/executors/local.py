@@ -138,12 +138,20 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   pending = sorted(units, key=shape_key)  # stable: a sweep's order within each shape
   done, failed, start = 0, 0, time.time()
 
+  reported = 0  # units finished as of the last progress line
+
   def finish(slot: _Slot, ok: bool) -> None:
     nonlocal done, failed
     done, failed = done + 1, failed + (not ok)
     print(f"{slot.unit.name}: {'finished' if ok else 'failed'}", flush=True)
     slot.unit = None
-    print(_progress(units, root, done, sum(s.unit is not None for s in slots), start), flush=True)
+
+  def report() -> None:
+    """The progress line once the free slots are refilled, so 'running' counts the units in flight."""
+    nonlocal reported
+    if done > reported:
+      reported = done
+      print(_progress(units, root, done, sum(s.unit is not None for s in slots), start), flush=True)
 
   previous = signal.signal(signal.SIGTERM, _stop)
   try:
@@ -158,6 +166,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
           else:
             slot.attempt = number
             _submit(slot, root, options)
+      report()
       for slot in slots:
         if slot.unit is None:
           continue
@@ -175,6 +184,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
           slot.attempt = number
           _submit(slot, root, options)
       time.sleep(0.2)
+    report()
   except KeyboardInterrupt:
     busy = [s for s in slots if s.unit is not None]
     for slot in slots:
