@@ -256,7 +256,7 @@ def _auroc_text(bad: Sequence[float], good: Sequence[float]) -> str:
 
 def _level(level: float) -> str:
   """An alarm level; below every finite score (the tuning half's good runs had no score yet) it is 'any'."""
-  return "any" if level < -1e300 else f"{level:.3g}"
+  return "any" if level <= -sys.float_info.max else f"{level:.3g}"
 
 
 def _ratio(k: int, n: int) -> str:

@@ -55,7 +55,7 @@ def first_sustained(curve: Curve, above: Callable[[int, float, int], bool], pers
 
 
 def smoothed(curve: Curve, half: int = SMOOTH) -> Curve:
-  """Each log's mean over the 2 * half + 1 logs centred on it (NaN if one is not finite); the first and last
+  """Each log's mean over the 2 * half + 1 logs centred on it (not finite if one is not); the first and last
   `half` logs, without a full window, are left out. The minimum of raw noisy logs sits about two noise sds
   below their level, so a plateau would read as a rise."""
   return [(curve[i][0], math.fsum(loss for _, loss in curve[i - half:i + half + 1]) / (2 * half + 1))

@@ -142,7 +142,7 @@ def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path)
   assert twice.returncode == 2 and twice.stderr.startswith("error: --seen=") and "\n" not in twice.stderr.strip()
 
 
-# Third definition: onset from the train loss, AUROC, the scored CLI by suite.
+# Third and fourth definitions: onset from the train loss, AUROC, the scored CLI by suite.
 
 def test_onset_rose_is_the_first_of_three_smoothed_logs_half_a_nat_above_their_running_best():
   from analysis import onset

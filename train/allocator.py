@@ -28,4 +28,5 @@ def keep_step_buffers_mapped() -> bool:
   except (OSError, AttributeError):  # musl and other libcs have no mallopt
     return False
   mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-  return all(mallopt(param, value) == 1 for param, value in SETTINGS)
+  accepted = [mallopt(param, value) == 1 for param, value in SETTINGS]  # each applied, even after a refusal
+  return all(accepted)
