@@ -48,8 +48,9 @@ def process_environments(env: dict[str, str], processes: int) -> list[dict[str, 
 class ProcessGroup:
   """N trainer processes running one unit together."""
 
-  def __init__(self, python: str, env: dict[str, str], processes: int, heartbeat_timeout_s: int = 30):
-    self.python, self.env, self.count = python, env, processes
+  def __init__(self, python: str, env: dict[str, str], processes: int, cores: Sequence[int] | None = None,
+               heartbeat_timeout_s: int = 30):
+    self.python, self.env, self.count, self.cores = python, env, processes, cores
     self.heartbeat_timeout_s = heartbeat_timeout_s
     self.processes: list[subprocess.Popen] = []
 
@@ -67,7 +68,7 @@ class ProcessGroup:
       with open(path, "a") as log:
         self.processes.append(subprocess.Popen(command + [f"--process_id={i}"], stdout=log,
                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                               preexec_fn=unit_lib.die_with_parent, cwd=bindings.REPO_ROOT,
+                                               preexec_fn=unit_lib.trainer_setup(self.cores), cwd=bindings.REPO_ROOT,
                                                env=env))
 
   def poll(self) -> tuple[bool, int | None]:

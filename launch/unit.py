@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rundir import bindings, progress
 from rundir.files import LOG_FILE, RECORD_FILE, read_json, write_json
@@ -32,6 +32,16 @@ def die_with_parent() -> None:
   """Asks Linux to SIGTERM this process when its parent dies, so a killed launcher leaves no trainer."""
   if _prctl is not None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def trainer_setup(cores: Sequence[int] | None) -> Callable[[], None]:
+  """A trainer's preexec_fn: it dies with its parent and, given cores, runs on those alone. XLA:CPU sizes
+  its thread pool by the cores a process may use, so workers on disjoint cores do not oversubscribe them."""
+  def setup() -> None:
+    die_with_parent()
+    if cores is not None:
+      os.sched_setaffinity(0, cores)
+  return setup
 
 
 def train_command(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str,

@@ -8,18 +8,18 @@ import subprocess
 from collections.abc import Sequence
 
 from rundir import bindings
-from launch.unit import die_with_parent
+from launch.unit import trainer_setup
 
 
 class Worker:
   """A trainer process that runs one unit at a time, many over its life."""
 
-  def __init__(self, python: str, env: dict[str, str], log_path: str):
+  def __init__(self, python: str, env: dict[str, str], log_path: str, cores: Sequence[int] | None = None):
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a") as log:  # its output between units; a unit's goes to the unit's train.log
       self.process = subprocess.Popen([python, "-m", "train.worker"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=log, cwd=bindings.REPO_ROOT, env=env,
-                                      preexec_fn=die_with_parent, text=True)
+                                      preexec_fn=trainer_setup(cores), text=True)
 
   @property
   def pid(self) -> int:

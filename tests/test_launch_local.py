@@ -160,6 +160,25 @@ def test_device_sets_give_each_worker_its_gpus(monkeypatch):
   assert local.visible_gpus() == ["4", "5"]
 
 
+def test_core_sets_give_each_cpu_worker_its_own_cores():
+  assert local.core_sets([0, 1], 2, []) == [(0,), (1,)]
+  assert local.core_sets([0, 1, 2, 3, 4], 2, []) == [(0, 1, 2), (3, 4)]
+  assert local.core_sets([2, 5, 7], 3, []) == [(2,), (5,), (7,)]
+  assert local.core_sets([0, 1], 3, []) == [None, None, None]  # more workers than cores: no shares to give
+  assert local.core_sets([0, 1, 2, 3], 1, []) == [None]  # one worker has them all
+  assert local.core_sets([0, 1, 2, 3], 2, ["0", "1"]) == [None, None]  # GPU workers keep the host's cores
+
+
+@pytest.mark.slow
+def test_cpu_workers_train_on_their_own_cores(sweep_root):
+  """run.json records the cores each unit's trainer ran on: with --parallel=2, its worker's share."""
+  root = sweep_root[0]
+  cores = len(os.sched_getaffinity(0))
+  expected = {cores // 2, (cores + 1) // 2} if cores >= 2 else {cores}
+  for name in (NAMES["ok"], NAMES["ok2"], NAMES["diverged"]):
+    assert read_json(str(root / name / "run.json"))["cpu_cores"] in expected, name
+
+
 @pytest.mark.slow
 def test_a_killed_worker_fails_its_attempt_and_is_replaced(tmp_path):
   """kill -9 of the worker mid-unit: the attempt is recorded failed with the signal's exit code, a new
@@ -214,7 +233,7 @@ def test_the_progress_line_counts_the_units_in_flight_after_the_refill(tmp_path,
   class FinishingWorker:
     pid = 4242
 
-    def __init__(self, python, env, log_path):
+    def __init__(self, python, env, log_path, cores):
       self.workdir, self.polls = None, 0
 
     def alive(self):

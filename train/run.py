@@ -113,7 +113,8 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   bindings = ginparse.macros_read(run_info["bindings"], data.bound_source())
   run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,
                                 "fingerprint": identity.fingerprint(config),
-                                "processes": jax.process_count(), "devices": job.mesh.size})
+                                "processes": jax.process_count(), "devices": job.mesh.size,
+                                "cpu_cores": len(os.sched_getaffinity(0))})
   run_dir.write_json(DATA_FILE, dataset.describe())
   run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
   return job

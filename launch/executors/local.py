@@ -5,7 +5,8 @@ together) share its imports and compiled programs. Per unit it is what launch/un
 other executors: finished units are skipped, interrupted ones resume, failed attempts are retried up to
 --max_retries (counted in launch.json, one attempt record per try with the worker's pid), exit code 2
 is not retried. A worker that dies mid-unit fails that attempt with its exit code and is replaced.
-With several GPUs each slot owns its own devices through CUDA_VISIBLE_DEVICES. With
+With several GPUs each slot owns its own devices through CUDA_VISIBLE_DEVICES; on the CPU, with no more
+slots than cores, each owns its share of the cores (its worker's affinity). With
 --processes_per_unit=N a slot runs each unit as N `train.main` processes of one JAX job instead
 (launch/group.py), splitting the slot's devices between them. A unit's output goes to
 its train.log; a worker's own output between units to ROOT/.workers/slot<N>.log. Ctrl-C or SIGTERM
@@ -53,6 +54,17 @@ def device_sets(gpus: Sequence[str], parallel: int, per_unit: int | None) -> lis
           for slot in range(parallel)]
 
 
+def core_sets(cores: Sequence[int], parallel: int, gpus: Sequence[str]) -> list[tuple[int, ...] | None]:
+  """The CPU cores each worker slot runs on: disjoint shares when the workers train on the CPU and each
+  can have one, else None (all of them). XLA:CPU gives a process one compute thread per core it may use;
+  unpinned, two workers on two cores run four busy threads (docs/performance.md, "Workers pinned")."""
+  if gpus or parallel < 2 or parallel > len(cores):
+    return [None] * parallel
+  share, extra = divmod(len(cores), parallel)
+  starts = [slot * share + min(slot, extra) for slot in range(parallel + 1)]
+  return [tuple(cores[starts[slot]:starts[slot + 1]]) for slot in range(parallel)]
+
+
 def _environment(devices: str | None, shared: bool) -> dict[str, str]:
   env = dict(os.environ)
   if devices is not None:
@@ -87,10 +99,10 @@ def shape_key(unit: Unit) -> tuple:
 
 
 class _Slot:
-  """A worker slot: its devices, its long-lived worker and the unit it runs."""
+  """A worker slot: its devices or cores, its long-lived worker and the unit it runs."""
 
-  def __init__(self, number: int, devices: str | None, shared: bool):
-    self.number, self.env = number, _environment(devices, shared)
+  def __init__(self, number: int, devices: str | None, shared: bool, cores: tuple[int, ...] | None):
+    self.number, self.env, self.cores = number, _environment(devices, shared), cores
     self.worker: Worker | None = None
     self.unit: Unit | None = None
     self.attempt = 0  # the running unit's attempt number
@@ -112,9 +124,10 @@ def _log_path(root: str, unit: Unit) -> str:
 def _submit(slot: _Slot, root: str, options: Options) -> None:
   """Starts the slot's unit's next attempt on its worker (a new worker when it has none)."""
   if options.processes_per_unit > 1:  # a JAX job lives as long as its unit: a new group each time
-    slot.worker = ProcessGroup(options.python, slot.env, options.processes_per_unit)
+    slot.worker = ProcessGroup(options.python, slot.env, options.processes_per_unit, slot.cores)
   elif slot.worker is None or not slot.worker.alive():
-    slot.worker = Worker(options.python, slot.env, os.path.join(root, WORKERS_DIR, f"slot{slot.number}.log"))
+    slot.worker = Worker(options.python, slot.env, os.path.join(root, WORKERS_DIR, f"slot{slot.number}.log"),
+                         slot.cores)
   unit, workdir = slot.unit, executors.workdir(root, slot.unit)
   os.makedirs(workdir, exist_ok=True)
   flags = unit_lib.train_command(unit.gin_files, unit.gin_bindings, workdir)[3:]  # past `python -m train.main`
@@ -132,9 +145,11 @@ def _stop(signum, frame) -> None:
 
 def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   """Runs every unit; 0 when all finished, 1 when some failed, 130 when interrupted."""
-  devices = device_sets(visible_gpus(), options.parallel, options.gpus_per_unit)
+  gpus = visible_gpus()
+  devices = device_sets(gpus, options.parallel, options.gpus_per_unit)
+  cores = core_sets(sorted(os.sched_getaffinity(0)), options.parallel, gpus)
   shared = len(set(devices)) < len(devices)
-  slots = [_Slot(i, d, shared) for i, d in enumerate(devices)]
+  slots = [_Slot(i, d, shared, c) for i, (d, c) in enumerate(zip(devices, cores))]
   pending = sorted(units, key=shape_key)  # stable: a sweep's order within each shape
   done, failed, start = 0, 0, time.time()
 
