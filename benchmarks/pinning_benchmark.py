@@ -16,7 +16,7 @@ import sys
 
 from benchmarks import abba
 from launch.executors.local import core_sets
-from launch.unit import trainer_setup
+from launch.unit import trainer_setup, usable_cores
 
 LINE = re.compile(r"step ([\d.]+)ms")
 ARMS = ("pinned", "shared")
@@ -26,8 +26,8 @@ def main() -> None:
   parse = abba.parser(pairs=4, steps=40)
   parse.add_argument("--workers", type=int, default=2)
   args = parse.parse_args()
-  pinned = core_sets(sorted(os.sched_getaffinity(0)), args.workers, [])
-  if pinned[0] is None:
+  pinned = core_sets(usable_cores(), args.workers, [])
+  if args.workers < 2 or pinned[0] is None:
     print(f"error: --workers={args.workers}: expected 2 to {len(os.sched_getaffinity(0))}, the worker counts the "
           "executor pins on this machine's cores", file=sys.stderr)
     sys.exit(2)

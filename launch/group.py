@@ -1,5 +1,6 @@
 """One unit as N `python -m train.main` processes of one JAX job (the local executor's
---processes_per_unit): each process gets its share of the slot's devices, process 0 the coordinator.
+--processes_per_unit): each process gets its share of the slot's devices (and of its cores, when it has
+some), process 0 the coordinator.
 
 The same handle as launch/worker_handle.py's Worker (submit, poll, alive, stop, close, pid), one unit per group:
 the local executor runs either. Process 0's output goes to the unit's train.log, process i's to
@@ -63,12 +64,14 @@ class ProcessGroup:
     command = unit_lib.train_command(gin_files, gin_bindings, workdir, self.python) + [
         f"--coordinator_address=127.0.0.1:{free_port()}", f"--num_processes={self.count}",
         f"--heartbeat_timeout_s={self.heartbeat_timeout_s}"]
+    shares = unit_lib.core_shares(self.cores, self.count) if self.cores else [None] * self.count
     for i, env in enumerate(process_environments(self.env, self.count)):
+      cores = shares[i] or self.cores  # a process never leaves its slot's cores
       path = log_path if i == 0 else os.path.join(os.path.dirname(log_path), f"train.process{i}.log")
       with open(path, "a") as log:
         self.processes.append(subprocess.Popen(command + [f"--process_id={i}"], stdout=log,
                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                               preexec_fn=unit_lib.trainer_setup(self.cores), cwd=bindings.REPO_ROOT,
+                                               preexec_fn=unit_lib.trainer_setup(cores), cwd=bindings.REPO_ROOT,
                                                env=env))
 
   def poll(self) -> tuple[bool, int | None]:

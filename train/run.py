@@ -114,10 +114,15 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,
                                 "fingerprint": identity.fingerprint(config),
                                 "processes": jax.process_count(), "devices": job.mesh.size,
-                                "cpu_cores": len(os.sched_getaffinity(0))})
+                                "cpu_cores": _cpu_cores()})
   run_dir.write_json(DATA_FILE, dataset.describe())
   run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
   return job
+
+
+def _cpu_cores() -> int:
+  """How many cores this process may use: XLA:CPU's thread count, which sets some reductions' rounding."""
+  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = None,

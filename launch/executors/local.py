@@ -55,14 +55,10 @@ def device_sets(gpus: Sequence[str], parallel: int, per_unit: int | None) -> lis
 
 
 def core_sets(cores: Sequence[int], parallel: int, gpus: Sequence[str]) -> list[tuple[int, ...] | None]:
-  """The CPU cores each worker slot runs on: disjoint shares when the workers train on the CPU and each
-  can have one, else None (all of them). XLA:CPU gives a process one compute thread per core it may use;
-  unpinned, two workers on two cores run four busy threads (docs/performance.md, "Workers pinned")."""
-  if gpus or parallel < 2 or parallel > len(cores):
-    return [None] * parallel
-  share, extra = divmod(len(cores), parallel)
-  starts = [slot * share + min(slot, extra) for slot in range(parallel + 1)]
-  return [tuple(cores[starts[slot]:starts[slot + 1]]) for slot in range(parallel)]
+  """The CPU cores each worker slot runs on: equal disjoint shares when the workers train on the CPU and
+  each can have one, else None (all of them). XLA:CPU gives a process one compute thread per core it may
+  use; unpinned, two workers on two cores run four busy threads (docs/performance.md, "Workers pinned")."""
+  return [None] * parallel if gpus else unit_lib.core_shares(cores, parallel)
 
 
 def _environment(devices: str | None, shared: bool) -> dict[str, str]:
@@ -147,7 +143,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   """Runs every unit; 0 when all finished, 1 when some failed, 130 when interrupted."""
   gpus = visible_gpus()
   devices = device_sets(gpus, options.parallel, options.gpus_per_unit)
-  cores = core_sets(sorted(os.sched_getaffinity(0)), options.parallel, gpus)
+  cores = core_sets(unit_lib.usable_cores(), options.parallel, gpus)
   shared = len(set(devices)) < len(devices)
   slots = [_Slot(i, d, shared, c) for i, (d, c) in enumerate(zip(devices, cores))]
   pending = sorted(units, key=shape_key)  # stable: a sweep's order within each shape
