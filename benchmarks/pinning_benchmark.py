@@ -8,7 +8,6 @@ runs its workers, with the executor's own preexec (launch.unit.trainer_setup), a
 order. Prints each worker's step time, the arms' medians, the paired ratio and the load average.
 """
 
-import os
 import re
 import statistics
 import subprocess
@@ -16,7 +15,8 @@ import sys
 
 from benchmarks import abba
 from launch.executors.local import core_sets
-from launch.unit import trainer_setup, usable_cores
+from launch.unit import trainer_setup
+from rundir import cores as rundir_cores
 
 LINE = re.compile(r"step ([\d.]+)ms")
 ARMS = ("pinned", "shared")
@@ -26,9 +26,10 @@ def main() -> None:
   parse = abba.parser(pairs=4, steps=40)
   parse.add_argument("--workers", type=int, default=2)
   args = parse.parse_args()
-  pinned = core_sets(usable_cores(), args.workers, [])
+  usable = rundir_cores.usable()
+  pinned = core_sets(usable, args.workers, [])
   if args.workers < 2 or pinned[0] is None:
-    print(f"error: --workers={args.workers}: expected 2 to {len(os.sched_getaffinity(0))}, the worker counts the "
+    print(f"error: --workers={args.workers}: expected 2 to {len(usable)}, the worker counts the "
           "executor pins on this machine's cores", file=sys.stderr)
     sys.exit(2)
 

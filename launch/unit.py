@@ -34,11 +34,6 @@ def die_with_parent() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def usable_cores() -> list[int]:
-  """The cores this process may run on; [] where the OS cannot tell (not Linux): then nothing is pinned."""
-  return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
 def core_shares(cores: Sequence[int], parts: int) -> list[tuple[int, ...] | None]:
   """`parts` disjoint, equal shares of `cores` (a remainder stays unused: a unit retried on another share
   must get as many threads, or its last bits change); None for each when there are fewer cores than parts

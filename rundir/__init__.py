@@ -9,4 +9,5 @@ Each of the three imports this package and it imports none of them; it holds to 
   display   durations and tables as every command shows them
   progress  where a sweep's units stand (state, step, wall time, attempts) and its ETA
   cli       absl flag errors as exit 2
+  cores     the CPU cores a process may run on (run.json's cpu_cores; the workers' pinning)
 """

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from launch.executors import local
-from rundir import progress
+from rundir import cores as rundir_cores, progress
 from rundir.files import STATUS_FILE, read_json, write_json
 from tests.trainer_utils import REPO, TINY
 
@@ -173,9 +173,8 @@ def test_core_sets_give_each_cpu_worker_its_own_cores():
 def test_cpu_workers_train_on_their_own_cores(sweep_root):
   """run.json records the cores each unit's trainer ran on: with --parallel=2, its worker's share."""
   root = sweep_root[0]
-  cores = len(os.sched_getaffinity(0))
-  shares = local.core_sets(sorted(os.sched_getaffinity(0)), 2, local.visible_gpus())
-  expected = {len(c) if c else cores for c in shares}
+  usable = rundir_cores.usable()
+  expected = {len(c) if c else len(usable) for c in local.core_sets(usable, 2, local.visible_gpus())}
   for name in (NAMES["ok"], NAMES["ok2"], NAMES["diverged"]):
     assert read_json(str(root / name / "run.json"))["cpu_cores"] in expected, name
 

@@ -11,6 +11,7 @@ import traceback
 
 import gin
 
+from rundir import cores
 from rundir.bindings import default_workdir
 from rundir.files import CONFIG_GIN, DATA_FILE, FINISHED, RUN_FILE, RunDir
 from rundir.lock import LOCK_FILE, DirLock
@@ -114,15 +115,10 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,
                                 "fingerprint": identity.fingerprint(config),
                                 "processes": jax.process_count(), "devices": job.mesh.size,
-                                "cpu_cores": _cpu_cores()})
+                                "cpu_cores": len(cores.usable()) or os.cpu_count()})
   run_dir.write_json(DATA_FILE, dataset.describe())
   run_dir.write_text(CONFIG_GIN, gin.operative_config_str())
   return job
-
-
-def _cpu_cores() -> int:
-  """How many cores this process may use: XLA:CPU's thread count, which sets some reductions' rounding."""
-  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def run(gin_files: list[str], gin_bindings: list[str], workdir: str | None = None,

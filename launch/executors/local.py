@@ -28,7 +28,7 @@ from launch.group import ProcessGroup
 from launch.spec import Unit
 from launch.worker_handle import Worker
 from rundir.bindings import TRACED_OPTIMIZER_FIELDS
-from rundir import progress
+from rundir import cores as rundir_cores, progress
 from rundir.files import LOG_FILE
 from rundir.display import duration
 
@@ -143,7 +143,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   """Runs every unit; 0 when all finished, 1 when some failed, 130 when interrupted."""
   gpus = visible_gpus()
   devices = device_sets(gpus, options.parallel, options.gpus_per_unit)
-  cores = core_sets(unit_lib.usable_cores(), options.parallel, gpus)
+  cores = core_sets(rundir_cores.usable(), options.parallel, gpus)  # none known (not Linux): none pinned
   shared = len(set(devices)) < len(devices)
   slots = [_Slot(i, d, shared, c) for i, (d, c) in enumerate(zip(devices, cores))]
   pending = sorted(units, key=shape_key)  # stable: a sweep's order within each shape
