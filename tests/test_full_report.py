@@ -684,3 +684,13 @@ def test_depth_scaling_pairs_its_seeds_within_noise(tmp_path):
   assert claim.detail[1].endswith("; paired d=64 -> 128 0.1 [-0.148, 0.348], 3 seeds (0.1, 0, 0.2); paired d=128 -> 256 "
                                   "0.1 [-0.148, 0.348], 3 seeds (0.1, 0, 0.2); paired largest - smallest 0.2 "
                                   "[-0.297, 0.697], 3 seeds (0.2, 0, 0.4)")
+
+
+def test_the_documented_chain_runs_every_suite_the_full_report_reads():
+  """docs/reproduction.md's commands for the full report are what a newcomer types: a suite they leave out
+  shows as 'not run yet' in the report, so every suite the report reads (but the smoke one) must be there."""
+  with open(os.path.join(REPO, "docs", "reproduction.md")) as f:
+    doc = f.read()
+  blocks = re.findall(r"```bash\n(.*?)```", doc, re.S)
+  named = {m for block in blocks[:2] for m in re.findall(r"\b(\w+_cpu)\b", block)}
+  assert set(registry.COVERED) - {"repro_smoke_cpu"} <= named, sorted(set(registry.COVERED) - named)
