@@ -3,9 +3,9 @@
   python -m analysis.early_warning ROOT [ROOT ...] [--seen=ROOT ...] --out docs/early_warning.md
   python -m analysis.early_warning --by_suite ROOT [ROOT ...] [--predict_from=ROOT] --out docs/early_warning.md
 
---by_suite is the fourth definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
+--by_suite is the fifth definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
 10% and 25% of training scored by AUROC against each run's outcome, the halves by suite (TUNING_SUITES,
-HELDOUT_SUITES), and Section 3.3's scaling fit scored the same way. Without it, the second definition:
+HELDOUT_SUITES), each experiment counted once (`distinct`), and Section 3.3's scaling fit scored the same way. Without it, the second definition:
 
 "Bad" is fixed before looking (docs/early_warning.md, second definition): an instability, i.e. diverged,
 spiked above its divergence threshold, or above its sweep's best LR (runs differing only in lr) and more than
@@ -36,8 +36,9 @@ flags.DEFINE_string("out", None, "Markdown file whose table (between the markers
 flags.DEFINE_float("margin", MARGIN, "A run above its sweep's best LR is bad when its final eval loss exceeds the "
                    "sweep's best by this.")
 flags.DEFINE_multi_string("seen", [], "A root whose runs were looked at before: read too, all in the tuning half.")
-flags.DEFINE_bool("by_suite", False, "The fourth definition: onset from the train loss, the monitor's risk scored "
-                  "at fixed early times, tuning and held-out halves by suite (sweep.json's name).")
+flags.DEFINE_bool("by_suite", False, "The fifth definition: onset from the train loss, the monitor's risk scored "
+                  "at fixed early times, tuning and held-out halves by suite (sweep.json's name), each "
+                  "experiment once.")
 flags.DEFINE_multi_string("predict_from", [], "With --by_suite: tuning-suite roots whose finished runs fit "
                           "Section 3.3's max-logit prediction, scored as a before-training classifier.")
 flags.DEFINE_integer("predict_step", 50, "With --predict_from: the step whose max logit is predicted.")
@@ -163,6 +164,7 @@ class Scored:
   risk: list[tuple[int, float]]
   first_warning: dict | None
   predicted: float | None = None
+  experiment: str | None = None  # Run.experiment: the same in two suites' copies of one run
 
   def score_at(self, fraction: float) -> float:
     """The largest risk at a record by `fraction` of the run's steps; -inf before any trend."""
@@ -209,8 +211,36 @@ def scored_runs(runs: Sequence[Run], roots: Sequence[str], margin: float) -> lis
     monitor, warnings = detectors.replay(monitored(run.path), th)
     out.append(Scored(f"{names[root]}/{os.path.relpath(run.path, root)}", run.path, names[root] in TUNING_SUITES,
                       outcomes[run.path], th.steps, monitor.risk,
-                      min(warnings, key=lambda w: w["step"], default=None)))
+                      min(warnings, key=lambda w: w["step"], default=None), experiment=run.experiment))
   return out
+
+
+def distinct(scored: Sequence[Scored]) -> list[Scored]:
+  """Fifth definition: each experiment counts once, as the copy in the earliest suite of TUNING_SUITES then
+  HELDOUT_SUITES (then by path). A held-out run whose experiment a tuning suite also ran is dropped: it was
+  tuned on. A run without a resolved config is its own experiment."""
+  order = {name: i for i, name in enumerate(TUNING_SUITES + HELDOUT_SUITES)}
+  kept, seen = [], set()
+  for s in sorted(scored, key=lambda s: (order[s.label.split("/")[0]], s.label)):
+    if s.experiment is None or s.experiment not in seen:
+      kept.append(s)
+      seen.add(s.experiment)
+  return kept
+
+
+def copies_line(scored: Sequence[Scored], kept: Sequence[Scored]) -> str:
+  """How many copies `distinct` dropped, per half, and the held-out AUROC over every run (the fourth
+  definition's count) beside it."""
+  dropped = {h: sum(s.tuning == (h == "tuning") for s in scored) - sum(s.tuning == (h == "tuning") for s in kept)
+             for h in ("tuning", "held-out")}
+  held = [s for s in scored if not s.tuning]
+  every = "; ".join(f"{100 * f:g}% " + _auroc_text([s.score_at(f) for s in held if s.outcome.bad],
+                                                   [s.score_at(f) for s in held if not s.outcome.bad])
+                    for f in TIMES)
+  return (f"Each experiment counted once (fifth definition): {len(kept)} of {len(scored)} runs; dropped "
+          f"{dropped['tuning']} tuning copies and {dropped['held-out']} held-out ones (copies of a tuning run "
+          f"or of an earlier held-out suite's). Every run counted (the fourth definition), held-out AUROC: "
+          f"{every}.")
 
 
 def add_predictions(scored: Sequence[Scored], runs: Sequence[Run], fit_runs: Sequence[Run], step: int) -> None:
@@ -264,7 +294,7 @@ def _ratio(k: int, n: int) -> str:
 
 
 def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
-  """The fourth definition's block below its command line: per time and half, AUROC, alarm level, detection,
+  """The evaluation block below its command line: per time and half, AUROC, alarm level, detection,
   false alarms, lead; the scaling fit against the monitor on the held-out runs the fit covers; the held-out
   per-run table."""
   halves = {h: sorted({s.label.split("/")[0] for s in scored if s.tuning == (h == "tuning")})
@@ -320,7 +350,7 @@ def write(out: str, text: str, begin: str = BEGIN, end: str = END) -> None:
 
 
 def main_by_suite(argv: list[str], start: float) -> None:
-  """The fourth definition's evaluation (docs/early_warning.md)."""
+  """The fifth definition's evaluation (docs/early_warning.md)."""
   if FLAGS.seen:
     cli.exit_usage(f"--seen={FLAGS.seen[0]} with --by_suite: expected the halves by suite only")
   if FLAGS.predict_step < 0:
@@ -339,7 +369,8 @@ def main_by_suite(argv: list[str], start: float) -> None:
     except InputError as e:
       cli.exit_usage(str(e))
     fit = f"{', '.join(suite_of(r) for r in FLAGS.predict_from)}, max logit of block 0 at step {FLAGS.predict_step}"
-  body = scored_table(scored, fit)
+  kept = distinct(scored)
+  body = [copies_line(scored, kept), "", *scored_table(kept, fit)]
   wall_s = time.time() - start
   command = " ".join(["python -m analysis.early_warning --by_suite", *argv[1:],
                       *(f"--predict_from={r}" for r in FLAGS.predict_from)]

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from model.config import ModelConfig
 from rundir import bindings as binding_lib
 from rundir.files import CONFIG_GIN, METRICS_FILE, RUN_FILE, STATUS_FILE, read_jsonl
 
@@ -141,6 +142,18 @@ class Run:
               value = self.settings.get(value[1:], self._operative_config().get(value[1:], value))
             return value
     return default
+
+  @property
+  def experiment(self) -> str | None:
+    """What the run trains, as a key: its resolved config with the model section made effective
+    (ModelConfig.effective), so two suites' copies of one experiment share it; None without a config."""
+    if self.config is None or not isinstance(self.config.get("model"), dict):
+      return None
+    try:
+      model = dataclasses.asdict(ModelConfig(**self.config["model"]).effective())
+    except (TypeError, ValueError):  # a config from another version of the model
+      return None
+    return json.dumps({**self.config, "model": model}, sort_keys=True)
 
   @property
   def lr(self) -> float | None:

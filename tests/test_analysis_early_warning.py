@@ -215,9 +215,9 @@ def _manifest(root, name):
     json.dump({"version": 1, "sweep": {"name": name}, "units": []}, f)
 
 
-def _scored_run(path, lr, final_loss, rate, steps=100):
+def _scored_run(path, lr, final_loss, rate, steps=100, config=None):
   """A 100-step run (warm-up 10, a log every 10, every step to 50 in monitor.jsonl) whose max logit grows as
-  exp(rate * step) and whose train loss falls from 8 to 4."""
+  exp(rate * step) and whose train loss falls from 8 to 4; `config` is run.json's resolved config."""
   logs, dense = [{"step": 0, "eval/loss": 9.0}], []
   for step in range(1, steps + 1):
     rec = {"step": step, "lr": lr * min(1.0, step / 10), "train/loss": 4.0 + 4.0 * math.exp(-step / 20),
@@ -228,7 +228,7 @@ def _scored_run(path, lr, final_loss, rate, steps=100):
       dense.append(rec)
   logs[-1]["eval/loss"] = final_loss
   write_run(path, lr=lr, final_loss=final_loss, step=steps, metrics=logs,
-            gin_bindings=["warmup_steps=10", f"steps={steps}"])
+            gin_bindings=["warmup_steps=10", f"steps={steps}"], config=config)
   with open(os.path.join(path, "monitor.jsonl"), "w") as f:
     f.writelines(json.dumps(r) + "\n" for r in dense)
 
@@ -333,3 +333,34 @@ def test_an_alarm_level_below_every_finite_score_reads_any():
   rows = [l for l in early_warning.scored_table(scored, None) if l.startswith("| 10% | tuning")]
   # at 10% (step 10) the good run has no record yet (-inf), the bad one 2.0: AUROC 1, detected at any level
   assert rows == ["| 10% | tuning | 1 / 1 | 0 | 1.00 (1.00-1.00) | any | 1/1 (100%) | 0/1 (0%) | 25 |"]
+
+
+def _config(lr, d_model=64, mup="none", mup_base_width=256):
+  return {"train": {"steps": 100, "seed": 0}, "optimizer": {"lr": lr, "warmup_steps": 10},
+          "model": {"vocab_size": 32, "d_model": d_model, "num_layers": 2, "num_heads": 1, "mup": mup,
+                    "mup_base_width": mup_base_width}}
+
+
+def test_each_experiment_counts_once_and_a_copy_of_a_tuning_run_is_not_held_out(tmp_path):
+  """fig9_fit_cpu (tuning) and figE4_cpu (held out) both train the standard d=64 model at lr 0.1, figE4 once
+  more as muParam at its base width (the same model); fig7_cpu and fig8_cpu (both held out) share lr 0.3.
+  Kept: the tuning copy, fig7's lr 0.3 (fig7_cpu comes before fig8_cpu), and figE4's run of its own."""
+  roots = {name: tmp_path / name for name in ("fig9_fit_cpu", "figE4_cpu", "fig7_cpu", "fig8_cpu")}
+  for name, root in roots.items():
+    _manifest(root, name)
+  _scored_run(f"{roots['fig9_fit_cpu']}/lr0.1", 1e-1, 4.0, 0.2, config=_config(1e-1))
+  _scored_run(f"{roots['figE4_cpu']}/none_lr0.1", 1e-1, 4.0, 0.2, config=_config(1e-1, mup_base_width=64))
+  _scored_run(f"{roots['figE4_cpu']}/mup_lr0.1", 1e-1, 4.0, 0.2, config=_config(1e-1, mup="simple", mup_base_width=64))
+  _scored_run(f"{roots['figE4_cpu']}/mup_d128_lr0.1", 1e-1, 4.0, 0.2,
+              config=_config(1e-1, d_model=128, mup="simple", mup_base_width=64))
+  _scored_run(f"{roots['fig8_cpu']}/lr0.3", 3e-1, 4.0, 0.2, config=_config(3e-1, mup_base_width=64))
+  _scored_run(f"{roots['fig7_cpu']}/lr0.3", 3e-1, 4.0, 0.2, config=_config(3e-1))
+  _scored_run(f"{roots['fig7_cpu']}/old", 1e-2, 3.0, 0.0)  # no resolved config: its own experiment
+  paths = [str(r) for r in roots.values()]
+  runs, _ = find_runs(paths)
+  scored = early_warning.scored_runs(runs, paths, margin=0.1)
+  kept = early_warning.distinct(scored)
+  assert sorted(s.label for s in kept) == ["fig7_cpu/lr0.3", "fig7_cpu/old", "fig9_fit_cpu/lr0.1",
+                                           "figE4_cpu/mup_d128_lr0.1"]
+  line = early_warning.copies_line(scored, kept)
+  assert "4 of 7 runs; dropped 0 tuning copies and 3 held-out ones" in line
