@@ -17,10 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from model.config import ModelConfig
 from rundir import bindings as binding_lib
 from rundir.files import CONFIG_GIN, METRICS_FILE, RUN_FILE, STATUS_FILE, read_jsonl
 
+# muParam variants whose LR multipliers and head init are exactly 1 at d_model == mup_base_width, so the
+# run is the standard model bit for bit (model/config.py; tests/test_model.py, Fig 8's d=64 check).
+MUP_AT_BASE_IS_STANDARD = ("simple", "intermediate")
 _CONFIG_LINE = re.compile(r"^([A-Za-z_][\w./]*)\s*=\s*(.+)$")
 # run.json's config sections by the gin configurable that builds each (train/identity.py).
 _SECTIONS = {"TrainConfig": "train", "OptimizerConfig": "optimizer", "ModelConfig": "model"}
@@ -145,14 +147,16 @@ class Run:
 
   @property
   def experiment(self) -> str | None:
-    """What the run trains, as a key: its resolved config with the model section made effective
-    (ModelConfig.effective), so two suites' copies of one experiment share it; None without a config."""
+    """What the run trains, as a key two suites' copies of one run share: its resolved config, where
+    muParam at its base width reads as the standard model and the base width without muParam is
+    dropped (MUP_AT_BASE_IS_STANDARD); None without a config."""
     if self.config is None or not isinstance(self.config.get("model"), dict):
       return None
-    try:
-      model = dataclasses.asdict(ModelConfig(**self.config["model"]).effective())
-    except (TypeError, ValueError):  # a config from another version of the model
-      return None
+    model = dict(self.config["model"])
+    if model.get("mup") in MUP_AT_BASE_IS_STANDARD and model.get("d_model") == model.get("mup_base_width"):
+      model["mup"] = "none"
+    if model.get("mup") == "none":
+      model.pop("mup_base_width", None)
     return json.dumps({**self.config, "model": model}, sort_keys=True)
 
   @property

@@ -79,14 +79,6 @@ class ModelConfig:
     if self.kappa is not None and self.kappa <= 0:
       raise ValueError(f"ModelConfig.kappa={self.kappa!r}: expected a positive number or None")
 
-  def effective(self) -> "ModelConfig":
-    """The config of the model this one trains, for telling two runs apart: muParam 'simple' or
-    'intermediate' at its base width is the standard model bit for bit (Fig 8's d=64 check), and
-    without muParam the base width is unused, so both read as the standard model's defaults."""
-    if self.mup == "none" or (self.mup in ("simple", "intermediate") and self.d_model == self.mup_base_width):
-      return dataclasses.replace(self, mup="none", mup_base_width=ModelConfig.mup_base_width)
-    return self
-
   @property
   def head_dim(self) -> int:
     return self.d_head if self.d_head is not None else self.d_model // self.num_heads

@@ -303,14 +303,3 @@ def test_dense_gradients_match_float64_autodiff():
   np.testing.assert_allclose(dparams["d"]["w"], np.einsum("bld,blf->df", x64, g64), rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(dx_BLD, g64 @ w64.T, rtol=1e-5, atol=1e-5)
 
-
-def test_effective_config_reads_mup_at_its_base_width_as_the_standard_model():
-  standard = ModelConfig(d_model=64, num_layers=2, num_heads=1, vocab_size=32)
-  assert ModelConfig(d_model=64, num_layers=2, num_heads=1, vocab_size=32, mup="simple",
-                     mup_base_width=64).effective() == standard.effective()
-  assert ModelConfig(d_model=64, num_layers=2, num_heads=1, vocab_size=32,
-                     mup_base_width=512).effective() == standard.effective()  # unused without muParam
-  wider = ModelConfig(d_model=128, num_layers=2, num_heads=2, vocab_size=32, mup="simple", mup_base_width=64)
-  assert wider.effective() is wider  # multipliers of 1/2: a different model
-  full = ModelConfig(d_model=64, num_layers=2, num_heads=1, vocab_size=32, mup="full", mup_base_width=64)
-  assert full.effective() is full  # zero-init queries and 1/d_h logits even at the base width
