@@ -231,16 +231,14 @@ def distinct(scored: Sequence[Scored]) -> list[Scored]:
 def copies_line(scored: Sequence[Scored], kept: Sequence[Scored]) -> str:
   """How many copies `distinct` dropped, per half, and the held-out AUROC over every run (the fourth
   definition's count) beside it."""
-  dropped = {h: sum(s.tuning == (h == "tuning") for s in scored) - sum(s.tuning == (h == "tuning") for s in kept)
-             for h in ("tuning", "held-out")}
-  held = [s for s in scored if not s.tuning]
-  every = "; ".join(f"{100 * f:g}% " + _auroc_text([s.score_at(f) for s in held if s.outcome.bad],
-                                                   [s.score_at(f) for s in held if not s.outcome.bad])
-                    for f in TIMES)
+  kept_ids = {id(s) for s in kept}
+  dropped = [s for s in scored if id(s) not in kept_ids]
+  every = "; ".join(f"{100 * f:g}% " + _ci(h["auroc"], h["interval"])
+                    for f in TIMES for h in [evaluate(scored, f)["held-out"]])
   return (f"Each experiment counted once (fifth definition): {len(kept)} of {len(scored)} runs; dropped "
-          f"{dropped['tuning']} tuning copies and {dropped['held-out']} held-out ones (copies of a tuning run "
-          f"or of an earlier held-out suite's). Every run counted (the fourth definition), held-out AUROC: "
-          f"{every}.")
+          f"{sum(s.tuning for s in dropped)} tuning copies and {sum(not s.tuning for s in dropped)} held-out ones "
+          f"(copies of a tuning run or of an earlier held-out suite's). Every run counted (the fourth "
+          f"definition), held-out AUROC: {every}.")
 
 
 def add_predictions(scored: Sequence[Scored], runs: Sequence[Run], fit_runs: Sequence[Run], step: int) -> None:

@@ -23,6 +23,7 @@ from rundir.files import CONFIG_GIN, METRICS_FILE, RUN_FILE, STATUS_FILE, read_j
 # muParam variants whose LR multipliers and head init are exactly 1 at d_model == mup_base_width, so the
 # run is the standard model bit for bit (model/config.py; tests/test_model.py, Fig 8's d=64 check).
 MUP_AT_BASE_IS_STANDARD = ("simple", "intermediate")
+
 _CONFIG_LINE = re.compile(r"^([A-Za-z_][\w./]*)\s*=\s*(.+)$")
 # run.json's config sections by the gin configurable that builds each (train/identity.py).
 _SECTIONS = {"TrainConfig": "train", "OptimizerConfig": "optimizer", "ModelConfig": "model"}

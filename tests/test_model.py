@@ -302,4 +302,3 @@ def test_dense_gradients_match_float64_autodiff():
   w64 = np.asarray(params["d"]["w"], np.float64)
   np.testing.assert_allclose(dparams["d"]["w"], np.einsum("bld,blf->df", x64, g64), rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(dx_BLD, g64 @ w64.T, rtol=1e-5, atol=1e-5)
-
