@@ -5,7 +5,8 @@ sensitivity table and the figures.
   python -m analysis.reproduction runs/repro --out docs/reproduction          # one suite
   python -m analysis.reproduction runs --out docs/reproduction                # Figs 1-13, every suite
 
-Writes DIR/README.md (GitHub renders it) and DIR/figures/. One root holding a sweep with findings
+Writes DIR/README.md (GitHub renders it) and DIR/figures/, removing the figures there that the new page no
+longer shows. One root holding a sweep with findings
 (`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`; the long one holds only the late-training findings)
 gives that suite's report: its sweep.json, written by launch.sweep, carries the suite's scale and each
 finding's units, which is all this reads of the suite's definition. Units not run yet are listed, not
@@ -151,6 +152,21 @@ def wall_time(runs: Sequence[Run]) -> float:
   return max(ends) - min(starts) if ends else 0.0
 
 
+def write_page(out_dir: str, page: str) -> str:
+  """Writes out_dir/README.md (atomic: a reader never sees half a report) and removes the figures there that
+  the page does not show: one an earlier report drew for a section now unfinished or skipped would otherwise
+  sit in figures/ as if current. Returns the page's path."""
+  path = os.path.join(out_dir, "README.md")
+  write_text(path, page)
+  figures = os.path.join(out_dir, "figures")
+  for name in sorted(os.listdir(figures)) if os.path.isdir(figures) else []:
+    stem, ext = os.path.splitext(name)
+    if ext in (".png", ".svg") and f"figures/{stem}.png)" not in page:
+      os.remove(os.path.join(figures, name))
+      print(f"removed {os.path.join(figures, name)}: not in the new report", file=sys.stderr)
+  return path
+
+
 def build(root: str, out_dir: str) -> str:
   """Writes out_dir/README.md and out_dir/figures/; returns the page's path."""
   report, scale = read_manifest(root)
@@ -182,9 +198,7 @@ def build(root: str, out_dir: str) -> str:
       "## Runs skipped by the reader" if problems else "",
       *[f"- {p}" for p in problems],
   ])
-  path = os.path.join(out_dir, "README.md")
-  write_text(path, page)  # atomic: a reader never sees half a report
-  return path
+  return write_page(out_dir, page)
 
 
 # --- the full report: every suite, Figs 1-13 ---------------------------------------------------------
@@ -312,9 +326,7 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequen
       "## Runs skipped by the reader" if problems else "",
       *[f"- {p}" for p in problems],
   ])
-  path = os.path.join(out_dir, "README.md")
-  write_text(path, page)
-  return path
+  return write_page(out_dir, page)
 
 
 def single_suite(paths: Sequence[str]) -> bool:

@@ -640,6 +640,22 @@ def test_only_writes_the_named_sections_without_the_findings(tmp_path):
       f"logit_divergence_fig4_lr{lr}.{ext}" for lr in ("1e-1", "1e0") for ext in ("png", "svg")]
 
 
+def test_a_figure_the_new_report_does_not_show_is_removed(tmp_path):
+  """A figure an earlier report drew (here a long-horizon one, its suite now rerunning) must not sit in
+  figures/ beside the new ones as if current; the figures the page shows and other files stay."""
+  _divergence_suite(tmp_path / "screen", "logit_divergence_cpu", {0: 0.9, 1: 0.5, 2: 0.7})
+  figures = tmp_path / "out" / "figures"
+  figures.mkdir(parents=True)
+  for name in ("long_weight_decay_lr_vs_loss.png", "long_weight_decay_lr_vs_loss.svg", "notes.txt"):
+    (figures / name).write_text("old")
+  page = open(reproduction.build_full([str(tmp_path / "screen")], str(tmp_path / "out"), "-",
+                                      only=["logit_divergence"])).read()
+  assert sorted(os.listdir(figures)) == ["logit_divergence_fig4_lr1e-1.png", "logit_divergence_fig4_lr1e-1.svg",
+                                         "logit_divergence_fig4_lr1e0.png", "logit_divergence_fig4_lr1e0.svg",
+                                         "notes.txt"]
+  assert "figures/logit_divergence_fig4_lr1e0.png)" in page
+
+
 def test_only_with_an_unknown_section_is_exit_2_naming_the_keys(tmp_path):
   result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(tmp_path), "--only=fig99",
                            f"--out={tmp_path / 'out'}", "--rules_doc="], cwd=REPO, capture_output=True, text=True)
