@@ -6,10 +6,10 @@ sensitivity table and the figures.
   python -m analysis.reproduction runs --out docs/reproduction                # Figs 1-13, every suite
 
 Writes DIR/README.md (GitHub renders it) and DIR/figures/, removing the figures there that the new page no
-longer shows. One root holding a sweep with findings
-(`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`; the long one holds only the late-training findings)
-gives that suite's report: its sweep.json, written by launch.sweep, carries the suite's scale and each
-finding's units, which is all this reads of the suite's definition. Units not run yet are listed, not
+longer shows. One root holding a sweep with findings (`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`;
+the long one holds only the late-training findings) gives that suite's report: its sweep.json, written by
+launch.sweep, carries the suite's scale and each finding's units, which is all this reads of the suite's
+definition. Units not run yet are listed, not
 guessed. Several roots, or a folder of suite roots, give the full report (Figs 1-13): repro_cpu's findings
 averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_suites.py) and repro_long_cpu's
 findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite recognised by its
