@@ -138,13 +138,18 @@ SUITE_SECTIONS = (
     SuiteSection(figure_suites.logit_divergence, (figure_suites.LD_SUITE,), (figure_suites.LD_SEEDS_SUITE,)),
 )
 
-def suite_section(key: str) -> SuiteSection:
-  """The SUITE_SECTIONS entry with this key; InputError naming the keys when there is none."""
-  entry = next((s for s in SUITE_SECTIONS if s.key == key), None)
-  if entry is None:
-    raise InputError(f"section {key!r} is not one of analysis/registry.py's SUITE_SECTIONS: expected one of "
-                     f"{', '.join(s.key for s in SUITE_SECTIONS)}")
-  return entry
+LONG_KEY = "long_horizon"  # --only's key for the long-horizon findings (repro_long_cpu and its seeds)
+
+
+def only_sections(keys: Sequence[str]) -> tuple[list[SuiteSection], bool]:
+  """--only's keys as the SUITE_SECTIONS entries they name, and whether LONG_KEY is among them; InputError
+  naming the keys when one is neither."""
+  known = {s.key: s for s in SUITE_SECTIONS}
+  unknown = [key for key in keys if key not in known and key != LONG_KEY]
+  if unknown:
+    raise InputError(f"section {unknown[0]!r} is not one of analysis/registry.py's SUITE_SECTIONS: expected one "
+                     f"of {', '.join([*known, LONG_KEY])}")
+  return [known[key] for key in keys if key != LONG_KEY], LONG_KEY in keys
 
 
 # The findings suites: Figs 1-6 and 11 (the smoke one for tests), their seeds, the long horizon and its seeds

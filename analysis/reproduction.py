@@ -6,18 +6,18 @@ sensitivity table and the figures.
   python -m analysis.reproduction runs --out docs/reproduction                # Figs 1-13, every suite
 
 Writes DIR/README.md (GitHub renders it) and DIR/figures/, removing the figures there that the new page no
-longer shows. One root holding a sweep with findings (`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`;
-the long one holds only the late-training findings) gives that suite's report: its sweep.json, written by
+longer shows. One root holding a sweep with findings (`repro_cpu`, `repro_smoke_cpu` or `repro_long_cpu`; the
+long one holds only the late-training findings) gives that suite's report: its sweep.json, written by
 launch.sweep, carries the suite's scale and each finding's units, which is all this reads of the suite's
-definition. Units not run yet are listed, not
-guessed. Several roots, or a folder of suite roots, give the full report (Figs 1-13): repro_cpu's findings
-averaged over repro_seeds_cpu's seeds, Figs 7-13 (analysis/figure_suites.py) and repro_long_cpu's
-findings at 2000 steps averaged over repro_long_seeds_cpu's seeds, each suite recognised by its
-sweep.json; a suite without a root is "not run yet", an unfinished one "incomplete (n of m)", with no
-verdict. The verdicts are fixed rules (analysis/rules.py, docs/reproduction_rules.md) stated beside
-them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also
-rewrites docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies. The
-sections, the suites they read and their figures are the entries of analysis/registry.py.
+definition. Units not run yet are listed, not guessed. Several roots, or a folder of suite roots, give the
+full report (Figs 1-13): repro_cpu's findings averaged over repro_seeds_cpu's seeds, Figs 7-13
+(analysis/figure_suites.py) and repro_long_cpu's findings at 2000 steps averaged over repro_long_seeds_cpu's
+seeds, each suite recognised by its sweep.json; a suite without a root is "not run yet", an unfinished one
+"incomplete (n of m)", with no verdict. `--only=KEY,...` writes one suite family's report (a figure's section,
+or `long_horizon`). The verdicts are fixed rules (analysis/rules.py, docs/reproduction_rules.md) stated beside
+them, applied the same way to any run of the suite: they are not tuned to the paper. Each run also rewrites
+docs/reproduction_rules.md (--rules_doc) from analysis/rules.py, the rules it applies. The sections, the
+suites they read and their figures are the entries of analysis/registry.py.
 """
 
 import os
@@ -274,12 +274,14 @@ def figure_section_text(entry: registry.SuiteSection, section_: figure_suites.Se
 
 def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequence[str] = ()) -> str:
   """Writes out_dir/README.md and figures/ for Figs 1-13 from the suites under `paths`; `only`: just the
-  SUITE_SECTIONS with these keys (a report of one suite family), without the findings."""
-  entries = [registry.suite_section(key) for key in only] if only else list(registry.SUITE_SECTIONS)
+  SUITE_SECTIONS with these keys and, with registry.LONG_KEY, the long-horizon findings (a report of one
+  suite family), without repro_cpu's findings."""
+  entries, with_long = registry.only_sections(only) if only else (list(registry.SUITE_SECTIONS), True)
   suites = suites_.discover(paths, COVERED)
   os.makedirs(out_dir, exist_ok=True)
-  summary, main_sections, long_sections, seeds_line = [], [], [], ""
-  covered = [n for entry in entries for n in (*entry.suites, *entry.seed_suites)] if only else list(COVERED)
+  summary, main_sections, long_sections, seeds = [], [], [], []
+  covered = ([n for entry in entries for n in (*entry.suites, *entry.seed_suites)]
+             + ([LONG_SUITE, LONG_SEEDS_SUITE] if with_long else [])) if only else list(COVERED)
   if not only:
     main_names = [n for n in MAIN_SUITES if n in suites]
     if len(main_names) > 1:
@@ -287,22 +289,25 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequen
     main_name = main_names[0] if main_names else MAIN_SUITES[0]
     replicas = replicas_of(suites.get(SEEDS_SUITE), main_name)
     main_sections, summary = findings_sections(suites.get(main_name), main_name, out_dir, replicas, "")
+    seeds.append((SEEDS_SUITE, replicas))
   figure_parts, titles = [], []
   for entry, section_ in zip(entries, figure_sections(suites, prediction, entries)):
     print(f"section {section_.title}", file=sys.stderr, flush=True)
     titles.append(section_.title)
     figure_parts.append(figure_section_text(entry, section_, suites, out_dir))
     summary += [[section_.title.split(":")[0], c.text, f"**{c.verdict}**"] for c in section_.claims]
-  if not only:
+  if with_long:
     long_replicas = replicas_of(suites.get(LONG_SEEDS_SUITE), LONG_SUITE)
     long_sections, long_rows = findings_sections(suites.get(LONG_SUITE), LONG_SUITE, out_dir, long_replicas,
                                                  "long_", "Long horizon, ")
     summary += long_rows
-    seeds_line = " ".join(
-        f"`{name}`: {suites_.status(suites, name)}; "
-        + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
-           "(docs/reproduction_rules.md, Seeds)." if seeded else "the findings show seed 0 only.")
-        for name, seeded in ((SEEDS_SUITE, replicas), (LONG_SEEDS_SUITE, long_replicas)))
+    titles.append(f"Long horizon (`{LONG_SUITE}`)")
+    seeds.append((LONG_SEEDS_SUITE, long_replicas))
+  seeds_line = " ".join(
+      f"`{name}`: {suites_.status(suites, name)}; "
+      + ("its seeds are averaged into the findings whose verdict hinged on a difference under 0.1 "
+         "(docs/reproduction_rules.md, Seeds)." if seeded else "the findings show seed 0 only.")
+      for name, seeded in seeds)
   status_rows = [["suite", "root", "state", "runs", "first start to last update"]] + [
       [f"`{n}`", suites[n].root if n in suites else "-", suites_.status(suites, n),
        state_summary(list(suites[n].runs.values())) if n in suites and suites[n].runs else "-",
@@ -341,7 +346,7 @@ def main(argv: list[str]) -> None:
     cli.exit_usage("expected one or more roots: python -m analysis.reproduction ROOT [ROOT ...] --out DIR")
   try:
     paths = argv[1:]
-    path = (build(paths[0], flags.FLAGS.out) if single_suite(paths)
+    path = (build(paths[0], flags.FLAGS.out) if single_suite(paths) and not flags.FLAGS.only
             else build_full(paths, flags.FLAGS.out, flags.FLAGS.fig9_prediction, flags.FLAGS.only))
   except InputError as e:
     cli.exit_usage(str(e))
@@ -357,7 +362,8 @@ if __name__ == "__main__":
   flags.DEFINE_string("out", None, "Folder for README.md and figures/.", required=True)
   flags.DEFINE_string("rules_doc", RULES_DOC, "Where to write the rules doc from analysis/rules.py ('' for nowhere).")
   flags.DEFINE_list("only", [], "Only these sections of analysis/registry.py's SUITE_SECTIONS (their keys, "
-                    "e.g. logit_divergence): a report of one suite family, without the findings.")
+                    "e.g. logit_divergence) or long_horizon (repro_long_cpu's findings over its seeds): a report "
+                    "of one suite family, without repro_cpu's findings.")
   flags.DEFINE_string("fig9_prediction", figure_suites.FIG9_PREDICTION,
                       "Fig 9's prediction, written by analysis.predict --json before the held-out runs.")
   app.run(main, flags_parser=parse_flags)

@@ -498,9 +498,9 @@ def test_long_seeds_suite_replicates_every_cell_of_repro_long():
   assert sweep.gin_files[-1] == "gin/repro_long.gin"
 
 
-def test_full_report_averages_the_long_seed_suite_into_the_long_findings(tmp_path):
+def _long_pair(tmp_path, *flags: str) -> str:
   """4b at 2000 steps: seed 0 alone has coupled decay exactly as sensitive as independent (not lower by
-  0.02: not reproduced); seeds 1 and 2 make coupled worse, so the mean reproduces it."""
+  0.02: not reproduced); seeds 1 and 2 make coupled worse, so the mean reproduces it. The report's page."""
   coupled = {0: 0.3, 1: 0.4, 2: 0.4}  # sensitivity by seed; independent decay and the other cells: 0.3
 
   def loss(unit: spec.Unit, seed: int) -> float:  # off the best only at lr 0.1, in both coupled LR ranges
@@ -513,8 +513,8 @@ def test_full_report_averages_the_long_seed_suite_into_the_long_findings(tmp_pat
     _run(tmp_path / "long_seeds", unit, loss(unit, unit.point["seed"]), bindings={"d_model": 128})
   out = tmp_path / "out"
   result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(tmp_path / "long"),
-                           str(tmp_path / "long_seeds"), f"--out={out}"], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+                           str(tmp_path / "long_seeds"), *flags, f"--out={out}", "--rules_doc="], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
   page = (out / "README.md").read_text()
   # paired coupled - independent: 0, 0.1, 0.1: mean 0.0667, sd 0.0577, half-width 4.303 x 0.0577 / sqrt(3)
@@ -524,6 +524,25 @@ def test_full_report_averages_the_long_seed_suite_into_the_long_findings(tmp_pat
   assert ("d=128: 0.3 (0.3-0.3, 3 seeds) (independent 1e-4) vs 0.367 (0.3-0.4, 3 seeds) (coupled 0.1); "
           "the seeds' min-max straddles the margin; paired 0.0667 [-0.0768, 0.21], 3 seeds (0, 0.1, 0.1)") in page
   assert "`repro_long_seeds_cpu`: finished (64 units); its seeds are averaged" in page
+  return page
+
+
+def test_full_report_averages_the_long_seed_suite_into_the_long_findings(tmp_path):
+  page = _long_pair(tmp_path)
+  assert "## Fig 7" in page and "`repro_seeds_cpu`: not run yet" in page
+
+
+def test_only_long_horizon_writes_the_long_findings_over_their_seeds_alone(tmp_path):
+  """The long pair's own report (docs/reproduction/long_horizon), as for a figure's family: no other
+  section, and the status table names the long suites only."""
+  page = _long_pair(tmp_path, "--only=long_horizon")
+  assert page.startswith("# Reproduction report: Long horizon (`repro_long_cpu`)\n")
+  assert [line for line in page.splitlines() if line.startswith("## ")] == [
+      "## Long horizon, 3. Output logit divergence without weight decay; z-loss prevents it (Fig 3, 4)",
+      "## Long horizon, 4b. Independent weight decay lowers LR sensitivity (Fig 6)"]
+  assert [line.split(" | ")[0] for line in page.splitlines() if line.startswith("| `")] == [
+      "| `repro_long_cpu`", "| `repro_long_seeds_cpu`"]
+  assert "repro_seeds_cpu" not in page and "--only=long_horizon --out" in page
 
 
 # --- command line ------------------------------------------------------------------------------------
@@ -660,7 +679,7 @@ def test_only_with_an_unknown_section_is_exit_2_naming_the_keys(tmp_path):
   result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(tmp_path), "--only=fig99",
                            f"--out={tmp_path / 'out'}", "--rules_doc="], cwd=REPO, capture_output=True, text=True)
   assert result.returncode == 2 and "Traceback" not in result.stderr
-  assert "section 'fig99' is not one of" in result.stderr and "logit_divergence" in result.stderr
+  assert "section 'fig99' is not one of" in result.stderr and "logit_divergence, long_horizon" in result.stderr
   assert not (tmp_path / "out").exists()
 
 
