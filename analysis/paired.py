@@ -16,7 +16,6 @@ from analysis import fmt
 
 LEVEL = 0.95  # two-sided
 WITHIN_NOISE = " (within noise)"
-SUMMARY_TOL = 1e-3  # the report's tables round to 4 digits: seed 0 matches one of the 3 values to this
 
 
 def _abs_t_cdf(t: float, dof: int) -> float:
@@ -111,26 +110,3 @@ def label(verdict: str, comparisons: Sequence[Paired]) -> str:
   noisy = verdict != "not measured" and any(c.within_noise for c in comparisons)
   return verdict + (WITHIN_NOISE if noisy else "")
 
-
-def seeds_from_summary(seed0: float, mean: float, low: float, high: float,
-                       tol: float = SUMMARY_TOL) -> tuple[float, float]:
-  """Seeds 1 and 2's values (in an unknown order) from a 3-seed cell's seed 0, mean and min-max, as the
-  committed report's tables give them: the three values are {low, high, 3 mean - low - high}; `tol` is
-  the tables' rounding (5e-3 where they give 3 digits)."""
-  values = [low, high, 3 * mean - low - high]
-  match = min(range(3), key=lambda i: abs(values[i] - seed0))
-  if abs(values[match] - seed0) > tol:
-    raise ValueError(f"seed 0 = {seed0} is none of {[round(v, 4) for v in values]} (mean {mean}, min {low}, "
-                     f"max {high}): expected a 3-seed summary that holds seed 0")
-  first, second = (v for i, v in enumerate(values) if i != match)
-  return first, second
-
-
-def either_pairing(minuend: tuple[float, float, float, float], subtrahend: tuple[float, float, float, float],
-                   thresholds: Sequence[float], tol: float = SUMMARY_TOL) -> tuple[Paired, Paired]:
-  """From two cells' (seed 0, mean, min, max): the comparison under both assignments of seeds 1 and 2
-  (the report does not say which seed had which value); read as within noise when either is."""
-  a0, (a1, a2) = minuend[0], seeds_from_summary(*minuend, tol=tol)
-  b0, (b1, b2) = subtrahend[0], seeds_from_summary(*subtrahend, tol=tol)
-  return (difference({0: a0, 1: a1, 2: a2}, {0: b0, 1: b1, 2: b2}, thresholds),
-          difference({0: a0, 1: a1, 2: a2}, {0: b0, 1: b2, 2: b1}, thresholds))

@@ -52,28 +52,3 @@ def test_one_seed_has_no_interval_and_non_finite_values_are_not_paired():
   assert one.text() == "0.5, 1 seed (0.5); unpaired seeds [1]"
   assert paired.difference({}, {}, [0.02]).text() == "no paired seed"
 
-
-def test_seeds_from_the_reports_summary():
-  # The report's no_qkln d=64 cell: seed 0 0.6725, mean 0.6639, min-max 0.6391-0.68: third 0.6726 is seed 0.
-  first, second = paired.seeds_from_summary(0.6725, 0.6639, 0.6391, 0.68)
-  assert (first, second) == pytest.approx((0.6391, 0.68))
-  # Seed 0 is the maximum (coupled decay, d=128): the others are the minimum and 3 * 0.328 - 0.3228 - 0.3368.
-  assert paired.seeds_from_summary(0.3368, 0.328, 0.3228, 0.3368) == pytest.approx((0.3228, 0.3244), abs=1e-9)
-  with pytest.raises(ValueError, match="seed 0 = 0.5 is none of"):
-    paired.seeds_from_summary(0.5, 0.6639, 0.6391, 0.68)
-  # 3-digit tables (fig8's muParam l* at d=256: seed 0 4.298, 4.33 (4.3-4.38)): seed 0 is 4.3 within 5e-3
-  with pytest.raises(ValueError, match="seed 0 = 4.298"):
-    paired.seeds_from_summary(4.298, 4.33, 4.3, 4.38)
-  assert paired.seeds_from_summary(4.298, 4.33, 4.3, 4.38, tol=5e-3) == pytest.approx((4.38, 4.31))
-
-
-def test_either_pairing_gives_both_assignments_of_seeds_1_and_2():
-  # A: seed 0 1.0, others {0.8, 1.2} (mean 1.0); B: seed 0 0.5, others {0.4, 0.9} (mean 0.6).
-  first, second = paired.either_pairing((1.0, 1.0, 0.8, 1.2), (0.5, 0.6, 0.4, 0.9), [0.1])
-  assert first.values == pytest.approx({0: 0.5, 1: 0.4, 2: 0.3})
-  assert second.values == pytest.approx({0: 0.5, 1: -0.1, 2: 0.8})
-  assert first.mean == pytest.approx(second.mean) == pytest.approx(0.4)  # the difference of the means
-  # s 0.1 and sqrt(0.21): half-widths 4.302653 s / sqrt(3) = 0.248414 and 1.138375.
-  assert first.interval == pytest.approx((0.4 - 0.248414, 0.4 + 0.248414), abs=1e-6)
-  assert second.interval == pytest.approx((0.4 - 1.138375, 0.4 + 1.138375), abs=1e-6)
-  assert not first.within_noise and second.within_noise
