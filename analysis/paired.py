@@ -109,4 +109,3 @@ def label(verdict: str, comparisons: Sequence[Paired]) -> str:
   """The verdict, with ' (within noise)' when a comparison it reads is; 'not measured' as it is."""
   noisy = verdict != "not measured" and any(c.within_noise for c in comparisons)
   return verdict + (WITHIN_NOISE if noisy else "")
-

@@ -51,4 +51,3 @@ def test_one_seed_has_no_interval_and_non_finite_values_are_not_paired():
   assert one.interval is None and not one.within_noise
   assert one.text() == "0.5, 1 seed (0.5); unpaired seeds [1]"
   assert paired.difference({}, {}, [0.02]).text() == "no paired seed"
-
