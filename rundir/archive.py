@@ -1,0 +1,138 @@
+r"""Keeps finished runs' records in the repository, so that a lost machine loses no finished run.
+
+  python -m rundir.archive pack runs/repro_long_cpu runs/fig7_cpu     # after runs finish: then commit records/
+  python -m rundir.archive unpack runs/repro_long_cpu runs/fig7_cpu   # on a fresh machine, before the sweep
+
+A suite's runs take hours to days of this machine's time; the machine and its run roots have been replaced
+between sessions twice. `pack` writes each finished run (completed, diverged or warned) of ROOT as one
+`records/<ROOT's name>/<unit>.tar.xz` holding only what analysis and the launcher read (run.json,
+status.json, metrics.jsonl, monitor.jsonl, warnings.jsonl, data.json, config.gin, launch.json; no
+checkpoint, TensorBoard event file or log), plus ROOT's sweep.json. A finished run's records never change,
+so a run packed once is never rewritten and the repository grows by each run once. `unpack` writes them
+back into ROOT: `launch.sweep` then counts those units finished and trains only the rest, and analysis reads
+the same bytes it would have read from the original root. A unit directory already in ROOT is left alone.
+Exit code 2 on a bad root, with nothing written.
+"""
+
+import io
+import os
+import sys
+import tarfile
+
+from absl import app, flags
+
+from rundir import flag_parser, progress
+from rundir.files import (CONFIG_GIN, DATA_FILE, MANIFEST_FILE, METRICS_FILE, MONITOR_FILE, RECORD_FILE, RUN_FILE,
+                          STATUS_FILE, WARNINGS_FILE, write_text)
+
+RECORDS = "records"  # the default store, relative to the repository root
+KEPT = (RUN_FILE, STATUS_FILE, METRICS_FILE, MONITOR_FILE, WARNINGS_FILE, DATA_FILE, CONFIG_GIN, RECORD_FILE)
+SUFFIX = ".tar.xz"
+
+flags.DEFINE_string("store", RECORDS, "Where the records live: STORE/<ROOT's name>/<unit>.tar.xz.")
+
+
+class ArchiveError(ValueError):
+  """Bad input: a root or store that is not what the command expects."""
+
+
+def _suite_store(store: str, root: str) -> str:
+  return os.path.join(store, os.path.basename(os.path.normpath(root)))
+
+
+def check(command: str, root: str, store: str) -> None:
+  """ArchiveError unless `command` ("pack" or "unpack") has something to read for ROOT."""
+  if command == "pack" and not os.path.isfile(os.path.join(root, MANIFEST_FILE)):
+    raise ArchiveError(f"root {root} has no {MANIFEST_FILE}: expected a sweep's root (launch.sweep --root)")
+  if command == "unpack" and not os.path.isfile(os.path.join(_suite_store(store, root), MANIFEST_FILE)):
+    raise ArchiveError(f"{_suite_store(store, root)} holds no records of {root}: expected a root packed with `pack`")
+
+
+def _tar(unit_dir: str) -> bytes:
+  """The unit's kept files as a tar.xz whose bytes depend only on their names, contents and mtimes."""
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode="w:xz") as tar:
+    for name in KEPT:
+      path = os.path.join(unit_dir, name)
+      if not os.path.isfile(path):
+        continue
+      info = tarfile.TarInfo(name)
+      with open(path, "rb") as f:
+        data = f.read()
+      info.size, info.mtime, info.mode = len(data), int(os.path.getmtime(path)), 0o644
+      tar.addfile(info, io.BytesIO(data))
+  return buffer.getvalue()
+
+
+def pack(root: str, store: str) -> tuple[int, int, int]:
+  """Packs ROOT's finished runs not yet in the store: (packed now, already there, bytes written)."""
+  check("pack", root, store)
+  target = _suite_store(store, root)
+  os.makedirs(target, exist_ok=True)
+  with open(os.path.join(root, MANIFEST_FILE)) as f:
+    write_text(os.path.join(target, MANIFEST_FILE), f.read())
+  packed = present = written = 0
+  for unit in progress.unit_names(root):
+    unit_dir, archive = os.path.join(root, unit), os.path.join(target, unit + SUFFIX)
+    if not progress.is_finished(unit_dir):
+      continue
+    if os.path.exists(archive):
+      present += 1
+      continue
+    data = _tar(unit_dir)
+    tmp = archive + ".tmp"
+    with open(tmp, "wb") as f:
+      f.write(data)
+    os.replace(tmp, archive)
+    packed, written = packed + 1, written + len(data)
+  return packed, present, written
+
+
+def unpack(root: str, store: str) -> tuple[int, int]:
+  """Writes the store's runs of ROOT into ROOT: (restored, left alone because ROOT already has them)."""
+  check("unpack", root, store)
+  source = _suite_store(store, root)
+  os.makedirs(root, exist_ok=True)
+  if not os.path.exists(os.path.join(root, MANIFEST_FILE)):
+    with open(os.path.join(source, MANIFEST_FILE)) as f:
+      write_text(os.path.join(root, MANIFEST_FILE), f.read())
+  restored = kept = 0
+  for name in sorted(os.listdir(source)):
+    if not name.endswith(SUFFIX):
+      continue
+    unit_dir = os.path.join(root, name[:-len(SUFFIX)])
+    if os.path.exists(unit_dir):
+      kept += 1
+      continue
+    tmp = unit_dir + ".unpacking"
+    with tarfile.open(os.path.join(source, name), mode="r:xz") as tar:
+      tar.extractall(tmp, filter="data")
+    os.replace(tmp, unit_dir)
+    restored += 1
+  return restored, kept
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) < 3 or argv[1] not in ("pack", "unpack"):
+    print("error: expected `pack ROOT...` or `unpack ROOT...`", file=sys.stderr)
+    sys.exit(2)
+  command, roots, store = argv[1], argv[2:], flags.FLAGS.store
+  try:
+    for root in roots:  # every root checked before any is written
+      check(command, root, store)
+  except ArchiveError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+  for root in roots:
+    if command == "pack":
+      packed, present, written = pack(root, store)
+      print(f"{root}: packed {packed} finished runs ({written / 1e6:.1f} MB) into {_suite_store(store, root)}, "
+            f"{present} already there", flush=True)
+    else:
+      restored, kept = unpack(root, store)
+      print(f"{root}: restored {restored} finished runs from {_suite_store(store, root)}, {kept} already in the root",
+            flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main, flags_parser=flag_parser.parse_flags)
