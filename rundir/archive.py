@@ -23,7 +23,7 @@ from absl import app, flags
 
 from rundir import flag_parser, progress
 from rundir.files import (CONFIG_GIN, DATA_FILE, MANIFEST_FILE, METRICS_FILE, MONITOR_FILE, RECORD_FILE, RUN_FILE,
-                          STATUS_FILE, WARNINGS_FILE, write_text)
+                          STATUS_FILE, WARNINGS_FILE, write_bytes)
 
 RECORDS = "records"  # the default store, relative to the repository root
 KEPT = (RUN_FILE, STATUS_FILE, METRICS_FILE, MONITOR_FILE, WARNINGS_FILE, DATA_FILE, CONFIG_GIN, RECORD_FILE)
@@ -48,6 +48,11 @@ def check(command: str, root: str, store: str) -> None:
     raise ArchiveError(f"{_suite_store(store, root)} holds no records of {root}: expected a root packed with `pack`")
 
 
+def _copy(source: str, target: str) -> None:
+  with open(source, "rb") as f:
+    write_bytes(target, f.read())
+
+
 def _tar(unit_dir: str) -> bytes:
   """The unit's kept files as a tar.xz whose bytes depend only on their names, contents and mtimes."""
   buffer = io.BytesIO()
@@ -69,8 +74,7 @@ def pack(root: str, store: str) -> tuple[int, int, int]:
   check("pack", root, store)
   target = _suite_store(store, root)
   os.makedirs(target, exist_ok=True)
-  with open(os.path.join(root, MANIFEST_FILE)) as f:
-    write_text(os.path.join(target, MANIFEST_FILE), f.read())
+  _copy(os.path.join(root, MANIFEST_FILE), os.path.join(target, MANIFEST_FILE))
   packed = present = written = 0
   for unit in progress.unit_names(root):
     unit_dir, archive = os.path.join(root, unit), os.path.join(target, unit + SUFFIX)
@@ -80,10 +84,7 @@ def pack(root: str, store: str) -> tuple[int, int, int]:
       present += 1
       continue
     data = _tar(unit_dir)
-    tmp = archive + ".tmp"
-    with open(tmp, "wb") as f:
-      f.write(data)
-    os.replace(tmp, archive)
+    write_bytes(archive, data)
     packed, written = packed + 1, written + len(data)
   return packed, present, written
 
@@ -94,8 +95,7 @@ def unpack(root: str, store: str) -> tuple[int, int]:
   source = _suite_store(store, root)
   os.makedirs(root, exist_ok=True)
   if not os.path.exists(os.path.join(root, MANIFEST_FILE)):
-    with open(os.path.join(source, MANIFEST_FILE)) as f:
-      write_text(os.path.join(root, MANIFEST_FILE), f.read())
+    _copy(os.path.join(source, MANIFEST_FILE), os.path.join(root, MANIFEST_FILE))
   restored = kept = 0
   for name in sorted(os.listdir(source)):
     if not name.endswith(SUFFIX):

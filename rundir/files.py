@@ -35,13 +35,18 @@ def _scalar(value: Any) -> Any:
   raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def write_text(path: str, text: str) -> None:
+def write_bytes(path: str, data: bytes) -> None:
   """Atomic: a reader sees the old or the new file, never a partial one."""
   folder, name = os.path.split(path)
   tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
-  with open(tmp, "w") as f:
-    f.write(text)
+  with open(tmp, "wb") as f:
+    f.write(data)
   os.replace(tmp, path)
+
+
+def write_text(path: str, text: str) -> None:
+  """Atomic, UTF-8."""
+  write_bytes(path, text.encode())
 
 
 def write_json(path: str, obj: Mapping) -> None:
