@@ -334,13 +334,23 @@ def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
   return lines
 
 
-def write(out: str, text: str, begin: str = BEGIN, end: str = END) -> None:
-  """Replaces the table between the markers of `out`; creates `out` holding only the table if absent."""
+def check_out(out: str, begin: str, end: str) -> None:
+  """Exit 2, before any run is read, unless `out` is a file with the markers or a new file in a folder."""
+  if os.path.isdir(out) or not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+    cli.exit_usage(f"--out={out}: expected a markdown file, existing or new, in an existing folder")
   if os.path.exists(out):
     with open(out) as f:
       doc = f.read()
     if begin not in doc or end not in doc:
       cli.exit_usage(f"--out={out}: has no '{begin}' ... '{end}' markers; expected docs/early_warning.md")
+
+
+def write(out: str, text: str, begin: str = BEGIN, end: str = END) -> None:
+  """Replaces the table between the markers of `out` (check_out passed); creates `out` holding only the table
+  if absent."""
+  if os.path.exists(out):
+    with open(out) as f:
+      doc = f.read()
     text = doc[:doc.index(begin)] + text + doc[doc.index(end) + len(end):]
   else:
     text += "\n"
@@ -386,8 +396,14 @@ def main(argv: list[str]) -> None:
   if not FLAGS.margin >= 0:
     cli.exit_usage(f"--margin={FLAGS.margin}: expected a number >= 0")
   if FLAGS.by_suite:
+    if FLAGS.out:
+      check_out(FLAGS.out, SCORED_BEGIN, SCORED_END)
     main_by_suite(argv, start)
     return
+  if FLAGS.predict_from or FLAGS["predict_step"].present:
+    cli.exit_usage("--predict_from and --predict_step without --by_suite: expected them with --by_suite only")
+  if FLAGS.out:
+    check_out(FLAGS.out, BEGIN, END)
   both = sorted(set(argv[1:]) & set(FLAGS.seen))
   if both:
     cli.exit_usage(f"--seen={both[0]} is also given as a root: expected each root once")

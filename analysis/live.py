@@ -15,8 +15,8 @@ from analysis import fmt
 from analysis.runs import InputError, Run, find_runs
 from analysis.grouping import freeze
 from analysis.sensitivity import Sensitivity, group_sensitivity, lrs_run, scored_loss, sensitivities
-from rundir import display, progress
-from rundir.files import MANIFEST_FILE, WARNINGS_FILE, read_json, read_jsonl
+from rundir import display, manifests, progress
+from rundir.files import WARNINGS_FILE, read_jsonl
 from rundir.scale import LRS
 
 
@@ -26,8 +26,12 @@ def _without_lr(point: dict[str, Any]) -> str:
 
 def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
   """{unit: the LRs ROOT/sweep.json runs its setting at} (the units whose point differs from its only in lr),
-  ascending; {} without a sweep.json that sweeps lr."""
-  units = (read_json(os.path.join(root, MANIFEST_FILE)) or {}).get("units", [])
+  ascending; {} without a readable sweep.json that sweeps lr (snapshot names a corrupt one)."""
+  try:
+    manifest = manifests.read(root)
+  except manifests.ManifestError:
+    return {}
+  units = manifest["units"] if manifest else []
   points = {u["name"]: dict(u.get("point", {})) for u in units}
   if not points or not all(isinstance(p.get("lr"), (int, float)) for p in points.values()):
     return {}
@@ -104,7 +108,10 @@ def snapshot(root: str) -> dict[str, Any]:
     runs, problems = find_runs([root])
   except InputError as e:  # a sweep launched a moment ago: no run directory yet
     runs, problems = [], [str(e)]
-  statuses = progress.sweep_status(root)
+  try:
+    statuses = progress.sweep_status(root)
+  except manifests.ManifestError as e:
+    statuses, problems = [], [*problems, str(e)]
   totals = progress.totals(statuses)
   groups, notes, note = setting_sensitivities(root, runs) if runs else ([], [], "")
   seconds = progress.eta(statuses)

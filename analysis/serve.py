@@ -73,6 +73,8 @@ def main(argv: list[str]) -> None:
   root = argv[1]
   if not os.path.isdir(root):
     cli.exit_usage(f"{root}: not a directory; expected a sweep's root (launch.sweep --root) or a folder of runs")
+  if not 0 <= flags.FLAGS.port <= 65535:
+    cli.exit_usage(f"--port={flags.FLAGS.port}: expected a port in 0-65535 (0: any free port)")
   try:
     server = make_server(root, flags.FLAGS.port)
   except OSError as e:

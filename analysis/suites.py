@@ -7,26 +7,26 @@ warned or failed); until then it is reported as
 """
 
 import dataclasses
-import json
 import os
 from typing import Any, Sequence
 
 from analysis.runs import InputError, Run, find_runs, load_metrics
+from rundir import manifests
 from rundir.files import FINAL, MANIFEST_FILE
 
 
 def read_manifest(root: str) -> dict[str, Any]:
   """ROOT/sweep.json; InputError for an unreadable one, or one from before the launcher versioned it."""
-  path = os.path.join(root, MANIFEST_FILE)
   try:
-    with open(path) as f:
-      manifest = json.load(f)
-    name = manifest["sweep"]["name"]
-  except (OSError, ValueError, KeyError, TypeError) as e:
-    raise InputError(f"{path}: unreadable ({e}); expected the sweep.json that launch.sweep writes")
+    manifest = manifests.read(root)
+  except manifests.ManifestError as e:
+    raise InputError(str(e)) from None
+  if manifest is None:
+    raise InputError(f"{root} holds no {MANIFEST_FILE}: expected the root of a sweep launch.sweep ran")
+  name = manifests.sweep_name(manifest)
   if "version" not in manifest:
-    raise InputError(f"{path} was written by an older launcher and lists no findings: relaunch the same "
-                     f"command (python -m launch.sweep --sweep_name={name} --root={root}); it rewrites "
+    raise InputError(f"{os.path.join(root, MANIFEST_FILE)} was written by an older launcher and lists no "
+                     f"findings: relaunch the same command (python -m launch.sweep --sweep_name={name} --root={root}); it rewrites "
                      "sweep.json and skips finished units")
   return manifest
 
@@ -41,7 +41,7 @@ class Suite:
 
   @property
   def name(self) -> str:
-    return self.manifest["sweep"]["name"]
+    return manifests.sweep_name(self.manifest)
 
   @property
   def units(self) -> list[dict[str, Any]]:
@@ -85,17 +85,17 @@ def discover(paths: Sequence[str], covered: Sequence[str]) -> dict[str, Suite]:
       roots += found
     else:
       raise InputError(f"{path}: not a directory; expected a suite root or a folder of suite roots")
-  manifests: dict[str, tuple[str, dict[str, Any]]] = {}
+  by_name: dict[str, tuple[str, dict[str, Any]]] = {}
   for root in roots:
     manifest = read_manifest(root)
-    name = manifest["sweep"]["name"]
+    name = manifests.sweep_name(manifest)
     if name not in covered:
       raise InputError(f"{root} holds sweep {name!r}, which this report does not cover: expected the root of "
                        f"one of {', '.join(covered)}")
-    if name in manifests:
-      raise InputError(f"{root} and {manifests[name][0]} both hold sweep {name!r}: expected one root per suite")
-    manifests[name] = (root, manifest)
-  return {name: load(root, manifest) for name, (root, manifest) in manifests.items()}
+    if name in by_name:
+      raise InputError(f"{root} and {by_name[name][0]} both hold sweep {name!r}: expected one root per suite")
+    by_name[name] = (root, manifest)
+  return {name: load(root, manifest) for name, (root, manifest) in by_name.items()}
 
 
 def status(suites: dict[str, Suite], name: str) -> str:

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 from absl import app
 
+from analysis import cli
+
 DEMO_LRS = (1e-3, 1e-2, 1e-1)
 DEMO_SIZES = ((32, 3), (64, 4), (128, 5))  # (d_model, num_layers)
 DEMO_KAPPAS = (1.0, 10.0, 100.0, 1e3, 1e4)
@@ -114,10 +116,10 @@ def write_demo_tree(root: str, steps: int = 200, log_every: int = 20,
 
 
 def main(argv: list[str]) -> None:
-  if len(argv) != 2:
-    raise app.UsageError("expected one argument: the folder to write the demo tree into")
+  if len(argv) != 2 or (os.path.exists(argv[1]) and not os.path.isdir(argv[1])):
+    cli.exit_usage(f"arguments {argv[1:]}: expected one, the folder (new or existing) to write the demo tree into")
   print(f"wrote {len(write_demo_tree(argv[1]))} runs under {argv[1]}")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -17,7 +17,7 @@ from absl import app
 
 from launch import predicted_units
 from launch.errors import LaunchError
-from rundir import display, flag_parser, progress
+from rundir import display, flag_parser, manifests, progress
 
 
 def _number(value: float | None) -> str:
@@ -56,10 +56,11 @@ def table(root: str) -> str:
 
 def main(argv: list[str]) -> None:
   if len(argv) != 2:
-    raise app.UsageError("expected one argument: the sweep's root")
+    print(f"error: arguments {argv[1:]}: expected one, the sweep's root", file=sys.stderr)
+    sys.exit(2)
   try:
     print(table(argv[1]))
-  except LaunchError as e:
+  except (LaunchError, manifests.ManifestError) as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
 

@@ -25,8 +25,8 @@ from launch import executors, ginfiles, inline, predicted_units, spec, sweeps, v
 from launch.errors import LaunchError
 from launch.hyper import product
 from launch.unit import train_command
-from rundir import bindings, flag_parser, progress
-from rundir.files import MANIFEST_FILE, read_json, write_json
+from rundir import bindings, flag_parser, manifests, progress
+from rundir.files import MANIFEST_FILE, unwritable, write_json
 from rundir.lock import LOCK_FILE, DirLock, InUse
 
 flags.DEFINE_multi_string("gin_file", [], "Gin files in order; '{key}' is filled by the axis named key.")
@@ -91,31 +91,29 @@ def check_root(root: str, sweep: spec.Sweep, units: list[spec.Unit], force: bool
   """Refuses a root holding another sweep: another name, or units this sweep lacks or defines otherwise."""
   if not os.path.isdir(root) or force:
     return
-  manifest = read_json(os.path.join(root, MANIFEST_FILE))
+  try:
+    manifest = manifests.read(root)
+  except manifests.ManifestError as e:
+    raise LaunchError(f"root {root}: {e} (--force to launch anyway; nothing is deleted)") from None
   if manifest is None:
     if set(os.listdir(root)) - {LOCK_FILE}:
       raise LaunchError(f"root {root} is not empty and holds no {MANIFEST_FILE}: expected a new directory "
                         "or a sweep's root (--force to use it anyway; nothing is deleted)")
     return
   ours = {u.name: u.to_json() for u in units}
-  theirs = manifest.get("units", [])
-  foreign = [u["name"] for u in theirs if ours.get(u["name"]) != u]
-  if manifest.get("sweep", {}).get("name") != sweep.name or foreign:
-    what = f"unit {foreign[0]!r}" if foreign else f"sweep {manifest.get('sweep', {}).get('name')!r}"
+  foreign = [u["name"] for u in manifest["units"] if ours.get(u["name"]) != u]
+  if manifests.sweep_name(manifest) != sweep.name or foreign:
+    what = f"unit {foreign[0]!r}" if foreign else f"sweep {manifests.sweep_name(manifest)!r}"
     raise LaunchError(f"root {root} holds another sweep ({what} differs from this one): expected "
                       "the same sweep or one that extends it (--force to launch anyway; nothing is deleted)")
 
 
 def check_root_writable(root: str) -> None:
   """Refuses a root that is a file or cannot be created and written, before anything is written."""
-  if os.path.exists(root) and not os.path.isdir(root):
-    raise LaunchError(f"--root={root} is not a directory: expected a new or existing sweep directory")
-  existing = root
-  while not os.path.exists(existing):
-    existing = os.path.dirname(existing)
-  if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-    raise LaunchError(f"--root={root} cannot be written ({existing} is not a writable directory): "
-                      "expected a directory this user can create and write")
+  why = unwritable(root)
+  if why:
+    raise LaunchError(f"--root={root} {why}: expected a new or existing sweep directory this user can create "
+                      "and write")
 
 
 def _print_units(units: list[spec.Unit], root: str, options: executors.Options, predictions: dict | None) -> None:

@@ -16,16 +16,18 @@ Exit code 2 on a bad root, with nothing written.
 
 import io
 import os
+import shutil
 import sys
 import tarfile
 
 from absl import app, flags
 
-from rundir import flag_parser, progress
+from rundir import flag_parser, manifests, progress
+from rundir.bindings import REPO_ROOT
 from rundir.files import (CONFIG_GIN, DATA_FILE, MANIFEST_FILE, METRICS_FILE, MONITOR_FILE, RECORD_FILE, RUN_FILE,
-                          STATUS_FILE, WARNINGS_FILE, write_bytes)
+                          STATUS_FILE, WARNINGS_FILE, unwritable, write_bytes)
 
-RECORDS = "records"  # the default store, relative to the repository root
+RECORDS = os.path.join(REPO_ROOT, "records")  # the default store, whatever the current directory
 KEPT = (RUN_FILE, STATUS_FILE, METRICS_FILE, MONITOR_FILE, WARNINGS_FILE, DATA_FILE, CONFIG_GIN, RECORD_FILE)
 SUFFIX = ".tar.xz"
 
@@ -37,15 +39,38 @@ class ArchiveError(ValueError):
 
 
 def _suite_store(store: str, root: str) -> str:
-  return os.path.join(store, os.path.basename(os.path.normpath(root)))
+  """STORE/<ROOT's folder name> (of its absolute path, so that `.` names the folder too)."""
+  return os.path.join(store, os.path.basename(os.path.abspath(root)))
+
+
+def _manifest(root: str) -> dict | None:
+  try:
+    return manifests.read(root)
+  except manifests.ManifestError as e:
+    raise ArchiveError(str(e)) from None
 
 
 def check(command: str, root: str, store: str) -> None:
-  """ArchiveError unless `command` ("pack" or "unpack") has something to read for ROOT."""
-  if command == "pack" and not os.path.isfile(os.path.join(root, MANIFEST_FILE)):
+  """ArchiveError unless `command` ("pack" or "unpack") has ROOT's sweep to read and folders it can write, with
+  no other sweep already under ROOT's name at the other end."""
+  if not store:
+    raise ArchiveError("--store is empty: expected a folder (default: the repository's records/)")
+  folder = _suite_store(store, root)
+  written = [("root", root)] if command == "unpack" else [("--store", store), ("store folder", folder)]
+  for name, path in written:
+    why = unwritable(path)
+    if why:
+      raise ArchiveError(f"{name} {path} {why}: expected a folder this user can create and write")
+  source, other = (root, folder) if command == "pack" else (folder, root)
+  read = _manifest(source)
+  if read is None and command == "pack":
     raise ArchiveError(f"root {root} has no {MANIFEST_FILE}: expected a sweep's root (launch.sweep --root)")
-  if command == "unpack" and not os.path.isfile(os.path.join(_suite_store(store, root), MANIFEST_FILE)):
-    raise ArchiveError(f"{_suite_store(store, root)} holds no records of {root}: expected a root packed with `pack`")
+  if read is None:
+    raise ArchiveError(f"{folder} holds no records of {root}: expected a root packed with `pack`")
+  there = _manifest(other) if os.path.isdir(other) else None
+  if there is not None and manifests.sweep_name(there) != manifests.sweep_name(read):
+    raise ArchiveError(f"{other} holds sweep {manifests.sweep_name(there)!r} and {source} sweep "
+                       f"{manifests.sweep_name(read)!r}: expected the same sweep (another root or --store)")
 
 
 def _copy(source: str, target: str) -> None:
@@ -76,7 +101,7 @@ def pack(root: str, store: str) -> tuple[int, int, int]:
   os.makedirs(target, exist_ok=True)
   _copy(os.path.join(root, MANIFEST_FILE), os.path.join(target, MANIFEST_FILE))
   packed = present = written = 0
-  for unit in progress.unit_names(root):
+  for unit in manifests.unit_names(manifests.read(root)):
     unit_dir, archive = os.path.join(root, unit), os.path.join(target, unit + SUFFIX)
     if not progress.is_finished(unit_dir):
       continue
@@ -105,6 +130,7 @@ def unpack(root: str, store: str) -> tuple[int, int]:
       kept += 1
       continue
     tmp = unit_dir + ".unpacking"
+    shutil.rmtree(tmp, ignore_errors=True)  # an earlier unpack killed mid-way
     with tarfile.open(os.path.join(source, name), mode="r:xz") as tar:
       tar.extractall(tmp, filter="data")
     os.replace(tmp, unit_dir)

@@ -35,6 +35,18 @@ def _scalar(value: Any) -> Any:
   raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def unwritable(folder: str) -> str | None:
+  """Why `folder` cannot be created (if new) and written, checked before anything is written; None if it can."""
+  if os.path.exists(folder) and not os.path.isdir(folder):
+    return "is not a directory"
+  existing = os.path.abspath(folder)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+    return f"cannot be written ({existing} is not a writable directory)"
+  return None
+
+
 def write_bytes(path: str, data: bytes) -> None:
   """Atomic: a reader sees the old or the new file, never a partial one."""
   folder, name = os.path.split(path)

@@ -13,7 +13,8 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 
-from rundir.files import FINISHED, LOG_FILE, MANIFEST_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
+from rundir import manifests
+from rundir.files import FINISHED, LOG_FILE, RECORD_FILE, STATUS_FILE, TOTALS, read_json
 
 
 @dataclasses.dataclass
@@ -94,10 +95,11 @@ def is_finished(workdir: str) -> bool:
 
 
 def unit_names(root: str) -> list[str]:
-  """The units of ROOT/sweep.json in sweep order; without one, every run directory under root (a directory)."""
-  manifest = read_json(os.path.join(root, MANIFEST_FILE))
+  """The units of ROOT/sweep.json in sweep order; without one, every run directory under root (a directory).
+  ManifestError for a corrupt sweep.json."""
+  manifest = manifests.read(root)
   if manifest is not None:
-    return [unit["name"] for unit in manifest.get("units", [])]
+    return manifests.unit_names(manifest)
   return sorted(name for name in os.listdir(root)
                 if any(os.path.exists(os.path.join(root, name, f)) for f in (STATUS_FILE, RECORD_FILE)))
 

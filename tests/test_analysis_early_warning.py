@@ -142,6 +142,22 @@ def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path)
   assert twice.returncode == 2 and twice.stderr.startswith("error: --seen=") and "\n" not in twice.stderr.strip()
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--out={tmp}/no_folder/doc.md"], "--out={tmp}/no_folder/doc.md: expected a markdown file"),
+    (["--out={tmp}"], "--out={tmp}: expected a markdown file"),
+    (["--by_suite", "--out={tmp}"], "--out={tmp}: expected a markdown file"),
+    (["--predict_from={tmp}/runs"], "--predict_from and --predict_step without --by_suite"),
+    (["--predict_step=4"], "--predict_from and --predict_step without --by_suite"),
+])
+def test_cli_bad_out_and_fit_flags_are_refused_before_any_run_is_read(tmp_path, flags, message):
+  """They were: --out after the whole evaluation, as a traceback; the fit flags without --by_suite ignored."""
+  sweep(tmp_path / "runs")
+  cmd = [sys.executable, "-m", "analysis.early_warning", str(tmp_path / "runs"), *(f.format(tmp=tmp_path) for f in flags)]
+  result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2 and result.stderr.startswith(f"error: {message.format(tmp=tmp_path)}")
+  assert "\n" not in result.stderr.strip() and result.stdout == ""
+
+
 # Third and fourth definitions: onset from the train loss, AUROC, the scored CLI by suite.
 
 def test_onset_rose_is_the_first_of_three_smoothed_logs_half_a_nat_above_their_running_best():

@@ -77,3 +77,12 @@ def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):
   snap = live.snapshot(str(tmp_path))
   assert (snap["units"], snap["settings"], snap["running"]) == (0, [], [])
   assert "no run directories" in snap["problems"][0]
+
+
+def test_a_corrupt_sweep_json_is_a_problem_on_the_page_not_a_crash(root):
+  """progress.sweep_status raised on it (after reading it as a folder of runs before rundir.manifests)."""
+  with open(os.path.join(root, "sweep.json"), "w") as f:
+    f.write('{"sweep": {"name": "inline"}, "units": [{"na')
+  snap = live.snapshot(root)
+  assert snap["units"] == 0 and any("sweep.json is unreadable" in p for p in snap["problems"])
+  assert sorted(_settings(snap)) == ["d_model=32", "d_model=64"]  # the runs themselves are still drawn

@@ -73,6 +73,8 @@ def test_page_shows_the_sweep_and_redraws_when_the_running_unit_finishes(tmp_pat
 @pytest.mark.parametrize("args, message", [
     (["/no/such/root"], "/no/such/root: not a directory"),
     ([], "expected one root"),
+    ([".", "--port=70000"], "--port=70000: expected a port in 0-65535"),
+    ([".", "--port=-1"], "--port=-1: expected a port in 0-65535"),
 ])
 def test_bad_root_is_one_line_and_exit_2(args, message):
   result = subprocess.run([sys.executable, "-m", "analysis.serve", *args], cwd=REPO, capture_output=True,

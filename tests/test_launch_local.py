@@ -135,10 +135,30 @@ def test_third_launch_runs_nothing(sweep_root):
   assert "3 finished, 1 failed (retries used up), launching 0" in result.stdout
 
 
-def test_status_of_a_missing_root_is_exit_2(tmp_path):
-  result = subprocess.run([sys.executable, "-m", "launch.status", str(tmp_path / "nope")], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-  assert result.returncode == 2 and "not a directory" in result.stderr
+@pytest.mark.parametrize("args, manifest, message", [
+    (["{tmp}/nope"], None, "not a directory"),
+    ([], None, "arguments []: expected one, the sweep's root"),
+    (["{tmp}", "{tmp}"], None, "expected one, the sweep's root"),
+    (["{tmp}"], '{"sweep": {"name": "x"}, "units": [{"na', "sweep.json is unreadable"),
+    (["{tmp}"], '{"sweep": {"name": "x"}, "units": [{"point": {}}]}', "lacks a sweep name or a unit's name"),
+])
+def test_status_bad_input_is_one_line_exit_2(tmp_path, args, manifest, message):
+  """A corrupt sweep.json is named, not read as a folder of runs (it was: exit 0 with the wrong unit count)."""
+  (tmp_path / "lr=0.1").mkdir()
+  (tmp_path / "lr=0.1" / "status.json").write_text('{"state": "completed"}')
+  if manifest:
+    (tmp_path / "sweep.json").write_text(manifest)
+  result = subprocess.run([sys.executable, "-m", "launch.status", *(a.format(tmp=tmp_path) for a in args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+  assert result.returncode == 2 and result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_help_is_exit_0():
+  """absl exits 1 after --help; README's exit codes call 1 a real failure."""
+  result = subprocess.run([sys.executable, "-m", "launch.status", "--helpshort"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+  assert result.returncode == 0 and "launch.status" in result.stdout
 
 
 def test_dead_trainer_without_an_end_record_is_interrupted_and_uses_no_retry(tmp_path):

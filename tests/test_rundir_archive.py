@@ -15,6 +15,10 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 FINISHED_UNIT, RUNNING_UNIT = "arch=qkln,lr=0.001", "arch=qkln,lr=0.01"
 
 
+def _manifest(sweep: str) -> str:
+  return json.dumps({"version": 2, "sweep": {"name": sweep}, "units": [{"name": FINISHED_UNIT}, {"name": RUNNING_UNIT}]})
+
+
 def _write(path: pathlib.Path, text: str) -> None:
   path.parent.mkdir(parents=True, exist_ok=True)
   path.write_text(text)
@@ -24,8 +28,7 @@ def _write(path: pathlib.Path, text: str) -> None:
 def root(tmp_path) -> pathlib.Path:
   """A sweep root with one completed unit (records, a checkpoint, an event file, a log) and one still running."""
   root = tmp_path / "runs" / "fig7_cpu"
-  _write(root / MANIFEST_FILE, json.dumps({"name": "fig7_cpu", "units": [{"name": FINISHED_UNIT},
-                                                                           {"name": RUNNING_UNIT}]}))
+  _write(root / MANIFEST_FILE, _manifest("fig7_cpu"))
   done = root / FINISHED_UNIT
   _write(done / "run.json", json.dumps({"config": {"train": {"steps": 200}}}))
   _write(done / "status.json", json.dumps({"state": "completed", "step": 200}))
@@ -69,19 +72,56 @@ def test_a_packed_run_is_never_rewritten_and_a_root_unit_is_never_overwritten(ro
   assert (root / FINISHED_UNIT / "checkpoints").is_dir()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-  return subprocess.run([sys.executable, "-m", "rundir.archive", *args], cwd=REPO, capture_output=True, text=True)
-
-
-@pytest.mark.parametrize("args, message", [
-    (["pack", "{root}", "{missing}"], "has no sweep.json: expected a sweep's root"),
-    (["unpack", "{missing}"], "holds no records of"),
-    (["restore", "{root}"], "expected `pack ROOT...` or `unpack ROOT...`"),
-])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, message, root, tmp_path):
+def test_root_dot_is_stored_under_its_folder_name_and_a_killed_unpack_leaves_nothing_behind(root, tmp_path, monkeypatch):
   store = tmp_path / "records"
-  args = [a.format(root=root, missing=tmp_path / "missing") for a in args]
-  result = _cli(*args, f"--store={store}")
-  assert result.returncode == 2 and result.stderr.startswith("error: ") and message in result.stderr
+  monkeypatch.chdir(root)
+  archive.pack(".", str(store))
+  assert sorted(os.listdir(store)) == ["fig7_cpu"]
+  fresh = tmp_path / "fresh" / "fig7_cpu"
+  _write(fresh / (FINISHED_UNIT + ".unpacking") / "junk", "from an unpack killed mid-way")
+  assert archive.unpack(str(fresh), str(store)) == (1, 0)
+  assert "junk" not in os.listdir(fresh / FINISHED_UNIT) and not (fresh / (FINISHED_UNIT + ".unpacking")).exists()
+
+
+def _cli(*args: str, cwd: pathlib.Path = REPO) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, "-m", "rundir.archive", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_the_default_store_is_the_repositorys_records_from_any_folder(tmp_path):
+  result = _cli("unpack", str(tmp_path / "no_such_suite"), cwd=tmp_path)
+  assert result.returncode == 2 and f"{REPO}/records/no_such_suite holds no records of" in result.stderr
+  assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, setup, message", [
+    (["pack", "{root}", "{tmp}/missing"], None, "has no sweep.json: expected a sweep's root"),
+    (["unpack", "{tmp}/missing"], None, "holds no records of"),
+    (["restore", "{root}"], None, "expected `pack ROOT...` or `unpack ROOT...`"),
+    (["pack", "{root}", "--store="], None, "--store is empty"),
+    (["pack", "{root}", "--store={tmp}/file"], "file", "--store {tmp}/file is not a directory"),
+    (["unpack", "{tmp}/file/fig7_cpu"], "file", "root {tmp}/file/fig7_cpu cannot be written"),
+    (["pack", "{root}"], "truncated", "sweep.json is unreadable"),
+    (["pack", "{root}"], "nameless", "lacks a sweep name or a unit's name"),
+    (["pack", "{root}"], "stored_other", "holds sweep 'other' and {root} sweep 'fig7_cpu'"),
+    (["unpack", "{tmp}/other/fig7_cpu"], "root_other", "holds sweep 'other' and {tmp}/records/fig7_cpu sweep 'fig7_cpu'"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, setup, message, root, tmp_path):
+  store = tmp_path / "records"
+  if setup == "file":
+    _write(tmp_path / "file", "not a folder")
+  elif setup == "truncated":
+    (root / MANIFEST_FILE).write_text(_manifest("fig7_cpu")[:30])
+  elif setup == "nameless":
+    (root / MANIFEST_FILE).write_text(json.dumps({"sweep": {"name": "fig7_cpu"}, "units": [{"gin_files": []}]}))
+  elif setup == "stored_other":
+    _write(store / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))
+  elif setup == "root_other":
+    archive.pack(str(root), str(store))
+    _write(tmp_path / "other" / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))
+  before = sorted(str(p) for p in tmp_path.rglob("*"))
+  args = [a.format(root=root, tmp=tmp_path) for a in args]
+  result = _cli(*args, *([] if any(a.startswith("--store") for a in args) else [f"--store={store}"]))
+  assert result.returncode == 2 and result.stderr.startswith("error: ")
+  assert message.format(root=root, tmp=tmp_path) in result.stderr, result.stderr
   assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-  assert not store.exists() and not (tmp_path / "missing").exists()
+  assert sorted(str(p) for p in tmp_path.rglob("*")) == before
