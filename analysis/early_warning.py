@@ -30,6 +30,7 @@ from analysis import auroc, cli, onset, predict, suites
 from analysis.bad_runs import MARGIN, WHY, Case, cases, monitored, read_records, root_of
 from analysis.runs import InputError, Run, is_number
 from instability import detectors
+from rundir import manifests
 from rundir.files import RAN_TO_END, write_text
 
 flags.DEFINE_string("out", None, "Markdown file whose table (between the markers) is rewritten; none: print.")
@@ -178,7 +179,7 @@ class Scored:
 def suite_of(root: str) -> str:
   """The root's suite name from its sweep.json; exit 2 when it is in neither half."""
   try:
-    name = suites.read_manifest(root)["sweep"]["name"]
+    name = manifests.sweep_name(suites.read_manifest(root))
   except InputError as e:
     cli.exit_usage(str(e))
   if name not in TUNING_SUITES + HELDOUT_SUITES:
@@ -395,15 +396,13 @@ def main(argv: list[str]) -> None:
   start = time.time()
   if not FLAGS.margin >= 0:
     cli.exit_usage(f"--margin={FLAGS.margin}: expected a number >= 0")
+  if FLAGS.out:
+    check_out(FLAGS.out, *((SCORED_BEGIN, SCORED_END) if FLAGS.by_suite else (BEGIN, END)))
   if FLAGS.by_suite:
-    if FLAGS.out:
-      check_out(FLAGS.out, SCORED_BEGIN, SCORED_END)
     main_by_suite(argv, start)
     return
   if FLAGS.predict_from or FLAGS["predict_step"].present:
     cli.exit_usage("--predict_from and --predict_step without --by_suite: expected them with --by_suite only")
-  if FLAGS.out:
-    check_out(FLAGS.out, BEGIN, END)
   both = sorted(set(argv[1:]) & set(FLAGS.seen))
   if both:
     cli.exit_usage(f"--seen={both[0]} is also given as a root: expected each root once")

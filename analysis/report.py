@@ -166,13 +166,13 @@ def build(runs: Sequence[Run], out_dir: str, opts: Options, roots: Sequence[str]
 
 def main(argv: list[str]) -> None:
   f = flags.FLAGS
-  if f.rms_window < 1 or f.output_block < 0:  # before any run is read
+  if f.rms_window < 1 or f.output_block < 0:  # every flag checked before any run is read
     cli.exit_usage(f"--rms_window={f.rms_window} --output_block={f.output_block}: expected --rms_window >= 1 "
                    "and --output_block >= 0")
-  runs, problems = cli.load_runs(argv, "analysis.report")
-  _progress(f"found {len(runs)} runs")
   lrs, coupled_lrs = sensitivity.ranges_from_flags()
   params, step, block, threshold = predict.checked_flags()
+  runs, problems = cli.load_runs(argv, "analysis.report")
+  _progress(f"found {len(runs)} runs")
   range_note = None
   if not f["lrs"].present:  # e.g. the README's demo sweep: a report over the LRs it ran
     lrs, coupled_lrs, range_note = sensitivity.ranges_or_lrs_run(runs, lrs, coupled_lrs)

@@ -41,7 +41,7 @@ from analysis.registry import COVERED, LONG_SEEDS_SUITE, LONG_SUITE, MAIN_SUITES
 from analysis.runs import InputError, Run, find_runs, load_metrics, state_summary
 from analysis.findings import (HIGH_LR, SIZE_KEYS, Cell, Claim, Scale, cell_label, seed_values, sens_of,
                                sensitivity_rows, steps_of, varying)
-from rundir import display
+from rundir import display, manifests
 from rundir.flag_parser import parse_flags
 from rundir.files import MANIFEST_FILE, write_text
 
@@ -139,7 +139,7 @@ def read_manifest(root: str) -> tuple[dict[str, Any], Scale]:
   suite with findings, or whose sweep.json predates the report (it names the command that rewrites it)."""
   manifest = suites_.read_manifest(root)
   if not has_findings(manifest):
-    raise InputError(f"{root} holds sweep {manifest['sweep']['name']!r}, which has no findings: expected the "
+    raise InputError(f"{root} holds sweep {manifests.sweep_name(manifest)!r}, which has no findings: expected the "
                      "root of a reproduction suite (repro_cpu, repro_smoke_cpu or repro_long_cpu)")
   return {**manifest["report"], "total": len(manifest["units"])}, Scale.from_json(manifest["report"]["scale"])
 

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from absl import app
 
 from analysis import cli
+from rundir.files import unwritable
 
 DEMO_LRS = (1e-3, 1e-2, 1e-1)
 DEMO_SIZES = ((32, 3), (64, 4), (128, 5))  # (d_model, num_layers)
@@ -116,8 +117,9 @@ def write_demo_tree(root: str, steps: int = 200, log_every: int = 20,
 
 
 def main(argv: list[str]) -> None:
-  if len(argv) != 2 or (os.path.exists(argv[1]) and not os.path.isdir(argv[1])):
-    cli.exit_usage(f"arguments {argv[1:]}: expected one, the folder (new or existing) to write the demo tree into")
+  if len(argv) != 2 or unwritable(argv[1]):
+    cli.exit_usage(f"arguments {argv[1:]}: expected one, a folder (new or existing) this user can write the demo "
+                   "tree into")
   print(f"wrote {len(write_demo_tree(argv[1]))} runs under {argv[1]}")
 
 

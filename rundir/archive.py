@@ -144,8 +144,12 @@ def main(argv: list[str]) -> None:
     sys.exit(2)
   command, roots, store = argv[1], argv[2:], flags.FLAGS.store
   try:
-    for root in roots:  # every root checked before any is written
+    folders = [_suite_store(store, root) for root in roots]
+    for root, folder in zip(roots, folders):  # every root checked before any is written
       check(command, root, store)
+      if folders.count(folder) > 1:
+        raise ArchiveError(f"root {root}: another root given shares its store folder {folder}: expected roots with "
+                           "distinct folder names")
   except ArchiveError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)

@@ -78,8 +78,9 @@ def test_predict_states_its_axes_and_flags_crossings(sweep):
     ("report", ["{sweep}"], "--out"),
     ("report", ["{empty}", "--out={empty}/report"], "no run directories"),
     ("report", ["{sweep}", "--out={empty}/report", "--rms_window=0"], "--rms_window=0 --output_block=2: expected"),
-    ("synthetic", [], "arguments []: expected one, the folder"),
-    ("synthetic", ["README.md"], "['README.md']: expected one, the folder"),
+    ("report", ["{sweep}", "--out={empty}/report", "--params=-1"], "--params=-1.0: expected a positive number"),
+    ("synthetic", [], "arguments []: expected one, a folder"),
+    ("synthetic", ["README.md"], "['README.md']: expected one, a folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(module, args, message, sweep, tmp_path):
   (tmp_path / "empty").mkdir()

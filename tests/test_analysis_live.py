@@ -80,7 +80,7 @@ def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):
 
 
 def test_a_corrupt_sweep_json_is_a_problem_on_the_page_not_a_crash(root):
-  """progress.sweep_status raised on it (after reading it as a folder of runs before rundir.manifests)."""
+  """Before rundir.manifests the root was read as a folder of runs, its sweep's unit count lost unsaid."""
   with open(os.path.join(root, "sweep.json"), "w") as f:
     f.write('{"sweep": {"name": "inline"}, "units": [{"na')
   snap = live.snapshot(root)

@@ -104,6 +104,7 @@ def test_the_default_store_is_the_repositorys_records_from_any_folder(tmp_path):
     (["pack", "{root}"], "nameless", "lacks a sweep name or a unit's name"),
     (["pack", "{root}"], "stored_other", "holds sweep 'other' and {root} sweep 'fig7_cpu'"),
     (["unpack", "{tmp}/other/fig7_cpu"], "root_other", "holds sweep 'other' and {tmp}/records/fig7_cpu sweep 'fig7_cpu'"),
+    (["pack", "{root}", "{tmp}/other/fig7_cpu"], "root_other", "shares its store folder {tmp}/records/fig7_cpu"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, setup, message, root, tmp_path):
   store = tmp_path / "records"
@@ -120,7 +121,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, setup, message, r
     _write(tmp_path / "other" / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))
   before = sorted(str(p) for p in tmp_path.rglob("*"))
   args = [a.format(root=root, tmp=tmp_path) for a in args]
-  result = _cli(*args, *([] if any(a.startswith("--store") for a in args) else [f"--store={store}"]))
+  result = _cli(*args, *([] if any(a.startswith("--store") for a in args) else [f"--store={store}"]), cwd=tmp_path)
   assert result.returncode == 2 and result.stderr.startswith("error: ")
   assert message.format(root=root, tmp=tmp_path) in result.stderr, result.stderr
   assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
