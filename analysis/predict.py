@@ -230,14 +230,16 @@ def table(predictions: Sequence[Prediction]) -> str:
   return display.columns(rows)
 
 
-def define_flags() -> None:
+def define_flags(units: bool = True) -> None:
+  """The fit's flags; `units` (predicting planned units) only where the command reads it."""
   flags.DEFINE_float("params", PAPER_PARAMS, "Non-embedding parameter count to extrapolate to.")
   flags.DEFINE_integer("step", PAPER_STEP, "Step of the max logit: each run's last log at or before it "
                        "(runs that stopped before it are left out).")
   flags.DEFINE_integer("block", 0, "Block whose max attention logit is fitted (block 0 in the paper).")
   flags.DEFINE_float("threshold", THRESHOLD, "Max logit flagged as unstable.")
-  flags.DEFINE_string("units", None, "Predict these planned units (JSON file, '-': stdin) instead; each "
-                      "gives its own params and step.")
+  if units:
+    flags.DEFINE_string("units", None, "Predict these planned units (JSON file, '-': stdin) instead; each "
+                        "gives its own params and step.")
 
 
 def checked_flags() -> tuple[float, int, int, float]:

@@ -188,7 +188,9 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
   sensitivity.define_flags()
-  predict.define_flags()
+  predict.define_flags(units=False)
+  for module in (sensitivity, predict):  # --helpshort lists the flags report reads, not only its own
+    flags.adopt_module_key_flags(module)
   flags.DEFINE_string("out", None, "Folder for index.html and figures/.", required=True)
   flags.DEFINE_integer("rms_window", 500, "Final steps averaged in Fig 11, E.12, C.1.")
   flags.DEFINE_integer("output_block", 2, "Block of the output RMS in Fig C.1 (block index 2 in the paper).")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -79,6 +80,7 @@ def test_predict_states_its_axes_and_flags_crossings(sweep):
     ("report", ["{empty}", "--out={empty}/report"], "no run directories"),
     ("report", ["{sweep}", "--out={empty}/report", "--rms_window=0"], "--rms_window=0 --output_block=2: expected"),
     ("report", ["{sweep}", "--out={empty}/report", "--params=-1"], "--params=-1.0: expected a positive number"),
+    ("report", ["{sweep}", "--out={empty}/report", "--units=plan.json"], "Unknown command line flag 'units'"),
     ("synthetic", [], "arguments []: expected one, a folder"),
     ("synthetic", ["README.md"], "['README.md']: expected one, a folder"),
 ])
@@ -89,6 +91,15 @@ def test_bad_input_is_one_line_and_exit_2(module, args, message, sweep, tmp_path
   assert result.returncode == 2, result.stderr
   assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
   assert "Traceback" not in result.stderr
+
+
+def test_report_help_lists_the_flags_it_reads_and_exits_0():
+  """--lrs, --params and --step are defined by analysis.sensitivity and analysis.predict; absl listed only
+  report's own three."""
+  result = _cli("report", "--helpshort")
+  assert result.returncode == 0, result.stderr
+  listed = set(re.findall(r"^  --(\w+):", result.stdout, re.M))
+  assert listed == {"lrs", "coupled_lrs", "params", "step", "block", "threshold", "out", "rms_window", "output_block"}
 
 
 def test_analysis_never_imports_the_trainer_or_the_model():
