@@ -143,15 +143,18 @@ def main(argv: list[str]) -> None:
     print("error: expected `pack ROOT...` or `unpack ROOT...`", file=sys.stderr)
     sys.exit(2)
   command, roots, store = argv[1], argv[2:], flags.FLAGS.store
-  try:
-    folders = [_suite_store(store, root) for root in roots]
-    for root, folder in zip(roots, folders):  # every root checked before any is written
+  folders, refused = [_suite_store(store, root) for root in roots], []
+  for root, folder in zip(roots, folders):  # every root checked before any is written
+    try:
       check(command, root, store)
       if folders.count(folder) > 1:
         raise ArchiveError(f"root {root}: another root given shares its store folder {folder}: expected roots with "
                            "distinct folder names")
-  except ArchiveError as e:
-    print(f"error: {e}", file=sys.stderr)
+    except ArchiveError as e:
+      refused.append((root, e))
+  if refused:
+    also = f" (also refused: {', '.join(root for root, _ in refused[1:])})" if len(refused) > 1 else ""
+    print(f"error: {refused[0][1]}{also}", file=sys.stderr)
     sys.exit(2)
   for root in roots:
     if command == "pack":

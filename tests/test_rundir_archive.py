@@ -105,6 +105,8 @@ def test_the_default_store_is_the_repositorys_records_from_any_folder(tmp_path):
     (["pack", "{root}"], "stored_other", "holds sweep 'other' and {root} sweep 'fig7_cpu'"),
     (["unpack", "{tmp}/other/fig7_cpu"], "root_other", "holds sweep 'other' and {tmp}/records/fig7_cpu sweep 'fig7_cpu'"),
     (["pack", "{root}", "{tmp}/other/fig7_cpu"], "root_other", "shares its store folder {tmp}/records/fig7_cpu"),
+    (["unpack", "{tmp}/a", "{tmp}/b", "{tmp}/c"], None, "holds no records of {tmp}/a: expected a root packed with "
+                                                      "`pack` (also refused: {tmp}/b, {tmp}/c)"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, setup, message, root, tmp_path):
   store = tmp_path / "records"
