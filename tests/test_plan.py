@@ -44,6 +44,9 @@ def test_plan_of_the_151M_preset_on_8_devices():
 @pytest.mark.parametrize("flags, message", [
     (["--plan_devices=0"], "--plan_devices=0: expected an integer >= 1"),
     (["--plan_devices=3"], "batch_size=16 is not divisible by the 3 devices"),
+    (["--plan_vocab_size=-5", "--noplan_compile"], "--plan_vocab_size=-5: expected a number > 0"),
+    (["--plan_vocab_size=0", "--noplan_compile"], "--plan_vocab_size=0: expected a number > 0"),
+    (["--plan_device_memory_gib=-1", "--noplan_compile"], "--plan_device_memory_gib=-1.0: expected a number > 0"),
 ])
 def test_bad_plan_is_one_line_exit_2(flags, message):
   result = plan("--gin_file=gin/local.gin", "--plan", *flags)

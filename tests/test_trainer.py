@@ -178,6 +178,13 @@ def test_bad_bindings_exit_2_with_one_line(tmp_path, bindings, message):
 def test_missing_gin_file_and_unwritable_workdir(tmp_path):
   result = run_train(tmp_path / "run", [], check=False, gin_files=("gin/nope.gin",))
   assert result.returncode == 2 and "gin file 'gin/nope.gin' not found" in result.stderr
+  result = run_train(tmp_path / "run", [], check=False, gin_files=("gin/ablations",))
+  assert result.returncode == 2 and "gin file 'gin/ablations' is a folder" in result.stderr
+  empty = subprocess.run([sys.executable, "-m", "train.main", f"--gin_file={REPO}/gin/qkln.gin",
+                          f"--gin_file={REPO}/gin/local.gin", "--workdir="], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+  assert empty.returncode == 2 and empty.stderr.startswith("error: --workdir='': expected a folder"), empty.stderr
+  assert not (tmp_path / "runs").exists()  # it trained into ./runs/<name> before
   blocker = tmp_path / "file"
   blocker.write_text("not a directory")
   result = run_train(blocker / "run", [], check=False)

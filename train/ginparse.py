@@ -6,6 +6,7 @@ Configurable.parameter.
 """
 
 import ast
+import os
 import tokenize
 from collections.abc import Callable, Sequence
 
@@ -67,7 +68,8 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
   gin.add_config_file_search_path(REPO_ROOT)
   for path in gin_files:
     if binding_lib.resolve(path) is None:
-      raise ValueError(f"gin file {path!r} not found: expected a path relative to the working "
+      what = "is a folder" if os.path.isdir(path) or os.path.isdir(os.path.join(REPO_ROOT, path)) else "not found"
+      raise ValueError(f"gin file {path!r} {what}: expected a .gin file's path relative to the working "
                        f"directory or to {REPO_ROOT}")
   try:
     gin.parse_config_files_and_bindings(gin_files, None, finalize_config=False)

@@ -119,6 +119,9 @@ def _bound_vocab_size(data) -> int:
 
 def _plan() -> None:
   """--plan: parses the gin, compiles the step, prints the plan's JSON."""
+  for name in ("plan_vocab_size", "plan_device_memory_gib"):  # None: the default; 0 is not
+    if FLAGS[name].value is not None and not FLAGS[name].value > 0:
+      _fail(f"--{name}={FLAGS[name].value}: expected a number > 0", 2)
   if FLAGS.plan_devices is not None:
     _fake_cpu_devices(FLAGS.plan_devices)
   import jax
@@ -126,7 +129,7 @@ def _plan() -> None:
   try:
     ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
     cfgs = configs.from_gin()
-    vocab_size = FLAGS.plan_vocab_size or _bound_vocab_size(data)
+    vocab_size = FLAGS.plan_vocab_size if FLAGS.plan_vocab_size is not None else _bound_vocab_size(data)
     devices = jax.devices()
     if FLAGS.plan_devices is not None and len(devices) != FLAGS.plan_devices:
       raise ValueError(f"--plan_devices={FLAGS.plan_devices}: JAX started with {len(devices)} devices before "
@@ -144,6 +147,8 @@ def main(argv: list[str]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log every save at INFO
   if len(argv) > 1:
     _fail(f"unexpected arguments {argv[1:]}: expected only --flags", 2)
+  if FLAGS.workdir is not None and not FLAGS.workdir.strip():
+    _fail(f"--workdir={FLAGS.workdir!r}: expected a folder (or no --workdir, for runs/<name from the config>)", 2)
   if FLAGS.plan:
     _plan()
     return
