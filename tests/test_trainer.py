@@ -73,6 +73,25 @@ def test_readme_command_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_is_exit_130_with_one_line_and_the_run_resumes(tmp_path):
+  """Python's own KeyboardInterrupt exit printed a 40-line traceback before the 130 README documents."""
+  workdir = tmp_path / "run"
+  bindings = ["steps=2000", "TrainConfig.log_every=5", "TrainConfig.checkpoint_every=10"]
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+  proc = subprocess.Popen(train_cmd(workdir, bindings), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 300
+  while not (workdir / "checkpoints" / "10").is_dir():
+    assert proc.poll() is None and time.time() < deadline, "run ended before its step-10 checkpoint"
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGINT)
+  _, stderr = proc.communicate(timeout=120)
+  assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+  assert stderr.strip().splitlines()[-1] == "interrupted: rerunning the same command resumes from the newest checkpoint"
+  assert read_metrics(workdir)[-1]["step"] >= 10  # nothing written is lost
+
+
+@pytest.mark.slow
 def test_sigkill_resume_with_corrupt_newest_checkpoint_is_bitwise_identical(tmp_path):
   bindings = ["steps=30", "TrainConfig.log_every=5", "TrainConfig.eval_every=10", "TrainConfig.checkpoint_every=10"]
   reference = tmp_path / "reference"

@@ -168,7 +168,12 @@ def main(argv: list[str]) -> None:
     except ValueError as e:
       _fail(str(e), 2)
     return
-  code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
+  try:
+    code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
+  except KeyboardInterrupt:  # Ctrl-C: README's exit 130, one line instead of Python's traceback
+    print("interrupted: rerunning the same command resumes from the newest checkpoint", file=sys.stderr,
+          flush=True)
+    sys.exit(130)
   if code:
     sys.exit(code)
 
