@@ -26,8 +26,8 @@ def read_manifest(root: str) -> dict[str, Any]:
   name = manifests.sweep_name(manifest)
   if "version" not in manifest:
     raise InputError(f"{os.path.join(root, MANIFEST_FILE)} was written by an older launcher and lists no "
-                     f"findings: relaunch the same command (python -m launch.sweep --sweep_name={name} --root={root}); it rewrites "
-                     "sweep.json and skips finished units")
+                     f"findings: relaunch the same command (python -m launch.sweep --sweep_name={name} "
+                     f"--root={root}); it rewrites sweep.json and skips finished units")
   return manifest
 
 

@@ -43,16 +43,10 @@ def _suite_store(store: str, root: str) -> str:
   return os.path.join(store, os.path.basename(os.path.abspath(root)))
 
 
-def _manifest(root: str) -> dict | None:
-  try:
-    return manifests.read(root)
-  except manifests.ManifestError as e:
-    raise ArchiveError(str(e)) from None
-
-
-def check(command: str, root: str, store: str) -> None:
-  """ArchiveError unless `command` ("pack" or "unpack") has ROOT's sweep to read and folders it can write, with
-  no other sweep already under ROOT's name at the other end."""
+def check(command: str, root: str, store: str) -> dict:
+  """The sweep.json `command` ("pack" or "unpack") copies: ROOT's, or the store's of ROOT. ArchiveError (or
+  ManifestError, for a corrupt sweep.json) unless there is one to read, the folders written can be, and no other
+  sweep is already under ROOT's name at the other end."""
   if not store:
     raise ArchiveError("--store is empty: expected a folder (default: the repository's records/)")
   folder = _suite_store(store, root)
@@ -62,15 +56,16 @@ def check(command: str, root: str, store: str) -> None:
     if why:
       raise ArchiveError(f"{name} {path} {why}: expected a folder this user can create and write")
   source, other = (root, folder) if command == "pack" else (folder, root)
-  read = _manifest(source)
+  read = manifests.read(source)
   if read is None and command == "pack":
     raise ArchiveError(f"root {root} has no {MANIFEST_FILE}: expected a sweep's root (launch.sweep --root)")
   if read is None:
     raise ArchiveError(f"{folder} holds no records of {root}: expected a root packed with `pack`")
-  there = _manifest(other) if os.path.isdir(other) else None
+  there = manifests.read(other)
   if there is not None and manifests.sweep_name(there) != manifests.sweep_name(read):
     raise ArchiveError(f"{other} holds sweep {manifests.sweep_name(there)!r} and {source} sweep "
                        f"{manifests.sweep_name(read)!r}: expected the same sweep (another root or --store)")
+  return read
 
 
 def _copy(source: str, target: str) -> None:
@@ -96,12 +91,12 @@ def _tar(unit_dir: str) -> bytes:
 
 def pack(root: str, store: str) -> tuple[int, int, int]:
   """Packs ROOT's finished runs not yet in the store: (packed now, already there, bytes written)."""
-  check("pack", root, store)
+  units = manifests.unit_names(check("pack", root, store))
   target = _suite_store(store, root)
   os.makedirs(target, exist_ok=True)
   _copy(os.path.join(root, MANIFEST_FILE), os.path.join(target, MANIFEST_FILE))
   packed = present = written = 0
-  for unit in manifests.unit_names(manifests.read(root)):
+  for unit in units:
     unit_dir, archive = os.path.join(root, unit), os.path.join(target, unit + SUFFIX)
     if not progress.is_finished(unit_dir):
       continue
@@ -150,7 +145,7 @@ def main(argv: list[str]) -> None:
       if folders.count(folder) > 1:
         raise ArchiveError(f"root {root}: another root given shares its store folder {folder}: expected roots with "
                            "distinct folder names")
-    except ArchiveError as e:
+    except (ArchiveError, manifests.ManifestError) as e:
       refused.append((root, e))
   if refused:
     also = f" (also refused: {', '.join(root for root, _ in refused[1:])})" if len(refused) > 1 else ""

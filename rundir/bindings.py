@@ -14,13 +14,15 @@ _BINDING = re.compile(r"^\s*([A-Za-z_][\w./]*)\s*=(.*)$", re.S)
 TRACED_OPTIMIZER_FIELDS = ("lr", "min_lr", "weight_decay", "b1", "b2", "eps", "clip_norm", "warmup_steps", "steps")
 
 
+def candidates(path: str) -> tuple[str, str]:
+  """Where a gin path may name a file: relative to the working directory, else to the repository root (as
+  the trainer adds REPO_ROOT to gin's search path)."""
+  return path, os.path.join(REPO_ROOT, path)
+
+
 def resolve(path: str) -> str | None:
-  """The file a gin path names, relative to the working directory, else to the repository root (as
-  the trainer adds REPO_ROOT to gin's search path); None when there is none."""
-  for candidate in (path, os.path.join(REPO_ROOT, path)):
-    if os.path.isfile(candidate):
-      return candidate
-  return None
+  """The file a gin path names (the first of its candidates that is a file); None when there is none."""
+  return next((candidate for candidate in candidates(path) if os.path.isfile(candidate)), None)
 
 
 def file_stem(value: Any) -> str:

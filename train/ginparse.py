@@ -68,7 +68,7 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
   gin.add_config_file_search_path(REPO_ROOT)
   for path in gin_files:
     if binding_lib.resolve(path) is None:
-      what = "is a folder" if os.path.isdir(path) or os.path.isdir(os.path.join(REPO_ROOT, path)) else "not found"
+      what = "is a folder" if any(map(os.path.isdir, binding_lib.candidates(path))) else "not found"
       raise ValueError(f"gin file {path!r} {what}: expected a .gin file's path relative to the working "
                        f"directory or to {REPO_ROOT}")
   try:
