@@ -53,13 +53,47 @@ def test_paper_config_computes_in_bfloat16_and_cpu_presets_in_float32(files, dty
     (["ModelConfig.qk_layernorm=none"], "'none' is not a gin value: expected a number, True/False/None, "
                                         "a quoted string ('none')"),
     (["lr"], "gin binding 'lr' is malformed: expected NAME=VALUE"),
-    (["ModelConfig.no_such_knob=1"], "bad gin binding 'ModelConfig.no_such_knob=1'"),
+    (["ModelConfig.no_such_knob=1"], "bad gin binding 'ModelConfig.no_such_knob=1': ModelConfig has no parameter "
+                                     "'no_such_knob': expected one of vocab_size, d_model, num_layers"),
+    (["ModelConfg.kappa=1"], "no configurable 'ModelConfg': expected one of ModelConfig, MonitorThresholds, "
+                             "OptimizerConfig, TrainConfig, c4_local_source"),
+    (["OptimizerConfig.steps=3"], "OptimizerConfig has no parameter 'steps': expected one of lr, warmup_steps,"),
 ])
 def test_bad_bindings(bindings, message):
   with pytest.raises(ValueError) as info:
     ginparse.parse(QKLN_LOCAL, bindings)
   assert message in str(info.value) and "\n" not in str(info.value)
   assert "ast." not in str(info.value) and "0x" not in str(info.value)  # no Python internals
+
+
+@pytest.mark.parametrize("files,binding,message", [
+    (QKLN_LOCAL, "vocab_path='/nonexistent.model'", "sets macro 'vocab_path', which this run never reads (the "
+                                                    "data source is embedded_source): expected one of the macros"),
+    (QKLN_LOCAL, "c4_source.version='2.0'", "sets a parameter of c4_source, which this run never calls (the data "
+                                            "source is embedded_source): expected a parameter of ModelConfig"),
+    (["gin/qkln.gin"], "embedded_source.vocab_size=512", "sets a parameter of embedded_source, which this run "
+                                                         "never calls (the data source is c4_source)"),
+])
+def test_a_binding_the_run_never_reads_is_refused(files, binding, message):
+  """gin accepts a setting of C4's vocabulary on the embedded corpus, and the run would ignore it."""
+  ginparse.parse(files, [binding])
+  with pytest.raises(ValueError) as info:
+    ginparse.read_configs([binding])
+  assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("files,binding", [
+    (QKLN_LOCAL, "embedded_source.vocab_size=512"), (QKLN_LOCAL, "make_dataset.packing='segment'"),
+    (QKLN_LOCAL, "MonitorThresholds.trend_window=6"), (["gin/qkln.gin"], "vocab_path='/x.model'"),
+    (["gin/qkln.gin"], "c4_source.version='2.0'"),
+])
+def test_bindings_the_run_reads_pass(files, binding):
+  ginparse.parse(files, [binding])
+  ginparse.read_configs([binding])
+  recorded = ginparse.macros_read(ginparse.defined_macros())
+  assert ("vocab_path" in recorded) == (files == ["gin/qkln.gin"])  # run.json records it on C4 only
+  if binding.startswith("vocab_path"):
+    assert recorded["vocab_path"] == "/x.model"
 
 
 def test_missing_file_and_missing_macros():

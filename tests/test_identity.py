@@ -260,9 +260,12 @@ def test_resuming_at_the_last_step_completes_with_the_recorded_final_loss(interr
   assert read_metrics(workdir) == reference
 
 
-def test_bad_input_at_set_up_leaves_no_run_directory(tmp_path):
-  result = run_train(tmp_path / "new" / "run", [*BINDINGS, "make_dataset.source='nope'"], check=False)
-  assert result.returncode == 2 and "source='nope' is unknown" in result.stderr
+@pytest.mark.parametrize("binding, named", [("make_dataset.source='nope'", "source='nope' is unknown"),
+                                            ("vocab_path='/nonexistent.model'", "sets macro 'vocab_path'")])
+def test_bad_input_at_set_up_leaves_no_run_directory(tmp_path, binding, named):
+  result = run_train(tmp_path / "new" / "run", [*BINDINGS, binding], check=False)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 2 and len(lines) == 1 and named in lines[0], lines
   assert not (tmp_path / "new").exists()
 
 

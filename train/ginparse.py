@@ -6,6 +6,7 @@ Configurable.parameter.
 """
 
 import ast
+import inspect
 import os
 import tokenize
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from rundir.bindings import REPO_ROOT
 # Every configurable the gin files bind, registered before a file is parsed.
 from train import configs, data  # noqa: F401  # pylint: disable=unused-import
 
+_OWN = ("train.", "model.", "instability.")  # the packages whose configurables the gin files bind
 MACROS = ("lr", "steps", "warmup_steps", "batch_size", "seq_len", "d_model", "num_layers",
           "num_heads", "seed")
 
@@ -28,21 +30,66 @@ def defined_macros() -> dict[str, object]:
           if selector == "gin.macro" and "value" in params}
 
 
-def macros_read(bindings: dict[str, object], also: Sequence[Callable] = ()) -> dict[str, object]:
-  """The entries of `bindings` whose macro the run reads: one a configurable called so far has read (gin's
-  operative config) or one bound to a parameter of a configurable in `also` (called later, or never by a
-  launcher's check). What run.json records, so runs on the embedded corpus do not list C4's vocab_path."""
-  read = {scope for scope, selector in gin.config._OPERATIVE_CONFIG if selector == "gin.macro"}
-  for fn in also:
+def _called() -> tuple[set[str], set[str]]:
+  """(configurables, macros) the run reads: the configurables called so far and the macros they read
+  (gin's operative config), plus make_dataset and the data source it will call, and the macros bound to
+  their parameters (they are called after configs.from_gin(), or never by a launcher's check)."""
+  later = [data.make_dataset, *data.bound_source()]
+  configurables = {f"{fn.__module__}.{fn.__name__}" for fn in later}
+  macros = set()
+  for scope, selector in gin.config._OPERATIVE_CONFIG:  # gin has no public listing of what was read
+    (macros.add(scope) if selector == "gin.macro" else configurables.add(selector))
+  for fn in later:
     for value in gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}).values():
       if isinstance(value, gin.config.ConfigurableReference) and value.selector == "gin.macro":
-        read.update(value.scopes)
-  return {name: value for name, value in bindings.items() if name in read}
+        macros.update(value.scopes)
+  return configurables, macros
+
+
+def macros_read(bindings: dict[str, object]) -> dict[str, object]:
+  """The entries of `bindings` whose macro the run reads (see _called): what run.json records."""
+  return {name: value for name, value in bindings.items() if name in _called()[1]}
+
+
+def read_configs(gin_bindings: Sequence[str]) -> configs.RunConfigs:
+  """configs.from_gin(), refusing (ValueError) a binding that sets what the run never reads: a macro no
+  configurable it calls reads, or a parameter of a configurable it never calls (C4's vocab_path or
+  c4_source.version on the embedded corpus), which gin accepts and the run would silently ignore."""
+  cfgs = configs.from_gin()
+  called, read = _called()
+  source = data.bound_source()
+  under = f"the data source is {source[0].__name__}" if source else "under these gin files"
+  for binding in gin_bindings:
+    name = binding_lib.split(binding)[0]
+    if "." not in name and "/" not in name and name not in read:
+      raise ValueError(f"gin binding {binding!r} sets macro {name!r}, which this run never reads ({under}): "
+                       f"expected one of the macros it reads: {', '.join(sorted(read))}")
+    configurable = gin.config._REGISTRY.get_match(name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) if "." in name else None
+    if configurable is not None and configurable.selector not in called:
+      names = ", ".join(sorted(c.rsplit(".", 1)[-1] for c in called))
+      raise ValueError(f"gin binding {binding!r} sets a parameter of {configurable.name}, which this run never "
+                       f"calls ({under}): expected a parameter of {names}")
+  return cfgs
 
 
 def _one_line(e: BaseException) -> str:
   text = " ".join(str(e).split())
   return text if len(text) < 400 else text[:400] + "..."
+
+
+def _unknown_parameter(name: str) -> str | None:
+  """What is wrong with `Configurable.parameter` when gin knows no such configurable or parameter, with
+  the names it does know (gin's own message names neither); None when gin knows it."""
+  configurable_name, parameter = name.rsplit("/", 1)[-1].rsplit(".", 1)
+  configurable = gin.config._REGISTRY.get_match(configurable_name)
+  if configurable is None:
+    known = sorted({c.name for selector, c in gin.config._REGISTRY.items() if selector.startswith(_OWN)})
+    return f"no configurable {configurable_name!r}: expected one of {', '.join(known)}"
+  parameters = [p for p in inspect.signature(configurable.wrapped).parameters
+                if p not in (configurable.denylist or ()) and p in (configurable.allowlist or [p])]
+  if parameter not in parameters:
+    return f"{configurable.name} has no parameter {parameter!r}: expected one of {', '.join(parameters)}"
+  return None
 
 
 def _unreadable_value(name: str, text: str, current: object) -> str | None:
@@ -85,6 +132,8 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
     if "." not in name and "/" not in name and name not in macros:
       raise ValueError(f"unknown gin binding {name!r} in {binding!r}: expected one of the macros "
                        f"{', '.join(sorted(macros))} or Configurable.parameter")
+    if reason := "." in name and _unknown_parameter(name):
+      raise ValueError(f"bad gin binding {binding!r}: {reason}")
     try:
       gin.parse_config(binding)
     except (ValueError, SyntaxError, TypeError, KeyError, tokenize.TokenError) as e:  # TokenError: 'lr=[1,'
@@ -107,7 +156,7 @@ def validate(units: list[dict]) -> list[str]:
   for unit in units:
     try:
       parse(unit["gin_files"], unit["gin_bindings"])
-      configs.from_gin()
+      read_configs(unit["gin_bindings"])
     except ValueError as e:
       errors.append(f"unit {unit['name']!r}: {str(e).splitlines()[0]}")
   return errors

@@ -125,10 +125,10 @@ def _plan() -> None:
   if FLAGS.plan_devices is not None:
     _fake_cpu_devices(FLAGS.plan_devices)
   import jax
-  from train import configs, data, ginparse, plan
+  from train import data, ginparse, plan
   try:
     ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
-    cfgs = configs.from_gin()
+    cfgs = ginparse.read_configs(FLAGS.gin_bindings)
     vocab_size = FLAGS.plan_vocab_size if FLAGS.plan_vocab_size is not None else _bound_vocab_size(data)
     devices = jax.devices()
     if FLAGS.plan_devices is not None and len(devices) != FLAGS.plan_devices:

@@ -70,7 +70,7 @@ def describe(units: list[dict]) -> list[dict]:
     model = transformed_model(cfgs.model)
     abstract = jax.eval_shape(functools.partial(init_params, model, seq_len=cfgs.train.seq_len),
                               jax.random.PRNGKey(0))
-    run_info["bindings"] = ginparse.macros_read(run_info["bindings"], data.bound_source())  # as run.json has it
+    run_info["bindings"] = ginparse.macros_read(run_info["bindings"])  # as run.json has it
     out.append({"name": unit["name"], **run_info, "steps": cfgs.train.steps,
                 "num_nonembedding_params": count_params(abstract)[1]})
   return out
@@ -98,7 +98,7 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   handed to the Trainer; None when the workdir holds this configuration's run, finished. ValueError
   (one line first) for bad input."""
   import jax
-  cfgs = configs.from_gin()
+  cfgs = ginparse.read_configs(run_info["gin_bindings"])
   train_cfg = cfgs.train
   dataset = data.make_dataset(batch_size=train_cfg.batch_size, seq_len=train_cfg.seq_len, seed=train_cfg.seed,
                               num_eval_batches=train_cfg.num_eval_batches)
@@ -111,7 +111,7 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
     print(finished.nothing_to_do(run_dir.path, previous_status["state"]), flush=True)
     return None
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
-  bindings = ginparse.macros_read(run_info["bindings"], data.bound_source())
+  bindings = ginparse.macros_read(run_info["bindings"])
   run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,
                                 "fingerprint": identity.fingerprint(config),
                                 "processes": jax.process_count(), "devices": job.mesh.size,
