@@ -209,11 +209,13 @@ def max_logit_vs_params(runs: Sequence[Run], out: str, params: float = predict.P
   """Max attention logit vs params per LR with the log-log quadratic fit extrapolated to `params`
   (Fig 9; block 0 at step 2e3 in the paper)."""
   try:
-    predictions = [p for p in predict.predict(runs, params, step, block, threshold) if p.points]
+    every = predict.predict(runs, params, step, block, threshold)
   except InputError as e:
     raise Skipped(str(e)) from e
+  predictions = [p for p in every if p.points]
   if not predictions:
-    raise Skipped(f"no sized run has a finite {predict.max_logit_key(block)} at a step <= {step}")
+    raise Skipped(f"no sized run has a finite {predict.max_logit_key(block)} at a step <= {step}: "
+                  f"{every[0].why_unfit}")
   panels = grouping.group_by(predictions, lambda p: p.intervention)
   colors = _palette([p.lr for p in predictions])
   fig, axes = _panels(len(panels))

@@ -86,6 +86,13 @@ class Prediction:
     return float(self.fit(self.params)) if self.fit else None
 
   @property
+  def why_unfit(self) -> str:
+    """The fit's note, with how many runs were left out and why the first was (a run that stopped before
+    --step, say): the fit's note alone reads "needs 3 distinct model sizes, got 0"."""
+    left_out = self.notes[:-1]
+    return self.notes[-1] + (f" ({len(left_out)} runs left out, e.g. {left_out[0]})" if left_out else "")
+
+  @property
   def crosses(self) -> bool | None:
     return None if self.predicted is None else self.predicted >= self.threshold
 
@@ -147,6 +154,13 @@ class UnitPrediction:
   note: str | None
 
   @property
+  def why_unfit(self) -> str:
+    """The fit's note, with how many runs were left out and why the first was (a run that stopped before
+    --step, say): the fit's note alone reads "needs 3 distinct model sizes, got 0"."""
+    left_out = self.notes[:-1]
+    return self.notes[-1] + (f" ({len(left_out)} runs left out, e.g. {left_out[0]})" if left_out else "")
+
+  @property
   def crosses(self) -> bool | None:
     return self.prediction.crosses if self.prediction else None
 
@@ -189,10 +203,8 @@ def predict_units(runs: Sequence[Run], units: Sequence[dict[str, Any]], block: i
       note = f"no finished run at its lr and settings logged {key}"
     else:
       [prediction] = predict(at_lr, params, step, block, threshold)
-      left_out = prediction.notes[:-1]
       if not prediction.fit:
-        note = prediction.notes[-1] + (f" ({len(left_out)} runs left out, e.g. {left_out[0]})" if left_out else "")
-        prediction = None
+        note, prediction = prediction.why_unfit, None
     out.append(UnitPrediction(unit["name"], lr, params, step, threshold, prediction, note))
   return out
 
@@ -226,7 +238,7 @@ def table(predictions: Sequence[Prediction]) -> str:
     coeffs = [fmt.number(c) for c in p.fit.coeffs] if p.fit else ["-"] * 3
     crosses = "-" if p.crosses is None else ("YES" if p.crosses else "no")
     rows.append((p.intervention, fmt.sci(p.lr), str(len({q.params for q in p.points})), *coeffs,
-                 fmt.number(p.predicted), crosses if p.fit else f"- ({p.notes[-1]})"))
+                 fmt.number(p.predicted), crosses if p.fit else f"- ({p.why_unfit})"))
   return display.columns(rows)
 
 

@@ -48,6 +48,9 @@ def test_renders_png_and_svg(name, demo_runs, tmp_path):
     (functools.partial(figures.loss_and_max_logit_over_steps, lr=0.5), "lr=5e-1"),
     (functools.partial(figures.grad_rms_scaling, param="block_0/no/such/w"), "grad/rms/block_0/no/such/w"),
     (functools.partial(figures.max_logit_vs_params, block=9), "attn/max_logit/block_9"),
+    (functools.partial(figures.max_logit_vs_params, step=10**6),  # says why: runs on a CPU stop sooner
+     r"at a step <= 1000000: a quadratic needs 3 distinct model sizes, got 0 \(\d+ runs left out, e\.g\. .*: "
+     r"stopped at step \d+ \(\w+\), before step 1000000\)"),
     (functools.partial(figures.lr_sensitivity_vs_params, lrs=(3e-4, 3e-1)), "no complete sized LR sweep"),
 ])
 def test_missing_data_raises_skipped_with_the_reason(make, missing, demo_runs, tmp_path):
