@@ -3,6 +3,8 @@
 import glob
 import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 from jax.sharding import PartitionSpec as P
@@ -127,3 +129,17 @@ def test_readme_short_run_pair_is_valid_where_steps_alone_is_not():
 ])
 def test_fsdp_spec(shape, shards, spec):
   assert fsdp_spec(shape, shards) == spec
+
+
+@pytest.mark.parametrize("binding, code, out", [
+    ("lr=-1", 2, "error: OptimizerConfig.lr=-1: expected a positive number"),
+    ("vocab_path='/x.model'", 2, "error: gin binding \"vocab_path='/x.model'\" sets macro 'vocab_path'"),
+    ("lr=0.1", 0, '"bindings": {"lr": 0.1, "steps": 200, "warmup_steps": 20, "batch_size": 16, "seq_len": 128, '
+                  '"seed": 0, "d_model": 128, "num_layers": 2, "num_heads": 2}}'),  # as run.json: no vocab_path
+])
+def test_print_config_checks_as_the_trainer_does(binding, code, out):
+  result = subprocess.run([sys.executable, "-m", "train.main", *[f"--gin_file={f}" for f in QKLN_LOCAL],
+                           f"--gin_bindings={binding}", "--print_config"], cwd=bindings_lib.REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == code and out in result.stdout + result.stderr, result
+  assert len(result.stderr.strip().splitlines()) == (code == 2)

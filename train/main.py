@@ -28,7 +28,8 @@ from rundir import bindings, flag_parser
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order (later ones override).")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. lr=0.1, applied after the files.")
 flags.DEFINE_string("workdir", None, "Run directory; default runs/<name from the config>.")
-flags.DEFINE_bool("print_config", False, "Validate the config, print run.json's object and exit.")
+flags.DEFINE_bool("print_config", False, "Check the config as the trainer's set-up does, print run.json's "
+                  "gin_files, gin_bindings and bindings, and exit.")
 flags.DEFINE_string("validate", None, "Validate the configs of a JSON list of units ({name, gin_files, "
                     "gin_bindings}) read from this file ('-': stdin), one error line per bad unit; exit 2 if any.")
 flags.DEFINE_bool("describe", False, "With --validate: when every unit is valid, print a JSON list of each "
@@ -164,9 +165,11 @@ def main(argv: list[str]) -> None:
   from train import ginparse, run  # imported late so --help stays fast
   if FLAGS.print_config:
     try:
-      print(json.dumps(ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)))
+      run_info = ginparse.parse(FLAGS.gin_file, FLAGS.gin_bindings)
+      ginparse.read_configs(FLAGS.gin_bindings)
+      print(json.dumps({**run_info, "bindings": ginparse.macros_read(run_info["bindings"])}))
     except ValueError as e:
-      _fail(str(e), 2)
+      _fail(str(e).splitlines()[0], 2)
     return
   try:
     code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
