@@ -1,6 +1,6 @@
 """A score as a classifier of bad runs: AUROC (Mann-Whitney, ties count half), its interval by a percentile
-bootstrap over runs stratified by class, and the alarm level that keeps a set of good runs' false-alarm rate
-at or under a target."""
+bootstrap over runs stratified by class, its ROC curve, and the alarm level that keeps a set of good runs'
+false-alarm rate at or under a target."""
 
 import math
 from typing import Sequence
@@ -45,3 +45,16 @@ def alarm_level(good: Sequence[float], rate: float) -> float:
   if allowed >= len(good_sorted):
     return -math.inf
   return math.nextafter(good_sorted[allowed], math.inf)
+
+
+def roc(bad: Sequence[float], good: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+  """(false-alarm rate, detection rate) of the alarm `score >= L` as L falls through every score, from (0, 0)
+  to (1, 1): the curve whose trapezoid area is auroc (a tie across the classes is a diagonal step, half).
+  ValueError when either class is empty."""
+  bad_B, good_G = np.asarray(bad, float), np.asarray(good, float)
+  if not bad_B.size or not good_G.size:
+    raise ValueError(f"an ROC curve needs bad and good runs, got {bad_B.size} and {good_G.size}")
+  levels_L = np.unique(np.concatenate([bad_B, good_G]))[::-1]
+  detected_L = np.mean(bad_B[None, :] >= levels_L[:, None], axis=1)
+  false_L = np.mean(good_G[None, :] >= levels_L[:, None], axis=1)
+  return np.concatenate([[0.0], false_L]), np.concatenate([[0.0], detected_L])

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from absl import flags
 
-from analysis import auroc, cli, onset, predict, suites
+from analysis import auroc, cli, onset, predict, roc_figure, suites
 from analysis.bad_runs import MARGIN, WHY, Case, cases, monitored, read_records, root_of
 from analysis.runs import InputError, Run, is_number
 from instability import detectors
@@ -255,11 +255,16 @@ def add_predictions(scored: Sequence[Scored], runs: Sequence[Run], fit_runs: Seq
       by_name[p.name].predicted = p.prediction.predicted
 
 
+def alarm_level_at(scored: Sequence[Scored], fraction: float) -> float:
+  """The alarm level at `fraction` of training: FALSE_ALARM_RATE on the tuning half's good runs."""
+  return auroc.alarm_level([s.score_at(fraction) for s in scored if s.tuning and not s.outcome.bad],
+                           FALSE_ALARM_RATE)
+
+
 def evaluate(scored: Sequence[Scored], fraction: float) -> dict[str, Any]:
   """At `fraction` of training: the alarm level from the tuning half, then per half AUROC with its interval,
   detection and false-alarm rates at that level, the median lead (onset minus first alarm) of the detected."""
-  tune_good = [s.score_at(fraction) for s in scored if s.tuning and not s.outcome.bad]
-  level = auroc.alarm_level(tune_good, FALSE_ALARM_RATE)
+  level = alarm_level_at(scored, fraction)
   out = {"level": level}
   for half, members in (("tuning", [s for s in scored if s.tuning]), ("held-out", [s for s in scored if not s.tuning])):
     bad = [s for s in members if s.outcome.bad]
@@ -292,10 +297,10 @@ def _ratio(k: int, n: int) -> str:
   return f"{k}/{n} ({100 * k / n:.0f}%)" if n else f"{k}/0"
 
 
-def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
+def scored_table(scored: Sequence[Scored], fit: str | None, figure: str | None = None) -> list[str]:
   """The evaluation block below its command line: per time and half, AUROC, alarm level, detection,
-  false alarms, lead; the scaling fit against the monitor on the held-out runs the fit covers; the held-out
-  per-run table."""
+  false alarms, lead (then the ROC figure at the relative path `figure`, if any); the scaling fit against the
+  monitor on the held-out runs the fit covers; the held-out per-run table."""
   halves = {h: sorted({s.label.split("/")[0] for s in scored if s.tuning == (h == "tuning")})
             for h in ("tuning", "held-out")}
   rows = ["| time | half | bad / good runs | bad already by then | AUROC (95% interval) | alarm level (nats) | "
@@ -311,6 +316,9 @@ def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
   held = [s for s in scored if not s.tuning]
   lines = [f"Suites: tuning {', '.join(halves['tuning']) or '-'}; held out {', '.join(halves['held-out']) or '-'}.",
            "", *rows, ""]
+  if figure is not None:
+    lines += [f"![ROC curves of the monitor's score at {' and '.join(f'{100 * f:g}%' for f in TIMES)} of training "
+              f"on each half, and of Section 3.3's fit before training]({figure})", ""]
   if fit is not None:
     covered = [s for s in held if s.predicted is not None]
     bad = [s for s in covered if s.outcome.bad]
@@ -333,6 +341,30 @@ def scored_table(scored: Sequence[Scored], fit: str | None) -> list[str]:
     lines.append(f"| {s.label} | {', '.join(s.outcome.why) or '-'} | {s.outcome.onset if s.outcome.bad else '-'} | "
                  f"{scores} | {where} |")
   return lines
+
+
+def roc_panels(scored: Sequence[Scored], fit: str | None) -> list[tuple[str, list[roc_figure.Curve]]]:
+  """The figure beside the block: per time, the monitor's ROC on each half with its alarm level's point, and
+  Section 3.3's fit (a score before training, the same at every time) on the held-out runs it covers."""
+  panels = []
+  for fraction in TIMES:
+    level = alarm_level_at(scored, fraction)
+    curves = []
+    for name, tuning, style in (("monitor, held out", False, "-"), ("monitor, tuning", True, "--")):
+      members = [s for s in scored if s.tuning == tuning]
+      curves.append(roc_figure.Curve(name, [s.score_at(fraction) for s in members if s.outcome.bad],
+                                     [s.score_at(fraction) for s in members if not s.outcome.bad], style, level))
+    if fit is not None:
+      covered = [s for s in scored if not s.tuning and s.predicted is not None]
+      curves.append(roc_figure.Curve("Section 3.3 fit, held out", [s.predicted for s in covered if s.outcome.bad],
+                                     [s.predicted for s in covered if not s.outcome.bad], ":"))
+    panels.append((f"at {100 * fraction:g}% of training", curves))
+  return panels
+
+
+def figure_stem(out: str) -> str:
+  """Where the figure of `--out=DOC.md` goes: DOC/roc (.png and .svg), beside the doc."""
+  return os.path.join(os.path.splitext(out)[0], "roc")
 
 
 def check_out(out: str, begin: str, end: str) -> None:
@@ -379,7 +411,11 @@ def main_by_suite(argv: list[str], start: float) -> None:
       cli.exit_usage(str(e))
     fit = f"{', '.join(suite_of(r) for r in FLAGS.predict_from)}, max logit of block 0 at step {FLAGS.predict_step}"
   kept = distinct(scored)
-  body = [copies_line(scored, kept), "", *scored_table(kept, fit)]
+  link = None
+  if FLAGS.out:
+    roc_figure.draw(roc_panels(kept, fit), figure_stem(FLAGS.out))
+    link = os.path.relpath(figure_stem(FLAGS.out) + ".png", os.path.dirname(os.path.abspath(FLAGS.out)))
+  body = [copies_line(scored, kept), "", *scored_table(kept, fit, link)]
   wall_s = time.time() - start
   command = " ".join(["python -m analysis.early_warning --by_suite", *argv[1:],
                       *(f"--predict_from={r}" for r in FLAGS.predict_from)]
@@ -398,6 +434,9 @@ def main(argv: list[str]) -> None:
     cli.exit_usage(f"--margin={FLAGS.margin}: expected a number >= 0")
   if FLAGS.out:
     check_out(FLAGS.out, *((SCORED_BEGIN, SCORED_END) if FLAGS.by_suite else (BEGIN, END)))
+    figures_in = os.path.dirname(figure_stem(FLAGS.out))
+    if FLAGS.by_suite and os.path.exists(figures_in) and not os.path.isdir(figures_in):
+      cli.exit_usage(f"--out={FLAGS.out}: {figures_in} is a file; expected a folder (or none) for the figure")
   if FLAGS.by_suite:
     main_by_suite(argv, start)
     return

@@ -34,7 +34,8 @@ class Skipped(Exception):
   """The runs cannot make this figure; the message says what is missing."""
 
 
-def _save(fig: plt.Figure, out: str) -> list[str]:
+def save(fig: plt.Figure, out: str) -> list[str]:
+  """Writes OUT.png and OUT.svg (every figure is both: the report embeds one, an editor wants the other)."""
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   paths = [f"{out}.png", f"{out}.svg"]
   for path in paths:
@@ -119,7 +120,7 @@ def lr_vs_loss(runs: Sequence[Run], out: str) -> list[str]:
     ax.set_title(label, fontsize=8)
     _legend(ax, "non-emb. params")
   fig.suptitle("LR vs final loss (x: diverged, drawn at l0)", fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def lr_sensitivity_vs_params(runs: Sequence[Run], out: str,
@@ -139,7 +140,7 @@ def lr_sensitivity_vs_params(runs: Sequence[Run], out: str,
     ax.plot(*zip(*points), "o-", label=label, markersize=4)
   ax.set(xscale="log", xlabel="non-embedding params", ylabel="LR sensitivity")
   _legend(ax)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def _line(style: str, steps: np.ndarray) -> str:
@@ -180,7 +181,7 @@ def _over_steps(runs: Sequence[Run], out: str, keys: Sequence[str], log_y: Seque
     ax.set(xlabel="step", ylabel=key, yscale="log" if log else "linear")
   _legend(axes[0][-1])
   fig.suptitle(f"{title} at lr={fmt.sci(lr)}", fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def loss_and_max_logit_over_steps(runs: Sequence[Run], out: str, block: int = 0,
@@ -234,7 +235,7 @@ def max_logit_vs_params(runs: Sequence[Run], out: str, params: float = predict.P
     _legend(ax)
   fig.suptitle(f"step <= {step}; star: extrapolation to {fmt.count(params)}; dashed: "
                f"{fmt.sci(threshold)}", fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def kappa_points(runs: Sequence[Run]) -> list[tuple[float, float, float, float | None]]:
@@ -276,7 +277,7 @@ def loss_vs_kappa(runs: Sequence[Run], out: str) -> list[str]:
                title="" if any(p[3] is not None for p in points) else "no attn/max_logit logged")
   _legend(ax)
   _legend(ax_logit)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def _vs_params(ax: plt.Axes, values: dict[Run, float]) -> None:
@@ -331,7 +332,7 @@ def _scaling_rows(runs: Sequence[Run], out: str, key: str, window: int, key_of_b
       _legend(ax)
     row[0].set_title(label, fontsize=9)
   fig.suptitle(f"mean over the final {window} steps", fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def grad_rms_scaling(runs: Sequence[Run], out: str, param: str = "block_0/mlp/dense_in/w",
@@ -384,7 +385,7 @@ def grad_update_rms_over_steps(runs: Sequence[Run], out: str,
       ax.title.set_fontsize(7)
   _legend(next((ax for ax in axes.flat if ax.lines), axes[0][0]))
   fig.suptitle(param, fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 def grad_update_rms_per_block(runs: Sequence[Run], out: str, layer: str = "mlp/dense_in/w",
@@ -414,7 +415,7 @@ def grad_update_rms_per_block(runs: Sequence[Run], out: str, layer: str = "mlp/d
       _legend(ax)
     axes[0, col].set_title(f"{label}, {fmt.count(run.params)}", fontsize=8)
   fig.suptitle(f"largest model at lr={fmt.sci(lr)}", fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)
 
 
 @dataclasses.dataclass
@@ -462,4 +463,4 @@ def lines(panels: Sequence[Panel], out: str, title: str = "") -> list[str]:
     _legend(ax)
   if title:
     fig.suptitle(title, fontsize=9)
-  return _save(fig, out)
+  return save(fig, out)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from analysis import bad_runs
@@ -223,6 +224,16 @@ def test_auroc_with_ties_alarm_level_and_interval_by_hand():
   level = auroc.alarm_level(good, 0.05)
   assert sum(g >= level for g in good) == 2 and level > 37
   assert auroc.alarm_level([1.0] * 10, 0.05) > 1.0  # a tie at the level counts every tied run
+  # ROC by hand: levels 3, 2, 1, 0 alarm on (bad, good) = (1/2, 0), (1/2, 1/2), (1, 1/2), (1, 1)
+  false_rate, detected = auroc.roc([3.0, 1.0], [2.0, 0.0])
+  np.testing.assert_array_equal(false_rate, [0, 0, 0.5, 0.5, 1])
+  np.testing.assert_array_equal(detected, [0, 0.5, 0.5, 1, 1])
+  rng = np.random.default_rng(0)  # with ties and -inf (no score yet), its area is the AUROC
+  bad, good = rng.integers(0, 5, 30).astype(float), rng.integers(0, 4, 20).astype(float)
+  bad[:3], good[:5] = -math.inf, -math.inf
+  assert np.trapezoid(*auroc.roc(bad, good)[::-1]) == pytest.approx(auroc.auroc(bad, good), abs=1e-12)
+  with pytest.raises(ValueError, match="needs bad and good runs, got 0 and 1"):
+    auroc.roc([], [1.0])
 
 
 def _manifest(root, name):
@@ -271,6 +282,13 @@ def test_scored_cli_by_suite(tmp_path):
   row = next(line for line in text.splitlines() if line.startswith("| 25% | held-out |"))
   assert "| 2 / 2 |" in row and "| 1.00 (1.00-1.00) |" in row and "| 2/2 (100%) | 0/2 (0%) |" in row
   assert "| fig7_cpu/lr0.1 | above best LR |" in text
+  assert "\n![ROC curves of the monitor's score at 10% and 25% of training on each half, and of Section 3.3's fit " \
+         "before training](doc/roc.png)\n" in text
+  png, svg = (tmp_path / "doc" / "roc.png").read_bytes(), (tmp_path / "doc" / "roc.svg").read_text()
+  assert png.startswith(b"\x89PNG") and "monitor, held out: AUROC 1.00 (2 bad, 2 good)" in svg
+  held_only = subprocess.run(cmd[:4] + cmd[5:], cwd=REPO, capture_output=True, text=True, timeout=300)
+  svg = (tmp_path / "doc" / "roc.svg").read_text()
+  assert held_only.returncode == 0 and "monitor, tuning: no bad or good runs" in svg
   _manifest(tmp_path / "other", "fig5_cpu")
   bad = subprocess.run(cmd[:-1] + [str(tmp_path / "other")], cwd=REPO, capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "'fig5_cpu' is in neither" in bad.stderr
@@ -324,6 +342,7 @@ def test_a_sweep_is_one_suite_s_its_best_lr_is_not_shared_across_suites(tmp_path
     (["--seen={held}"], "error: --seen="),
     (["--predict_from={held}"], "error: --predict_from="),
     (["{bare}"], "error: "),
+    (["--out={tmp}/figfile.md"], "error: --out={tmp}/figfile.md: {tmp}/figfile is a file; expected a folder"),
 ])
 def test_scored_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, extra, message):
   held, bare = tmp_path / "held", tmp_path / "bare"
@@ -332,9 +351,11 @@ def test_scored_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, e
   _scored_run(f"{bare}/lr0.01", 1e-2, 3.0, 0.0)  # no sweep.json: no suite
   doc = tmp_path / "doc.md"
   doc.write_text(f"{early_warning.SCORED_BEGIN}\nkept\n{early_warning.SCORED_END}\n")
+  (tmp_path / "figfile").write_text("a file where the figure's folder would go")
   cmd = [sys.executable, "-m", "analysis.early_warning", "--by_suite", str(held), f"--out={doc}",
-         *(e.format(held=held, bare=bare) for e in extra)]
+         *(e.format(held=held, bare=bare, tmp=tmp_path) for e in extra)]
   result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+  message = message.format(tmp=tmp_path)
   assert result.returncode == 2 and result.stderr.startswith(message) and "\n" not in result.stderr.strip()
   assert "kept" in doc.read_text()
 

@@ -90,8 +90,8 @@ def test_a_series_of_one_point_is_drawn_with_a_marker(make, keys, tmp_path, monk
                         metrics=[{"step": 10, **{key: 3.0 for key in keys}}])
   runs, _ = find_runs([str(tmp_path / "runs")])
   drawn = []
-  save = figures._save  # pylint: disable=protected-access
-  monkeypatch.setattr(figures, "_save", lambda fig, out: drawn.extend(
+  save = figures.save
+  monkeypatch.setattr(figures, "save", lambda fig, out: drawn.extend(
       line for ax in fig.axes for line in ax.get_lines()) or save(fig, out))
   make(runs, str(tmp_path / "fig"))
   points = [line for line in drawn if len(line.get_xdata()) == 1]
