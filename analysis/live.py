@@ -6,6 +6,7 @@ Read from run directories only: analysis.runs and analysis.sensitivity for the r
 rundir.progress for the units' progress and ETA (what launch.status shows), warnings.jsonl by rundir's reader.
 """
 
+import collections
 import math
 import os
 import time
@@ -81,12 +82,19 @@ def _setting(group: Sensitivity) -> dict[str, Any]:
 
 
 def _warnings(runs: Sequence[Run]) -> list[dict[str, Any]]:
-  """Every warnings.jsonl line of every run, in step order within a run."""
+  """One row per warned run: its first warning (step, kind, where, message) and how many of each kind it has
+  had (`kinds`, in order of first appearance). A page that lists every line grows by thousands in a large
+  sweep, redrawn every poll; each run's warnings.jsonl keeps them all."""
   rows = []
   for run in runs:
     records, _ = read_jsonl(os.path.join(run.path, WARNINGS_FILE))
-    rows += [{"unit": run.name, "step": r["step"], "kind": r.get("kind"), "where": r.get("where"),
-              "message": r.get("message")} for r in records]
+    if not records:
+      continue
+    first = min(records, key=lambda r: r["step"])
+    kinds = collections.Counter(str(r.get("kind")) for r in records)
+    rows.append({"unit": run.name, "step": first["step"], "kind": first.get("kind"), "where": first.get("where"),
+                 "message": first.get("message"),
+                 "kinds": f"{len(records)}: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())})
   return rows
 
 

@@ -74,8 +74,9 @@ def write_sweep(root: str) -> None:
     json.dump({"version": 2, "sweep": {"name": "inline"}, "units": units}, f)
   warning = {"step": 6, "kind": "loss_spike", "where": "train/loss", "value": 9.0, "trend": 2.0,
              "projected_step": None, "message": "step 6: train loss 9 is 2x its median"}
+  later = {**warning, "step": 8, "kind": "attention_trend", "where": "block_0", "message": "step 8: trend"}
   with open(os.path.join(root, unit_name(32, 1e-2), "warnings.jsonl"), "w") as f:
-    f.write(json.dumps(warning) + "\n")
+    f.writelines(json.dumps(w) + "\n" for w in (warning, later, {**later, "step": 9}))
 
 
 def finish_running(root: str, final_loss: float) -> None:

@@ -41,8 +41,9 @@ def test_settings_points_sensitivity_running_and_warnings(root):
   assert (running["unit"], running["step"], running["total_steps"], running["eta"]) == (
       live_sweep.unit_name(64, 1e-1), 5, 10, "0m30s")
   assert snap["eta"] == "0m30s"
-  assert [(w["unit"], w["step"], w["kind"]) for w in snap["warnings"]] == [
-      (live_sweep.unit_name(32, 1e-2), 6, "loss_spike")]
+  # one row per warned unit: its first warning and its count by kind
+  assert [(w["unit"], w["step"], w["kind"], w["kinds"]) for w in snap["warnings"]] == [
+      (live_sweep.unit_name(32, 1e-2), 6, "loss_spike", "3: loss_spike 1, attention_trend 2")]
 
 
 def test_a_finished_unit_completes_its_setting(root):

@@ -49,7 +49,8 @@ def test_page_shows_the_sweep_and_redraws_when_the_running_unit_finishes(tmp_pat
     running = chromium.evaluate(TABLE.format(id="running"))
     assert running[1][:2] == [live_sweep.unit_name(64, 1e-1), "5/10"] and running[1][4] == "0m30s"
     warnings = chromium.evaluate(TABLE.format(id="warnings"))
-    assert warnings[1][:3] == [live_sweep.unit_name(32, 1e-2), "6", "loss_spike"]
+    assert len(warnings) == 2 and warnings[1][:3] == [live_sweep.unit_name(32, 1e-2), "6", "loss_spike"]
+    assert warnings[1][5] == "3: loss_spike 1, attention_trend 2"
     sensitivity = {row[0]: row[1] for row in chromium.evaluate(TABLE.format(id="sensitivity"))[1:]}
     assert float(sensitivity["d_model=32"]) == pytest.approx((5 + 4 + 8) / 3 - 4, abs=1e-3)
     assert sensitivity["d_model=64"].startswith("incomplete: missing lr 1e-1")
