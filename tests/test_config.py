@@ -75,6 +75,8 @@ def test_bad_bindings(bindings, message):
                                             "source is embedded_source): expected a parameter of ModelConfig"),
     (["gin/qkln.gin"], "embedded_source.vocab_size=512", "sets a parameter of embedded_source, which this run "
                                                          "never calls (the data source is c4_source)"),
+    (QKLN_LOCAL, "train/ModelConfig.kappa=2.0", "is scoped to 'train', which this run never enters: expected it "
+                                                "without the scope (ModelConfig.kappa=...)"),
 ])
 def test_a_binding_the_run_never_reads_is_refused(files, binding, message):
   """gin accepts a setting of C4's vocabulary on the embedded corpus, and the run would ignore it."""

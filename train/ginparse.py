@@ -53,18 +53,24 @@ def macros_read(bindings: dict[str, object]) -> dict[str, object]:
 
 def read_configs(gin_bindings: Sequence[str]) -> configs.RunConfigs:
   """configs.from_gin(), refusing (ValueError) a binding that sets what the run never reads: a macro no
-  configurable it calls reads, or a parameter of a configurable it never calls (C4's vocab_path or
-  c4_source.version on the embedded corpus), which gin accepts and the run would silently ignore."""
+  configurable it calls reads, a parameter of a configurable it never calls (C4's vocab_path or
+  c4_source.version on the embedded corpus) or one in a scope it never enters, which gin accepts and the run
+  would silently ignore."""
   cfgs = configs.from_gin()
   called, read = _called()
   source = data.bound_source()
   under = f"the data source is {source[0].__name__}" if source else "under these gin files"
+  scopes = {scope for scope, selector in gin.config._OPERATIVE_CONFIG if selector != "gin.macro"}
   for binding in gin_bindings:
     name = binding_lib.split(binding)[0]
+    scope, _, bare = name.rpartition("/")
+    if "/" in name and scope not in scopes:
+      raise ValueError(f"gin binding {binding!r} is scoped to {scope!r}, which this run never enters: expected "
+                       f"it without the scope ({bare}=...)")
     if "." not in name and "/" not in name and name not in read:
       raise ValueError(f"gin binding {binding!r} sets macro {name!r}, which this run never reads ({under}): "
                        f"expected one of the macros it reads: {', '.join(sorted(read))}")
-    configurable = gin.config._REGISTRY.get_match(name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) if "." in name else None
+    configurable = gin.config._REGISTRY.get_match(bare.rsplit(".", 1)[0]) if "." in bare else None
     if configurable is not None and configurable.selector not in called:
       names = ", ".join(sorted(c.rsplit(".", 1)[-1] for c in called))
       raise ValueError(f"gin binding {binding!r} sets a parameter of {configurable.name}, which this run never "
