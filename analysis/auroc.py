@@ -50,10 +50,12 @@ def alarm_level(good: Sequence[float], rate: float) -> float:
 def roc(bad: Sequence[float], good: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
   """(false-alarm rate, detection rate) of the alarm `score >= L` as L falls through every score, from (0, 0)
   to (1, 1): the curve whose trapezoid area is auroc (a tie across the classes is a diagonal step, half).
-  ValueError when either class is empty."""
+  ValueError when either class is empty or a score is NaN (it would never alarm: the curve would stop short)."""
   bad_B, good_G = np.asarray(bad, float), np.asarray(good, float)
   if not bad_B.size or not good_G.size:
     raise ValueError(f"an ROC curve needs bad and good runs, got {bad_B.size} and {good_G.size}")
+  if np.isnan(bad_B).any() or np.isnan(good_G).any():
+    raise ValueError("an ROC curve needs scores that compare: got NaN")
   levels_L = np.unique(np.concatenate([bad_B, good_G]))[::-1]
   detected_L = np.mean(bad_B[None, :] >= levels_L[:, None], axis=1)
   false_L = np.mean(good_G[None, :] >= levels_L[:, None], axis=1)

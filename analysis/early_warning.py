@@ -317,8 +317,9 @@ def scored_table(scored: Sequence[Scored], fit: str | None, figure: str | None =
   lines = [f"Suites: tuning {', '.join(halves['tuning']) or '-'}; held out {', '.join(halves['held-out']) or '-'}.",
            "", *rows, ""]
   if figure is not None:
+    fitted = ", and of Section 3.3's fit before training" if fit is not None else ""
     lines += [f"![ROC curves of the monitor's score at {' and '.join(f'{100 * f:g}%' for f in TIMES)} of training "
-              f"on each half, and of Section 3.3's fit before training]({figure})", ""]
+              f"on each half{fitted}]({figure})", ""]
   if fit is not None:
     covered = [s for s in held if s.predicted is not None]
     bad = [s for s in covered if s.outcome.bad]
@@ -368,9 +369,10 @@ def figure_stem(out: str) -> str:
 
 
 def check_out(out: str, begin: str, end: str) -> None:
-  """Exit 2, before any run is read, unless `out` is a file with the markers or a new file in a folder."""
-  if os.path.isdir(out) or not os.path.isdir(os.path.dirname(os.path.abspath(out))):
-    cli.exit_usage(f"--out={out}: expected a markdown file, existing or new, in an existing folder")
+  """Exit 2, before any run is read, unless `out` is a .md file with the markers or a new one in a folder."""
+  if (os.path.isdir(out) or not out.endswith(".md")
+      or not os.path.isdir(os.path.dirname(os.path.abspath(out)))):
+    cli.exit_usage(f"--out={out}: expected a markdown file (.md), existing or new, in an existing folder")
   if os.path.exists(out):
     with open(out) as f:
       doc = f.read()

@@ -90,8 +90,9 @@ def _warnings(runs: Sequence[Run]) -> list[dict[str, Any]]:
     records, _ = read_jsonl(os.path.join(run.path, WARNINGS_FILE))
     if not records:
       continue
-    first = min(records, key=lambda r: r["step"])
-    kinds = collections.Counter(str(r.get("kind")) for r in records)
+    records.sort(key=lambda r: r["step"])  # by step, whatever order the lines are in
+    first = records[0]
+    kinds = collections.Counter(r.get("kind") or "-" for r in records)
     rows.append({"unit": run.name, "step": first["step"], "kind": first.get("kind"), "where": first.get("where"),
                  "message": first.get("message"),
                  "kinds": f"{len(records)}: " + ", ".join(f"{kind} {n}" for kind, n in kinds.items())})

@@ -154,13 +154,6 @@ class UnitPrediction:
   note: str | None
 
   @property
-  def why_unfit(self) -> str:
-    """The fit's note, with how many runs were left out and why the first was (a run that stopped before
-    --step, say): the fit's note alone reads "needs 3 distinct model sizes, got 0"."""
-    left_out = self.notes[:-1]
-    return self.notes[-1] + (f" ({len(left_out)} runs left out, e.g. {left_out[0]})" if left_out else "")
-
-  @property
   def crosses(self) -> bool | None:
     return self.prediction.crosses if self.prediction else None
 

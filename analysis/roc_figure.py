@@ -4,11 +4,11 @@ time of reading, each curve with the operating point of its alarm level (analysi
 import dataclasses
 from typing import Sequence
 
-from matplotlib import pyplot as plt
+from analysis.figures import save  # first: it selects matplotlib's Agg backend
+from matplotlib import pyplot as plt  # pylint: disable=g-bad-import-order
 import numpy as np
 
 from analysis import auroc
-from analysis.figures import save  # also selects matplotlib's Agg backend
 
 
 @dataclasses.dataclass

@@ -76,7 +76,7 @@ def write_sweep(root: str) -> None:
              "projected_step": None, "message": "step 6: train loss 9 is 2x its median"}
   later = {**warning, "step": 8, "kind": "attention_trend", "where": "block_0", "message": "step 8: trend"}
   with open(os.path.join(root, unit_name(32, 1e-2), "warnings.jsonl"), "w") as f:
-    f.writelines(json.dumps(w) + "\n" for w in (warning, later, {**later, "step": 9}))
+    f.writelines(json.dumps(w) + "\n" for w in (later, warning, {**later, "step": 9}))  # the first one is not first
 
 
 def finish_running(root: str, final_loss: float) -> None:

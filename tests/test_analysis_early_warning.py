@@ -147,6 +147,7 @@ def test_cli_rewrites_only_the_table_and_rejects_a_doc_without_markers(tmp_path)
     (["--out={tmp}/no_folder/doc.md"], "--out={tmp}/no_folder/doc.md: expected a markdown file"),
     (["--out={tmp}"], "--out={tmp}: expected a markdown file"),
     (["--by_suite", "--out={tmp}"], "--out={tmp}: expected a markdown file"),
+    (["--by_suite", "--out={tmp}/NOTES"], "--out={tmp}/NOTES: expected a markdown file (.md)"),  # was a traceback
     (["--predict_from={tmp}/runs"], "--predict_from and --predict_step without --by_suite"),
     (["--predict_step=4"], "--predict_from and --predict_step without --by_suite"),
 ])
@@ -282,8 +283,7 @@ def test_scored_cli_by_suite(tmp_path):
   row = next(line for line in text.splitlines() if line.startswith("| 25% | held-out |"))
   assert "| 2 / 2 |" in row and "| 1.00 (1.00-1.00) |" in row and "| 2/2 (100%) | 0/2 (0%) |" in row
   assert "| fig7_cpu/lr0.1 | above best LR |" in text
-  assert "\n![ROC curves of the monitor's score at 10% and 25% of training on each half, and of Section 3.3's fit " \
-         "before training](doc/roc.png)\n" in text
+  assert "\n![ROC curves of the monitor's score at 10% and 25% of training on each half](doc/roc.png)\n" in text
   png, svg = (tmp_path / "doc" / "roc.png").read_bytes(), (tmp_path / "doc" / "roc.svg").read_text()
   assert png.startswith(b"\x89PNG") and "monitor, held out: AUROC 1.00 (2 bad, 2 good)" in svg
   held_only = subprocess.run(cmd[:4] + cmd[5:], cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -317,7 +317,10 @@ def test_section_3_3_fit_scores_the_held_out_runs_it_covers(tmp_path):
   by_label = {s.label: s for s in scored}
   assert by_label["fig9_heldout_cpu/lr0.1"].predicted == pytest.approx(10 * math.sqrt(1e7), rel=1e-6)
   assert by_label["fig9_heldout_cpu/lr0.01"].predicted == pytest.approx(5.0, rel=1e-6)
-  lines = early_warning.scored_table(scored, "fig9_fit_cpu")
+  lines = early_warning.scored_table(scored, "fig9_fit_cpu", "doc/roc.png")
+  assert "on each half, and of Section 3.3's fit before training](doc/roc.png)" in "\n".join(lines)
+  early_warning.roc_figure.draw(early_warning.roc_panels(scored, "fig9_fit_cpu"), str(tmp_path / "roc"))
+  assert "Section 3.3 fit, held out: AUROC 1.00 (1 bad, 1 good)" in (tmp_path / "roc.svg").read_text()
   line = next(l for l in lines if l.startswith("Section 3.3"))
   # the monitor's flat logits score the same in both runs: a tie, AUROC 0.5; the fit separates them
   assert "on the 2 of 2 held-out runs it covers (1 bad, 1 good): AUROC 1.00 (1.00-1.00)" in line
@@ -357,7 +360,7 @@ def test_scored_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, e
   result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
   message = message.format(tmp=tmp_path)
   assert result.returncode == 2 and result.stderr.startswith(message) and "\n" not in result.stderr.strip()
-  assert "kept" in doc.read_text()
+  assert "kept" in doc.read_text() and not (tmp_path / "doc").exists()  # nor the figure
 
 
 def test_an_alarm_level_below_every_finite_score_reads_any():

@@ -60,6 +60,7 @@ def test_paper_config_computes_in_bfloat16_and_cpu_presets_in_float32(files, dty
     (["ModelConfg.kappa=1"], "no configurable 'ModelConfg': expected one of ModelConfig, MonitorThresholds, "
                              "OptimizerConfig, TrainConfig, c4_local_source"),
     (["OptimizerConfig.steps=3"], "OptimizerConfig has no parameter 'steps': expected one of lr, warmup_steps,"),
+    (["constant.value=1"], "no configurable 'constant': expected one of ModelConfig"),  # gin's own configurable
 ])
 def test_bad_bindings(bindings, message):
   with pytest.raises(ValueError) as info:
@@ -75,8 +76,8 @@ def test_bad_bindings(bindings, message):
                                             "source is embedded_source): expected a parameter of ModelConfig"),
     (["gin/qkln.gin"], "embedded_source.vocab_size=512", "sets a parameter of embedded_source, which this run "
                                                          "never calls (the data source is c4_source)"),
-    (QKLN_LOCAL, "train/ModelConfig.kappa=2.0", "is scoped to 'train', which this run never enters: expected it "
-                                                "without the scope (ModelConfig.kappa=...)"),
+    (QKLN_LOCAL, "train/ModelConfig.kappa=2.0", "is scoped to 'train', and this run calls no configurable in a "
+                                                "scope: expected it without the scope (ModelConfig.kappa=...)"),
 ])
 def test_a_binding_the_run_never_reads_is_refused(files, binding, message):
   """gin accepts a setting of C4's vocabulary on the embedded corpus, and the run would ignore it."""
@@ -98,6 +99,15 @@ def test_bindings_the_run_reads_pass(files, binding):
   assert ("vocab_path" in recorded) == (files == ["gin/qkln.gin"])  # run.json records it on C4 only
   if binding.startswith("vocab_path"):
     assert recorded["vocab_path"] == "/x.model"
+
+
+def test_a_macro_in_a_list_is_read(tmp_path):
+  """A macro the data source reads inside a list (train_files may be one) is read, and recorded."""
+  (tmp_path / "list.gin").write_text("c4_local_source.train_files = [%c4_train_files]\n")
+  binding = "c4_train_files='/data/c4-train.json.gz'"
+  ginparse.parse(["gin/qkln.gin", "gin/data/c4_local.gin", str(tmp_path / "list.gin")], [binding])
+  ginparse.read_configs([binding])
+  assert ginparse.macros_read(ginparse.defined_macros())["c4_train_files"] == "/data/c4-train.json.gz"
 
 
 def test_missing_file_and_missing_macros():

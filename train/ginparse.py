@@ -30,47 +30,54 @@ def defined_macros() -> dict[str, object]:
           if selector == "gin.macro" and "value" in params}
 
 
-def _called() -> tuple[set[str], set[str]]:
-  """(configurables, macros) the run reads: the configurables called so far and the macros they read
-  (gin's operative config), plus make_dataset and the data source it will call, and the macros bound to
-  their parameters (they are called after configs.from_gin(), or never by a launcher's check)."""
+def _macros_in(config: object, into: set[str]) -> None:
+  """Adds to `into` every macro `config` refers to, in lists and dicts too, and the macros those refer to."""
+  for reference in gin.config.iterate_references(config):
+    if reference.selector == "gin.macro":
+      for name in set(reference.scopes) - into:
+        into.add(name)
+        _macros_in(gin.config._CONFIG.get((name, "gin.macro"), {}), into)
+
+
+def _called() -> tuple[set[str], set[str], list[Callable]]:
+  """(configurables, macros, later): the configurables called so far and the macros they read (gin's
+  operative config, which has no public listing), plus `later`, make_dataset and the data source it will call,
+  and the macros their bindings refer to (they are called after configs.from_gin(), or never by a launcher's
+  check)."""
   later = [data.make_dataset, *data.bound_source()]
   configurables = {f"{fn.__module__}.{fn.__name__}" for fn in later}
-  macros = set()
-  for scope, selector in gin.config._OPERATIVE_CONFIG:  # gin has no public listing of what was read
+  macros: set[str] = set()
+  for scope, selector in gin.config._OPERATIVE_CONFIG:
     (macros.add(scope) if selector == "gin.macro" else configurables.add(selector))
   for fn in later:
-    for value in gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}).values():
-      if isinstance(value, gin.config.ConfigurableReference) and value.selector == "gin.macro":
-        macros.update(value.scopes)
-  return configurables, macros
+    _macros_in(gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}), macros)
+  return configurables, macros, later
 
 
 def macros_read(bindings: dict[str, object]) -> dict[str, object]:
   """The entries of `bindings` whose macro the run reads (see _called): what run.json records."""
-  return {name: value for name, value in bindings.items() if name in _called()[1]}
+  read = _called()[1]
+  return {name: value for name, value in bindings.items() if name in read}
 
 
 def read_configs(gin_bindings: Sequence[str]) -> configs.RunConfigs:
-  """configs.from_gin(), refusing (ValueError) a binding that sets what the run never reads: a macro no
-  configurable it calls reads, a parameter of a configurable it never calls (C4's vocab_path or
-  c4_source.version on the embedded corpus) or one in a scope it never enters, which gin accepts and the run
-  would silently ignore."""
+  """configs.from_gin(), refusing (ValueError) a binding that sets what the run never reads, which gin accepts
+  and the run would silently ignore: a macro no configurable it calls reads, a parameter of a configurable it
+  never calls (C4's vocab_path or c4_source.version on the embedded corpus), or any scoped binding (no
+  configurable is called in a scope)."""
   cfgs = configs.from_gin()
-  called, read = _called()
-  source = data.bound_source()
-  under = f"the data source is {source[0].__name__}" if source else "under these gin files"
-  scopes = {scope for scope, selector in gin.config._OPERATIVE_CONFIG if selector != "gin.macro"}
+  called, read, later = _called()
+  under = f"the data source is {later[1].__name__}" if len(later) > 1 else "under these gin files"
   for binding in gin_bindings:
     name = binding_lib.split(binding)[0]
     scope, _, bare = name.rpartition("/")
-    if "/" in name and scope not in scopes:
-      raise ValueError(f"gin binding {binding!r} is scoped to {scope!r}, which this run never enters: expected "
-                       f"it without the scope ({bare}=...)")
-    if "." not in name and "/" not in name and name not in read:
+    if scope:
+      raise ValueError(f"gin binding {binding!r} is scoped to {scope!r}, and this run calls no configurable in a "
+                       f"scope: expected it without the scope ({bare}=...)")
+    if "." not in name and name not in read:
       raise ValueError(f"gin binding {binding!r} sets macro {name!r}, which this run never reads ({under}): "
                        f"expected one of the macros it reads: {', '.join(sorted(read))}")
-    configurable = gin.config._REGISTRY.get_match(bare.rsplit(".", 1)[0]) if "." in bare else None
+    configurable = gin.config._REGISTRY.get_match(name.rsplit(".", 1)[0]) if "." in name else None
     if configurable is not None and configurable.selector not in called:
       names = ", ".join(sorted(c.rsplit(".", 1)[-1] for c in called))
       raise ValueError(f"gin binding {binding!r} sets a parameter of {configurable.name}, which this run never "
@@ -88,7 +95,7 @@ def _unknown_parameter(name: str) -> str | None:
   the names it does know (gin's own message names neither); None when gin knows it."""
   configurable_name, parameter = name.rsplit("/", 1)[-1].rsplit(".", 1)
   configurable = gin.config._REGISTRY.get_match(configurable_name)
-  if configurable is None:
+  if configurable is None or not configurable.selector.startswith(_OWN):  # gin's own: constant, macro, ...
     known = sorted({c.name for selector, c in gin.config._REGISTRY.items() if selector.startswith(_OWN)})
     return f"no configurable {configurable_name!r}: expected one of {', '.join(known)}"
   parameters = [p for p in inspect.signature(configurable.wrapped).parameters
