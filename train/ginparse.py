@@ -48,7 +48,10 @@ def _called() -> tuple[set[str], set[str], list[Callable]]:
   configurables = {f"{fn.__module__}.{fn.__name__}" for fn in later}
   macros: set[str] = set()
   for scope, selector in gin.config._OPERATIVE_CONFIG:
-    (macros.add(scope) if selector == "gin.macro" else configurables.add(selector))
+    if selector == "gin.macro":
+      macros.add(scope)
+    else:
+      configurables.add(selector)
   for fn in later:
     _macros_in(gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}), macros)
   return configurables, macros, later
