@@ -5,7 +5,8 @@
 
 --by_suite is the fifth definition (docs/early_warning.md, analysis/onset.py): the monitor's risk score at
 10% and 25% of training scored by AUROC against each run's outcome, the halves by suite (TUNING_SUITES,
-HELDOUT_SUITES), each experiment counted once (`distinct`), and Section 3.3's scaling fit scored the same way. Without it, the second definition:
+HELDOUT_SUITES), each experiment counted once (`distinct`), and Section 3.3's scaling fit scored the same way;
+with --out, their ROC curves are drawn beside the doc (roc_panels). Without it, the second definition:
 
 "Bad" is fixed before looking (docs/early_warning.md, second definition): an instability, i.e. diverged,
 spiked above its divergence threshold, or above its sweep's best LR (runs differing only in lr) and more than
