@@ -404,3 +404,14 @@ def test_each_experiment_counts_once_and_a_copy_of_a_tuning_run_is_not_held_out(
                                            "figE4_cpu/mup_d128_lr0.1"]
   line = early_warning.copies_line(scored, kept)
   assert "4 of 7 runs; dropped 0 tuning copies and 3 held-out ones" in line
+
+
+def test_the_roc_figure_marks_the_alarm_levels_rates(tmp_path, monkeypatch):
+  """The dot sits at (false-alarm rate, detection rate) of `score >= level`: here 1 of 4 good and 2 of 3 bad."""
+  from analysis import roc_figure
+  drawn = []
+  monkeypatch.setattr(roc_figure, "save", lambda fig, out: drawn.extend(fig.axes[0].get_lines()) or [])
+  curve = roc_figure.Curve("monitor", [3.0, 2.0, 0.5], [2.5, 1.0, 0.0, -math.inf], "-", level=2.0)
+  roc_figure.draw([("at 10%", [curve])], str(tmp_path / "roc"))
+  [dot] = [line for line in drawn if line.get_marker() == "o"]
+  assert (list(dot.get_xdata()), list(dot.get_ydata())) == ([0.25], [pytest.approx(2 / 3)])
