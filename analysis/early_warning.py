@@ -298,6 +298,12 @@ def _ratio(k: int, n: int) -> str:
   return f"{k}/{n} ({100 * k / n:.0f}%)" if n else f"{k}/0"
 
 
+def covered_by_fit(scored: Sequence[Scored]) -> tuple[list[Scored], list[Scored]]:
+  """(bad, good): the held-out runs Section 3.3's fit has a prediction for, what the table and the figure score."""
+  covered = [s for s in scored if not s.tuning and s.predicted is not None]
+  return [s for s in covered if s.outcome.bad], [s for s in covered if not s.outcome.bad]
+
+
 def scored_table(scored: Sequence[Scored], fit: str | None, figure: str | None = None) -> list[str]:
   """The evaluation block below its command line: per time and half, AUROC, alarm level, detection,
   false alarms, lead (then the ROC figure at the relative path `figure`, if any); the scaling fit against the
@@ -322,13 +328,11 @@ def scored_table(scored: Sequence[Scored], fit: str | None, figure: str | None =
     lines += [f"![ROC curves of the monitor's score at {' and '.join(f'{100 * f:g}%' for f in TIMES)} of training "
               f"on each half{fitted}]({figure})", ""]
   if fit is not None:
-    covered = [s for s in held if s.predicted is not None]
-    bad = [s for s in covered if s.outcome.bad]
-    good = [s for s in covered if not s.outcome.bad]
+    bad, good = covered_by_fit(scored)
     fitted = _auroc_text([math.log10(s.predicted) for s in bad], [math.log10(s.predicted) for s in good])
     monitor = "; ".join(f"the monitor at {100 * f:g}% on the same runs: "
                         + _auroc_text([s.score_at(f) for s in bad], [s.score_at(f) for s in good]) for f in TIMES)
-    lines += [f"Section 3.3 before training (the fit on {fit}) on the {len(covered)} of {len(held)} held-out runs "
+    lines += [f"Section 3.3 before training (the fit on {fit}) on the {len(bad) + len(good)} of {len(held)} held-out runs "
               f"it covers ({len(bad)} bad, {len(good)} good): AUROC {fitted}; {monitor}.", ""]
   lines += ["Held-out runs (bad, or warned):", "",
             "| run | bad by | went bad at | " + " | ".join(f"score at {100 * f:g}%" for f in TIMES)
@@ -357,9 +361,9 @@ def roc_panels(scored: Sequence[Scored], fit: str | None) -> list[tuple[str, lis
       curves.append(roc_figure.Curve(name, [s.score_at(fraction) for s in members if s.outcome.bad],
                                      [s.score_at(fraction) for s in members if not s.outcome.bad], style, level))
     if fit is not None:
-      covered = [s for s in scored if not s.tuning and s.predicted is not None]
-      curves.append(roc_figure.Curve("Section 3.3 fit, held out", [s.predicted for s in covered if s.outcome.bad],
-                                     [s.predicted for s in covered if not s.outcome.bad], ":"))
+      bad, good = covered_by_fit(scored)
+      curves.append(roc_figure.Curve("Section 3.3 fit, held out", [s.predicted for s in bad],
+                                     [s.predicted for s in good], ":"))
     panels.append((f"at {100 * fraction:g}% of training", curves))
   return panels
 
