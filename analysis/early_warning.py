@@ -420,8 +420,9 @@ def main_by_suite(argv: list[str], start: float) -> None:
   kept = distinct(scored)
   link = None
   if FLAGS.out:
-    roc_figure.draw(roc_panels(kept, fit), figure_stem(FLAGS.out))
-    link = os.path.relpath(figure_stem(FLAGS.out) + ".png", os.path.dirname(os.path.abspath(FLAGS.out)))
+    stem = figure_stem(FLAGS.out)
+    roc_figure.draw(roc_panels(kept, fit), stem)
+    link = os.path.relpath(stem + ".png", os.path.dirname(os.path.abspath(FLAGS.out)))
   body = [copies_line(scored, kept), "", *scored_table(kept, fit, link)]
   wall_s = time.time() - start
   command = " ".join(["python -m analysis.early_warning --by_suite", *argv[1:],

@@ -39,22 +39,23 @@ def _macros_in(config: object, into: set[str]) -> None:
         _macros_in(gin.config._CONFIG.get((name, "gin.macro"), {}), into)
 
 
-def _called() -> tuple[set[str], set[str], list[Callable]]:
-  """(configurables, macros, later): the configurables called so far and the macros they read (gin's
-  operative config, which has no public listing), plus `later`, make_dataset and the data source it will call,
-  and the macros their bindings refer to (they are called after configs.from_gin(), or never by a launcher's
-  check)."""
-  later = [data.make_dataset, *data.bound_source()]
-  configurables = {f"{fn.__module__}.{fn.__name__}" for fn in later}
+def _called() -> tuple[set[str], set[str], Callable | None]:
+  """(configurables, macros, source): the configurables called so far and the macros they read (gin's
+  operative config, which has no public listing), plus make_dataset and the data source it will call (None
+  if unknown), and the macros their bindings refer to (they are called after configs.from_gin(), or never by
+  a launcher's check)."""
+  sources = data.bound_source()
+  later = {f"{fn.__module__}.{fn.__name__}" for fn in [data.make_dataset, *sources]}
+  configurables = set(later)
   macros: set[str] = set()
   for scope, selector in gin.config._OPERATIVE_CONFIG:
     if selector == "gin.macro":
       macros.add(scope)
     else:
       configurables.add(selector)
-  for fn in later:
-    _macros_in(gin.config._CONFIG.get(("", f"{fn.__module__}.{fn.__name__}"), {}), macros)
-  return configurables, macros, later
+  for selector in later:
+    _macros_in(gin.config._CONFIG.get(("", selector), {}), macros)
+  return configurables, macros, sources[0] if sources else None
 
 
 def macros_read(bindings: dict[str, object]) -> dict[str, object]:
@@ -69,8 +70,8 @@ def read_configs(gin_bindings: Sequence[str]) -> configs.RunConfigs:
   never calls (C4's vocab_path or c4_source.version on the embedded corpus), or any scoped binding (no
   configurable is called in a scope)."""
   cfgs = configs.from_gin()
-  called, read, later = _called()
-  under = f"the data source is {later[1].__name__}" if len(later) > 1 else "under these gin files"
+  called, read, source = _called()
+  under = f"the data source is {source.__name__}" if source else "under these gin files"
   for binding in gin_bindings:
     name = binding_lib.split(binding)[0]
     scope, _, bare = name.rpartition("/")
