@@ -15,23 +15,20 @@ from typing import Any, Sequence
 from analysis import fmt
 from analysis.runs import InputError, Run, find_runs
 from analysis.grouping import freeze
-from analysis.sensitivity import Sensitivity, group_sensitivity, lrs_run, scored_loss, sensitivities
+from analysis.sensitivity import (LR_RTOL, Sensitivity, group_sensitivity, lr_ranges, ranges_or_lrs_run,
+                                  scored_loss, sensitivities)
 from rundir import display, manifests, progress
 from rundir.files import WARNINGS_FILE, read_jsonl
-from rundir.scale import LRS
+from rundir.scale import COUPLED_LRS, LRS, Scale
 
 
 def _without_lr(point: dict[str, Any]) -> str:
   return freeze({k: v for k, v in point.items() if k != "lr"})
 
 
-def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
-  """{unit: the LRs ROOT/sweep.json runs its setting at} (the units whose point differs from its only in lr),
-  ascending; {} without a readable sweep.json that sweeps lr (snapshot names a corrupt one)."""
-  try:
-    manifest = manifests.read(root)
-  except manifests.ManifestError:
-    return {}
+def planned_lrs(manifest: dict | None) -> dict[str, tuple[float, ...]]:
+  """{unit: the LRs the sweep runs its setting at} (the units whose point differs from its only in lr),
+  ascending; {} without a sweep.json that sweeps lr."""
   units = manifest["units"] if manifest else []
   points = {u["name"]: dict(u.get("point", {})) for u in units}
   if not points or not all(isinstance(p.get("lr"), (int, float)) for p in points.values()):
@@ -42,21 +39,51 @@ def planned_lrs(root: str) -> dict[str, tuple[float, ...]]:
   return {name: tuple(sorted(settings[_without_lr(point)])) for name, point in points.items()}
 
 
+def _covers(lrs: Sequence[float], grid: Sequence[float]) -> bool:
+  return all(any(math.isclose(lr, g, rel_tol=LR_RTOL) for lr in lrs) for g in grid)
+
+
+def _ranges(group: Sensitivity, setting_lrs: tuple[float, ...], scale: Scale | None) -> list[Sequence[float]]:
+  """The LR ranges the finished sweep's report scores a setting over: a reproduction suite's (sweep.json's
+  report.scale, as analysis.reproduction), else the paper's where the sweep runs the setting at all of them
+  (as analysis.report), each with coupled decay's second range; else the LRs the sweep runs it at."""
+  if scale is not None:
+    return lr_ranges(group.runs, scale.lrs, scale.coupled_lrs)
+  if _covers(setting_lrs, LRS):
+    return lr_ranges(group.runs, LRS, COUPLED_LRS)
+  return [setting_lrs]
+
+
 def setting_sensitivities(root: str, runs: Sequence[Run]) -> tuple[list[Sensitivity], list[str], str]:
-  """Each setting's LR sensitivity over the LRs the sweep runs it at, so a setting is complete once all of
-  them finished; for runs outside a sweep.json that sweeps lr, over the LRs run so far (the paper's range
-  before two were run). With notes on runs left out and a sentence saying which LRs."""
-  ran = lrs_run(runs)
-  lrs = ran if len(ran) > 1 else LRS
-  groups, notes = sensitivities(runs, lrs, lrs)
-  planned = planned_lrs(root)
+  """Each setting's LR sensitivity as the report on the finished sweep will give it, over LRs the sweep runs it
+  at (_ranges), so a setting is complete once all of them finished; for runs outside a sweep.json that sweeps
+  lr, as analysis.report scores them now (ranges_or_lrs_run). With notes on runs left out and a sentence
+  saying which LRs."""
+  try:
+    manifest = manifests.read(root)
+  except manifests.ManifestError:  # snapshot names it
+    manifest = None
+  planned = planned_lrs(manifest)
   if not planned:
-    return groups, notes, f"LR sensitivity over {{{', '.join(map(fmt.sci, lrs))}}}."
+    lrs, coupled_lrs, _ = ranges_or_lrs_run(runs, LRS, COUPLED_LRS)
+    groups, notes = sensitivities(runs, lrs, coupled_lrs)
+    return groups, notes, (f"LR sensitivity over {{{', '.join(map(fmt.sci, lrs))}}}"
+                           + (f" (coupled weight decay: the minimum with {{{', '.join(map(fmt.sci, coupled_lrs))}}})."
+                              if coupled_lrs != lrs else "."))
+  report = manifest.get("report", {})
+  scale = Scale.from_json(report["scale"]) if "scale" in report else None
+  groups, notes = sensitivities(runs)
   for i, group in enumerate(groups):
     setting_lrs = next((planned[r.name] for r in group.runs if r.name in planned), None)
     if setting_lrs:
-      groups[i] = group_sensitivity(group.runs, [setting_lrs], group.label)
-  return groups, notes, "LR sensitivity over the LRs the sweep runs each setting at."
+      groups[i] = group_sensitivity(group.runs, _ranges(group, setting_lrs, scale), group.label)
+  if scale is not None:
+    return groups, notes, (f"LR sensitivity over the suite's LRs {{{', '.join(map(fmt.sci, scale.lrs))}}} (coupled "
+                           f"weight decay: the minimum with {{{', '.join(map(fmt.sci, scale.coupled_lrs))}}}), as "
+                           "analysis.reproduction scores it.")
+  return groups, notes, ("LR sensitivity over the paper's LRs for a setting the sweep runs at all of them (coupled "
+                         "weight decay: the minimum over two ranges, Section 3.2.2), else over the LRs the sweep "
+                         "runs it at.")
 
 
 def _number(value: float | None) -> float | None:

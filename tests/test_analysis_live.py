@@ -7,6 +7,7 @@ import os
 import pytest
 
 from analysis import live
+from rundir import scale
 from tests import live_sweep
 
 
@@ -35,7 +36,7 @@ def test_settings_points_sensitivity_running_and_warnings(root):
   assert [p["peak_max_logit"] for p in narrow["points"]] == pytest.approx([40.0, 400.0, 1600.0])
   assert not wide["complete"] and wide["lr_sensitivity"] is None
   assert [p["lr"] for p in wide["points"]] == [1e-3, 1e-2]
-  assert snap["lr_note"] == "LR sensitivity over the LRs the sweep runs each setting at."
+  assert snap["lr_note"].endswith("else over the LRs the sweep runs it at.")
   # Finished units took 60 s each; the running one is half way: 30 s left, for it and for the sweep.
   [running] = snap["running"]
   assert (running["unit"], running["step"], running["total_steps"], running["eta"]) == (
@@ -72,6 +73,36 @@ def test_each_setting_is_scored_over_the_lrs_the_sweep_runs_it_at(root):
   settings = _settings(live.snapshot(root))
   assert math.isclose(settings["d_model=64"]["lr_sensitivity"], (3.5 + 3.0) / 2 - 3.0)
   assert math.isclose(settings["d_model=32"]["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)
+
+
+@pytest.mark.parametrize("grid", ["suite's scale", "paper's grid"])
+def test_a_setting_is_scored_over_the_report_s_ranges_not_every_lr_it_shares(root, grid, monkeypatch):
+  """d_model=32 also runs at 1e-4 (coupled decay's second range starts there, as in repro_cpu). Scored as the
+  report scores it: over the three-LR range, and with coupled decay the minimum with (1e-4, 1e-3, 1e-2); before,
+  the live page averaged over all four LRs, which no report gives."""
+  low = 1e-4
+  live_sweep._write_unit(root, 32, low, "completed", live_sweep.STEPS, 6.0)
+  path = os.path.join(root, "sweep.json")
+  manifest = json.loads(open(path).read())
+  manifest["units"].append({"name": live_sweep.unit_name(32, low), "gin_files": ["gin/qkln.gin", "gin/repro.gin"],
+                            "gin_bindings": [f"lr={low}", "d_model=32"], "point": {"lr": low, "d_model": 32}})
+  if grid == "suite's scale":
+    manifest["report"] = {"scale": scale.Scale("tiny", "tiny", live_sweep.WIDTHS, (32,), live_sweep.LRS, low,
+                                               (1, 2, 3)).to_json(), "findings": []}
+  else:  # no scale: a setting run at every LR of the paper's grid gets the paper's ranges
+    monkeypatch.setattr(live, "LRS", live_sweep.LRS)
+    monkeypatch.setattr(live, "COUPLED_LRS", scale.coupled(live_sweep.LRS, low))
+  with open(path, "w") as f:
+    json.dump(manifest, f)
+  narrow = lambda: next(s for s in live.snapshot(root)["settings"] if "d_model=32" in s["label"])
+  assert math.isclose(narrow()["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)  # not (6 + 5 + 4 + 8) / 4 - 4
+  for lr in (low, *live_sweep.LRS):  # coupled decay: the minimum with mean(6, 5, 4) - 4 over (1e-4, 1e-3, 1e-2)
+    run_json = os.path.join(root, live_sweep.unit_name(32, lr), "run.json")
+    info = json.loads(open(run_json).read())
+    info["bindings"]["weight_decay_mode"] = "coupled"
+    with open(run_json, "w") as f:
+      json.dump(info, f)
+  assert math.isclose(narrow()["lr_sensitivity"], (6 + 5 + 4) / 3 - 4)
 
 
 def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):
