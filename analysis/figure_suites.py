@@ -24,7 +24,7 @@ from analysis import sensitivity
 from analysis import findings
 from analysis.findings import (GRAD_RMS, MAX_LOGIT, Cell, Claim, effective_loss, mean_best_lr, seed_values,
                                sens_of, sens_text, straddle_note)
-from analysis.runs import Run
+from analysis.runs import InputError, Run, is_number
 from analysis.suites import Suite, status
 from rundir.bindings import file_stem as stem
 
@@ -290,12 +290,30 @@ def fig8(suites: dict[str, Suite]) -> Section:
 
 # --- Fig 9 held out ---------------------------------------------------------------------------------
 
+def _is_prediction(entry: Any) -> bool:
+  """One entry of analysis.predict --json as fig9 reads it: numbers where it computes with them."""
+  return (isinstance(entry, dict) and all(is_number(entry.get(k)) for k in ("lr", "threshold", "params"))
+          and (entry.get("predicted_max_logit") is None or is_number(entry["predicted_max_logit"]))
+          and isinstance(entry.get("points", []), list)
+          and all(isinstance(p, dict) and is_number(p.get("params")) and is_number(p.get("max_logit"))
+                  for p in entry.get("points", [])))
+
+
 def read_prediction(path: str) -> dict[float, dict[str, Any]] | None:
-  """The predictions of `analysis.predict --json` by LR; None when the file is absent."""
+  """The predictions of `analysis.predict --json` by LR; None when the file is absent; InputError naming the
+  file when it is not that output."""
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    return {p["lr"]: p for p in json.load(f)}
+  expected = ("expected analysis.predict --json's output, a list of objects with a number lr, threshold and "
+              "params")
+  try:
+    with open(path) as f:
+      entries = json.load(f)
+  except (OSError, ValueError) as e:
+    raise InputError(f"{path}: unreadable ({e}); {expected}") from None
+  if not (isinstance(entries, list) and entries and all(map(_is_prediction, entries))):
+    raise InputError(f"{path}: not a prediction; {expected}")
+  return {p["lr"]: p for p in entries}
 
 
 def fig9(suites: dict[str, Suite], prediction_path: str = FIG9_PREDICTION) -> Section:

@@ -212,6 +212,18 @@ def read_units(path: str) -> list[dict[str, Any]]:
   keys = ("name", "gin_files", "gin_bindings", "bindings", "params", "step")
   if not isinstance(units, list) or not all(isinstance(u, dict) and all(k in u for k in keys) for u in units):
     raise InputError(f"--units={path}: expected a JSON list of objects with keys {', '.join(keys)}")
+  for i, unit in enumerate(units):
+    strings = lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
+    for key, ok, expected in (
+        ("name", isinstance(unit["name"], str), "a string"),
+        ("gin_files", strings(unit["gin_files"]), "a list of strings"),
+        ("gin_bindings", strings(unit["gin_bindings"]), "a list of strings"),
+        ("bindings", isinstance(unit["bindings"], dict), "an object"),
+        ("params", is_number(unit["params"]) and 0 < unit["params"] < math.inf, "a number > 0"),
+        ("step", isinstance(unit["step"], int) and not isinstance(unit["step"], bool) and unit["step"] >= 0,
+         "an integer >= 0")):
+      if not ok:
+        raise InputError(f"--units={path}: unit {i} has {key}={json.dumps(unit[key])}: expected {expected}")
   return units
 
 

@@ -278,6 +278,8 @@ def build_full(paths: Sequence[str], out_dir: str, prediction: str, only: Sequen
   suite family), without repro_cpu's findings."""
   entries, with_long = registry.only_sections(only) if only else (list(registry.SUITE_SECTIONS), True)
   suites = suites_.discover(paths, COVERED)
+  if any(entry.prediction for entry in entries):
+    figure_suites.read_prediction(prediction)  # a malformed one is refused before anything is written
   os.makedirs(out_dir, exist_ok=True)
   summary, main_sections, long_sections, seeds = [], [], [], []
   covered = ([n for entry in entries for n in (*entry.suites, *entry.seed_suites)]

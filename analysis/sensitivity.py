@@ -225,8 +225,13 @@ def sensitivities(runs: Sequence[Run], lrs: Sequence[float] = PAPER_LRS,
 
 def lrs_run(runs: Sequence[Run]) -> tuple[float, ...]:
   """The distinct learning rates of `runs`, ascending (LRs within LR_RTOL are one)."""
+  return distinct_lrs([r.lr for r in runs if r.lr is not None])
+
+
+def distinct_lrs(lrs: Sequence[float]) -> tuple[float, ...]:
+  """The distinct values of `lrs`, ascending (LRs within LR_RTOL are one)."""
   distinct: list[float] = []
-  for lr in sorted(r.lr for r in runs if r.lr is not None):
+  for lr in sorted(lrs):
     if not distinct or not math.isclose(lr, distinct[-1], rel_tol=LR_RTOL):
       distinct.append(lr)
   return tuple(distinct)
@@ -262,7 +267,14 @@ def define_flags() -> None:
 
 
 def ranges_from_flags() -> tuple[tuple[float, ...], tuple[float, ...]]:
-  return cli.floats("lrs", flags.FLAGS.lrs), cli.floats("coupled_lrs", flags.FLAGS.coupled_lrs)
+  """--lrs and --coupled_lrs, or exit 2 for an LR given twice (within LR_RTOL), which would count its run twice."""
+  ranges = []
+  for name in ("lrs", "coupled_lrs"):
+    lrs = cli.floats(name, flags.FLAGS[name].value)
+    if len(distinct_lrs(lrs)) < len(lrs):
+      cli.exit_usage(f"--{name}={','.join(flags.FLAGS[name].value)}: an LR is given twice; expected distinct LRs")
+    ranges.append(lrs)
+  return ranges[0], ranges[1]
 
 
 def main(argv: list[str]) -> None:

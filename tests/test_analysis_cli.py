@@ -74,6 +74,8 @@ def test_predict_states_its_axes_and_flags_crossings(sweep):
     ("sensitivity", [], "expected one or more roots"),
     ("sensitivity", ["{sweep}", "--lrs=1e-3,fast"], "--lrs=1e-3,fast: expected comma-separated numbers"),
     ("sensitivity", ["{sweep}", "--no_such_flag"], "no_such_flag"),
+    ("sensitivity", ["{sweep}", "--lrs=1e-3,1e-2,0.01"], "--lrs=1e-3,1e-2,0.01: an LR is given twice"),
+    ("report", ["{sweep}", "--out={empty}/report", "--coupled_lrs=1e-4,1e-4"], "--coupled_lrs=1e-4,1e-4: an LR"),
     ("predict", ["{sweep}", "--block=4"], "none of the 5 runs logged attn/max_logit/block_4"),
     ("predict", ["{sweep}", "--params=-1"], "--params=-1.0: expected a positive number"),
     ("report", ["{sweep}"], "--out"),

@@ -133,3 +133,18 @@ def test_units_cli_reads_stdin_and_refuses_a_global_step(tmp_path):
   assert out["name"] == "high" and out["crosses_threshold"] is True and out["fit_sizes"] == 3
   result = subprocess.run(cmd + ["--step=10"], input="[]", cwd=REPO, capture_output=True, text=True, timeout=120)
   assert result.returncode == 2 and result.stderr.strip() == "error: --step with --units: expected each unit's own step in the units file"
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("params", "x", "a number > 0"), ("params", None, "a number > 0"), ("params", 0, "a number > 0"),
+    ("step", 1.5, "an integer >= 0"), ("step", True, "an integer >= 0"), ("gin_files", 5, "a list of strings"),
+    ("bindings", [], "an object")])
+def test_a_unit_with_a_badly_typed_field_is_one_line_exit_2(tmp_path, key, value, expected):
+  """Before, these gave a traceback (ValueError, TypeError) once the unit was predicted."""
+  _write_sweep(tmp_path)
+  unit = {**_unit("high", 1e-1), key: value}
+  result = subprocess.run([sys.executable, "-m", "analysis.predict", str(tmp_path), "--units=-"],
+                          input=json.dumps([_unit("ok", 1e-1), unit]), cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+  assert result.returncode == 2 and result.stdout == "", result.stderr
+  assert result.stderr.strip() == f"error: --units=-: unit 1 has {key}={json.dumps(value)}: expected {expected}"

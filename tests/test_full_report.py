@@ -561,6 +561,21 @@ def test_unknown_sweep_and_missing_path_are_one_line_exit_2(tmp_path):
     assert result.stderr.startswith(message) and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("text", ["{not json", '[{"threshold": 1e4, "params": 1}]', '{"lr": 0.1}',
+                                  '[{"lr": 0.1, "threshold": 1e4, "params": 1, "points": [{"params": "x"}]}]'])
+def test_a_malformed_fig9_prediction_is_one_line_exit_2(tmp_path, text):
+  """Before, a file that was not analysis.predict --json's output gave a traceback (JSONDecodeError, KeyError)."""
+  _manifest(tmp_path / "fig10", sweeps.get("fig10_cpu"))
+  bad = tmp_path / "prediction.json"
+  bad.write_text(text)
+  result = subprocess.run([sys.executable, "-m", "analysis.reproduction", str(tmp_path / "fig10"), "--only=fig9",
+                           f"--fig9_prediction={bad}", f"--out={tmp_path}/o", "--rules_doc="],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+  assert result.stderr.startswith(f"error: {bad}: ") and "analysis.predict --json" in result.stderr
+  assert not (tmp_path / "o").exists()
+
+
 # --- long horizon ------------------------------------------------------------------------------------
 
 LONG_PENALTY = {("no_z_loss", "weight_decay_0"): 3.0, ("none", "weight_decay_0"): 1.8}  # sensitivity x 6 LRs
