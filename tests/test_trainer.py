@@ -5,6 +5,7 @@ import math
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,6 +251,25 @@ def test_checkpoint_holds_the_data_position_and_one_written_without_it_still_res
   assert restored_position is None and int(restored.step) == 3
 
 
+def test_checkpoint_of_another_process_count_restores_its_state_without_a_position(tmp_path, capsys):
+  """Two processes wrote it (process_0-of-2.json, process_1-of-2.json): one process resumes its state and
+  recomputes its position. Before, the missing process_0-of-1.json made it 'unreadable': moved aside, and the
+  next rerun started from scratch, cutting metrics.jsonl."""
+  state = TrainState(step=jnp.full([], 2, jnp.int32), params={"w": jnp.arange(6.0).reshape(2, 3)}, opt_state=())
+  expected = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state)
+  ckpt = Checkpointer(str(tmp_path / "checkpoints"), every=2, keep=2)
+  ckpt.maybe_save(2, state, {"step": 2})
+  ckpt.close()
+  positions = tmp_path / "checkpoints" / "2" / "data_position"
+  (positions / "process_0-of-1.json").rename(positions / "process_0-of-2.json")
+  (positions / "process_1-of-2.json").write_text('{"step": 2}')
+  restored, position = Checkpointer(str(tmp_path / "checkpoints"), every=2, keep=2).restore_latest(expected)
+  np.testing.assert_array_equal(restored.params["w"], state.params["w"])
+  assert position is None and int(restored.step) == 2 and not (tmp_path / "corrupt_checkpoints").exists()
+  assert "process_0-of-2.json, process_1-of-2.json, none for this process (process_0-of-1.json)" in (
+      capsys.readouterr().out)
+
+
 @pytest.mark.slow
 def test_instability_warnings_go_to_warnings_jsonl_status_and_stdout_and_can_stop_the_run(tmp_path):
   """loss_spike=0 makes every train loss a spike against the previous log: one excursion from the second
@@ -289,6 +309,14 @@ def test_the_monitor_sees_every_step_up_to_dense_steps_and_a_warning_between_log
   assert warnings[0]["value"] == dense[1]["train/loss"]
   assert read_status(tmp_path / "go_on")["first_warning_step"] == 2
 
-  run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True"])
+  run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True", "TrainConfig.checkpoint_every=3"])
   status = read_status(tmp_path / "stop")
   assert (status["state"], status["step"]) == ("warned", 5) and status["reason"].startswith("step 2: train loss")
+  # Killed after step 3's checkpoint, before step 5's: the resumed run replays the step-2 warning, raised
+  # between logs, and stops at the next log as the uninterrupted run did (before: it ran on to step 20).
+  shutil.rmtree(tmp_path / "stop" / "checkpoints" / "5")
+  (tmp_path / "stop" / "status.json").write_text(json.dumps({**status, "state": "running", "step": 3}))
+  run_train(tmp_path / "stop", common + ["TrainConfig.stop_on_warning=True", "TrainConfig.checkpoint_every=3"])
+  resumed = read_status(tmp_path / "stop")
+  assert (resumed["state"], resumed["step"], resumed["reason"]) == ("warned", 5, status["reason"])
+  assert [json.loads(line)["step"] for line in (tmp_path / "stop" / "warnings.jsonl").read_text().splitlines()] == [2]

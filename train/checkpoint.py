@@ -39,10 +39,10 @@ class Checkpointer:
     self.every = every
     self.directory = directory
     # Every process writes its own position file (primary_host=None), one item for all of them.
-    position_file = f"process_{jax.process_index()}-of-{jax.process_count()}.json"
+    self.position_file = f"process_{jax.process_index()}-of-{jax.process_count()}.json"
     handlers = {STATE_ITEM: ocp.StandardCheckpointHandler(),
                 DATA_ITEM: ocp.JsonCheckpointHandler(
-                    filename=position_file,
+                    filename=self.position_file,
                     multiprocessing_options=ocp.options.MultiprocessingOptions(primary_host=None))}
     self.manager = ocp.CheckpointManager(
         directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
@@ -57,7 +57,8 @@ class Checkpointer:
 
   def restore_latest(self, abstract_state) -> tuple[object, dict[str, int] | None] | None:
     """(state, data position) of the newest readable checkpoint, or None when there is none; the
-    position is None in a checkpoint written before it was saved.
+    position is None in a checkpoint written before it was saved, or by another number of processes (each
+    process's position is its own rows of the batch: the trainer recomputes it from the start of the data).
 
     A checkpoint that fails to restore is moved aside to corrupt_checkpoints/
     (nothing is deleted) and the previous one is tried; the fallback is logged.
@@ -67,8 +68,12 @@ class Checkpointer:
     for step in steps:
       self._check_layout(step, abstract_state)
       items = {STATE_ITEM: ocp.args.StandardRestore(abstract_state)}
-      if os.path.isdir(os.path.join(self.directory, str(step), DATA_ITEM)):
+      positions = os.path.join(self.directory, str(step), DATA_ITEM)
+      if os.path.exists(os.path.join(positions, self.position_file)):
         items[DATA_ITEM] = ocp.args.JsonRestore()
+      elif os.path.isdir(positions):  # not corrupt: written by another number of processes
+        print(f"checkpoint at step {step} holds the data positions {', '.join(sorted(f for f in os.listdir(positions) if f.startswith('process_')))}, "
+              f"none for this process ({self.position_file})", flush=True)
       try:
         restored = self.manager.restore(step, args=ocp.args.Composite(**items))
       except Exception as e:  # orbax raises many types for unreadable files

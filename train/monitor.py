@@ -18,12 +18,17 @@ class RunMonitor:
   """Replays the kept records on resume (their warnings are already in warnings.jsonl), then observes every
   step up to `dense_steps` and each log after."""
 
-  def __init__(self, run_dir: RunDir, thresholds: detectors.Thresholds, kept: list[dict]):
-    """kept: the metrics records a resumed run keeps (RunDir.metrics_records)."""
+  def __init__(self, run_dir: RunDir, thresholds: detectors.Thresholds, kept: list[dict], start_step: int):
+    """kept: the metrics records a resumed run keeps (RunDir.metrics_records, steps <= start_step)."""
     self.run_dir, self.dense_steps = run_dir, thresholds.dense_steps
-    self.monitor, _ = detectors.replay(detectors.merged(kept, run_dir.metrics_records(MONITOR_FILE)), thresholds)
+    # Filtered, not only truncated: process 0 alone truncates monitor.jsonl, and every process must replay alike.
+    dense = [r for r in run_dir.metrics_records(MONITOR_FILE) if r["step"] <= start_step]
+    self.monitor, replayed = detectors.replay(detectors.merged(kept, dense), thresholds)
     self.printed = set(self.monitor.counts)  # kinds a resumed run already announced
-    self.unreported: list[dict] = []  # raised between logs; the next log's observe returns them
+    # Raised between logs; the next log's observe returns them. On resume, those after the last kept log,
+    # so that stop_on_warning stops a resumed run where it stops one never interrupted.
+    last_log = max((r["step"] for r in kept if "train/loss" in r), default=0)
+    self.unreported: list[dict] = [w for w in replayed if w["step"] > last_log]
 
   def observe_step(self, step: int, metrics: dict[str, Any]) -> None:
     """A step between logs: up to dense_steps, its metrics (on device) are fetched, kept in monitor.jsonl

@@ -62,7 +62,8 @@ class Trainer:
     self.state, self.data_position = restored or (None, None)
     self.start_step = 0 if self.state is None else int(self.state.step)
     if self.state is not None and self.data_position is None:
-      print(f"checkpoint at step {self.start_step} holds no data position (written by older code): it is "
+      print(f"checkpoint at step {self.start_step} holds no data position for this process (written by older "
+            f"code, or by another number of processes): it is "
             f"recomputed from the start of the data (a streaming source reads {self.start_step} batches "
             "again)", flush=True)
     if self.state is not None and self.previous_status.get("init_eval_loss") is None:
@@ -111,7 +112,7 @@ class Trainer:
     # every process (process 0 alone truncates and appends) replays the same records and stops alike.
     kept = [r for r in run_dir.metrics_records() if r["step"] <= self.start_step]
     spikes = divergence.replay(kept, threshold, cfg.divergence_window)
-    monitor = RunMonitor(run_dir, self.monitor_thresholds, kept)
+    monitor = RunMonitor(run_dir, self.monitor_thresholds, kept, self.start_step)
     run_dir.update_status(divergence_threshold=threshold, **spikes.status(), **monitor.status())
 
     tokens_per_step = cfg.batch_size * cfg.seq_len
