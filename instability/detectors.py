@@ -17,6 +17,8 @@ import math
 import statistics
 from typing import Any, Iterable
 
+from rundir import fields
+
 ATTN_PREFIX, GRAD_PREFIX, UPDATE_PREFIX = "attn/max_logit/", "grad/rms/", "update/rms/"
 LR_SUM = "monitor/lr_sum"  # added by Monitor to each record it keeps: sum of eta_t up to the record's step
 
@@ -47,6 +49,7 @@ class Thresholds:
   steps: int = 0  # 0: unknown, the projection stops at the lookahead
 
   def __post_init__(self):
+    fields.check(self, "MonitorThresholds")
     for name in ("window", "baseline"):
       if getattr(self, name) < 1:
         raise ValueError(f"Thresholds.{name}={getattr(self, name)}: expected an integer >= 1")

@@ -4,6 +4,8 @@ import dataclasses
 
 import gin
 
+from rundir import fields
+
 QK_LAYERNORM = ("none", "per_head", "full")
 ATTN_LOGIT_SCALES = ("rsqrt_head_dim", "inv_head_dim")
 ATTENTIONS = ("softmax", "squared_relu")
@@ -58,6 +60,7 @@ class ModelConfig:
   layernorm_eps: float = 1e-6
 
   def __post_init__(self):
+    fields.check(self, "ModelConfig")
     _check_choice("qk_layernorm", self.qk_layernorm, QK_LAYERNORM)
     _check_choice("attn_logit_scale", self.attn_logit_scale, ATTN_LOGIT_SCALES)
     _check_choice("attention", self.attention, ATTENTIONS)
@@ -70,6 +73,10 @@ class ModelConfig:
     if not isinstance(self.num_layers, int) or self.num_layers < 0:
       raise ValueError(
           f"ModelConfig.num_layers={self.num_layers!r}: expected an integer >= 0")
+    if self.d_head is not None and self.d_head < 1:
+      raise ValueError(f"ModelConfig.d_head={self.d_head!r}: expected a positive integer or None")
+    if not self.layernorm_eps > 0:
+      raise ValueError(f"ModelConfig.layernorm_eps={self.layernorm_eps!r}: expected a positive number")
     if self.d_head is None and self.d_model % self.num_heads:
       raise ValueError(
           f"num_heads={self.num_heads} does not divide d_model={self.d_model}: "

@@ -10,4 +10,5 @@ Each of the three imports this package and it imports none of them; it holds to 
   progress  where a sweep's units stand (state, step, wall time, attempts) and its ETA
   cli       absl flag errors as exit 2
   cores     the CPU cores a process may run on (run.json's cpu_cores; the workers' pinning)
+  fields    a config dataclass's values checked against its annotations (run.json's config)
 """

@@ -143,6 +143,25 @@ def test_fsdp_spec(shape, shards, spec):
   assert fsdp_spec(shape, shards) == spec
 
 
+@pytest.mark.parametrize("binding,message", [
+    ("ModelConfig.kappa='x'", "ModelConfig.kappa='x': expected a number or None"),
+    ("ModelConfig.d_head=0", "ModelConfig.d_head=0: expected a positive integer or None"),
+    ("ModelConfig.layernorm_eps=0.0", "ModelConfig.layernorm_eps=0.0: expected a positive number"),
+    ("ModelConfig.d_model=True", "ModelConfig.d_model=True: expected an integer"),
+    ("MonitorThresholds.dense_steps=2.5", "MonitorThresholds.dense_steps=2.5: expected an integer"),
+    ("MonitorThresholds.attn_level='x'", "MonitorThresholds.attn_level='x': expected a number"),
+    ("TrainConfig.divergence_threshold=[1]", "TrainConfig.divergence_threshold=[1]: expected a number or None"),
+    ("TrainConfig.stop_on_warning=1", "TrainConfig.stop_on_warning=1: expected true or false"),
+    ("OptimizerConfig.schedule=3", "OptimizerConfig.schedule=3: expected a string"),
+])
+def test_a_value_of_the_wrong_type_is_refused_when_the_configs_are_built(binding, message):
+  """gin binds any Python value; before rundir/fields.py these failed later as TypeErrors, or ran."""
+  ginparse.parse(QKLN_LOCAL, [binding])
+  with pytest.raises(ValueError) as info:
+    configs.from_gin()
+  assert str(info.value).splitlines()[0] == message  # gin adds a line naming the configurable called
+
+
 @pytest.mark.parametrize("binding, code, out", [
     ("lr=-1", 2, "error: OptimizerConfig.lr=-1: expected a positive number"),
     ("vocab_path='/x.model'", 2, "error: gin binding \"vocab_path='/x.model'\" sets macro 'vocab_path'"),

@@ -107,6 +107,26 @@ def test_base_config_without_c4_fails_fast_with_the_fix(tmp_path):
 
 @pytest.mark.slow
 @needs_vocab
+def test_too_few_validation_tokens_is_exit_2_before_anything_is_written(tmp_path):
+  """The eval batches of a streaming source were read at the first eval, after run.json: that run directory
+  then refused the corrected command as another configuration (train.num_eval_batches: 500 -> 2)."""
+  write_shards(tmp_path, "train", 1, 12)
+  write_shards(tmp_path, "validation", 1, 4)
+  bindings = [f"c4_train_files='{tmp_path}/c4-train.*-of-01024.json.gz'",
+              f"c4_validation_files='{tmp_path}/c4-validation.*-of-00008.json.gz'",
+              f"vocab_path='{T5_VOCAB}'", "steps=2", "TrainConfig.tensorboard=False"]
+  gin_files = ("gin/qkln.gin", "gin/local.gin", "gin/data/c4_local.gin")
+  result = run_train(tmp_path / "new" / "run", bindings + ["TrainConfig.num_eval_batches=500"], check=False,
+                     gin_files=gin_files)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
+  assert lines[0].startswith("error: num_eval_batches=500 needs ") and not (tmp_path / "new").exists()
+  run_train(tmp_path / "new" / "run", bindings + ["TrainConfig.num_eval_batches=1"], gin_files=gin_files)
+  assert read_status(tmp_path / "new" / "run")["state"] == "completed"
+
+
+@pytest.mark.slow
+@needs_vocab
 def test_truncated_shard_is_one_line_naming_it_and_exit_2(tmp_path):
   """A bad shard is bad input (a retry reads the same bytes): exit 2, not a crash that sweeps retry."""
   write_shards(tmp_path, "train", 2, 12)

@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -160,9 +161,13 @@ def test_bad_arguments_are_one_line_errors(overrides, message):
   assert "expected" in str(error.value).splitlines()[0]
 
 
-def test_bad_eval_fraction_is_a_clear_error():
-  with pytest.raises(DataError, match="eval_fraction=1.5"):
-    embedded_source(eval_fraction=1.5)
+@pytest.mark.parametrize("kwargs, message", [
+    ({"eval_fraction": 1.5}, "eval_fraction=1.5 is out of range"),
+    ({"eval_fraction": "x"}, "eval_fraction='x' is out of range"),  # before: a TypeError
+    ({"vocab_size": "x"}, "embedded_source.vocab_size='x' is invalid; expected an integer >= 1")])
+def test_bad_source_arguments_are_a_clear_error(kwargs, message):
+  with pytest.raises(DataError, match=re.escape(message)):
+    embedded_source(**kwargs)
 
 
 _TOKENIZE_A_FEW_DOCUMENTS = """

@@ -260,8 +260,12 @@ def test_resuming_at_the_last_step_completes_with_the_recorded_final_loss(interr
   assert read_metrics(workdir) == reference
 
 
-@pytest.mark.parametrize("binding, named", [("make_dataset.source='nope'", "source='nope' is unknown"),
-                                            ("vocab_path='/nonexistent.model'", "sets macro 'vocab_path'")])
+@pytest.mark.parametrize("binding, named", [
+    ("make_dataset.source='nope'", "source='nope' is unknown"),
+    ("vocab_path='/nonexistent.model'", "sets macro 'vocab_path'"),
+    # before rundir/fields.py: a ZeroDivisionError and a TypeError (exit 1), after run.json was written
+    ("ModelConfig.d_head=0", "ModelConfig.d_head=0: expected a positive integer or None"),
+    ("TrainConfig.divergence_margin='x'", "TrainConfig.divergence_margin='x': expected a number")])
 def test_bad_input_at_set_up_leaves_no_run_directory(tmp_path, binding, named):
   result = run_train(tmp_path / "new" / "run", [*BINDINGS, binding], check=False)
   lines = result.stderr.strip().splitlines()

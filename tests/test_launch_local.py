@@ -15,21 +15,23 @@ import pytest
 from launch.executors import local
 from rundir import cores as rundir_cores, progress
 from rundir.files import STATUS_FILE, read_json, write_json
+from tests import planned_crash
 from tests.trainer_utils import REPO, TINY
 
 STEPS = ["steps=4", "TrainConfig.log_every=1", "TrainConfig.eval_every=2", "TrainConfig.checkpoint_every=2",
          "TrainConfig.divergence_window=1"]  # the huge-LR unit diverges at its first log step above threshold
-# Zipped: the first unit's divergence threshold is a string, so its trainer crashes (exit 1) at the first
-# check; it comes first so that its two attempts overlap the other units.
-AXIS = "lr=[0.01,0.003,0.01,10000.0];TrainConfig.divergence_threshold=['x',None,None,None]"
-NAMES = {"ok": "lr=0.003,TrainConfig.divergence_threshold=none",
-         "ok2": "lr=0.01,TrainConfig.divergence_threshold=none",
-         "diverged": "lr=10000,TrainConfig.divergence_threshold=none",
-         "failed": "lr=0.01,TrainConfig.divergence_threshold=x"}
+# Zipped: the first unit adds tests/gin/crash.gin, so its trainer crashes (exit 1) at its first log step;
+# it comes first so that its two attempts overlap the other units.
+AXIS = "lr=[0.01,0.003,0.01,10000.0];fault=['tests/gin/crash.gin',None,None,None]"
+NAMES = {"ok": "lr=0.003,fault=none",
+         "ok2": "lr=0.01,fault=none",
+         "diverged": "lr=10000,fault=none",
+         "failed": "lr=0.01,fault=crash"}
 
 
 def sweep_args(root: pathlib.Path) -> list[str]:
   return ([sys.executable, "-m", "launch.sweep", "--gin_file=gin/qkln.gin", "--gin_file=gin/local.gin",
+           "--gin_file={fault}",
            f"--sweep={AXIS}", f"--root={root}", "--parallel=2", "--max_retries=1"]
           + [f"--gin_bindings={b}" for b in TINY + STEPS])
 
@@ -92,7 +94,7 @@ def test_diverging_unit_does_not_stop_the_sweep(sweep_root):
 def test_failing_unit_is_retried_then_failed(sweep_root):
   root = sweep_root[0]
   unit = progress.unit_status(str(root / NAMES["failed"]))
-  assert unit.state == "failed" and "TypeError" in unit.reason
+  assert unit.state == "failed" and unit.reason.endswith(f"RuntimeError: {planned_crash.MESSAGE}")
   assert progress.failures(str(root / NAMES["failed"])) == 2  # the first attempt and one retry
   log = (root / NAMES["failed"] / "train.log").read_text()
   assert "attempt 2/2" in log

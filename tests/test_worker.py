@@ -8,15 +8,16 @@ import sys
 
 import pytest
 
+from tests import planned_crash
 from tests.trainer_utils import REPO, TINY, read_metrics, read_status, run_train, without_timing
 
 GIN = ["gin/qkln.gin", "gin/local.gin"]
 STEPS = ["steps=3", "TrainConfig.log_every=1", "TrainConfig.eval_every=3"]
 
 
-def request(tmp_path, name: str, bindings: list[str]) -> dict:
+def request(tmp_path, name: str, bindings: list[str], gin_files: tuple[str, ...] = ()) -> dict:
   workdir = str(tmp_path / name)
-  return {"gin_files": GIN, "gin_bindings": TINY + STEPS + bindings, "workdir": workdir,
+  return {"gin_files": GIN + list(gin_files), "gin_bindings": TINY + STEPS + bindings, "workdir": workdir,
           "log": os.path.join(workdir, "train.log")}
 
 
@@ -26,7 +27,7 @@ def served(tmp_path_factory):
   and a line that is not JSON."""
   tmp_path = tmp_path_factory.mktemp("worker")
   requests = [request(tmp_path, "a", ["lr=0.01"]),
-              request(tmp_path, "crash", ["lr=0.01", "TrainConfig.divergence_threshold='x'"]),
+              request(tmp_path, "crash", ["lr=0.01"], ("tests/gin/crash.gin",)),
               request(tmp_path, "bad", ["num_heads=3"]),
               request(tmp_path, "b", ["lr=0.003"])]
   lines = [json.dumps(r) for r in requests[:3]] + ["{not json"] + [json.dumps(requests[3])]
@@ -51,9 +52,9 @@ def test_each_unit_is_answered_with_its_exit_code(served):
 def test_crashing_unit_fails_alone_and_logs_to_its_own_log(served):
   tmp_path, _ = served
   crash = read_status(tmp_path / "crash")
-  assert crash["state"] == "failed" and "TypeError" in crash["reason"]
+  assert crash["state"] == "failed" and crash["reason"] == f"RuntimeError: {planned_crash.MESSAGE}"
   crash_log = (tmp_path / "crash" / "train.log").read_text()
-  assert "Traceback" in crash_log and "error: run failed: TypeError" in crash_log
+  assert "Traceback" in crash_log and "error: run failed: RuntimeError" in crash_log
   bad_log = (tmp_path / "bad" / "train.log").read_text()
   assert bad_log.strip().splitlines()[-1].startswith("error: ") and "num_heads=3" in bad_log
   assert not (tmp_path / "bad" / "metrics.jsonl").exists()

@@ -9,6 +9,8 @@ import dataclasses
 
 import gin
 
+from rundir import fields
+
 from instability.detectors import Thresholds
 from model.config import ModelConfig
 from train.monitor import MonitorThresholds
@@ -41,6 +43,7 @@ class TrainConfig:
   tensorboard: bool = True  # events beside metrics.jsonl; importing clu's writer pulls in TensorFlow (~5 s)
 
   def __post_init__(self):
+    fields.check(self, "TrainConfig")
     for name in ("steps", "batch_size", "seq_len", "log_every", "eval_every", "num_eval_batches",
                  "checkpoint_every", "keep_checkpoints", "divergence_window"):
       value = getattr(self, name)

@@ -23,6 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from rundir import fields
+
 SCHEDULES = ("cosine", "linear", "constant", "rsqrt")
 WEIGHT_DECAY_MODES = ("independent", "coupled")
 DEFAULT_WEIGHT_DECAY = {"independent": 1e-4, "coupled": 0.1}
@@ -47,6 +49,7 @@ class OptimizerConfig:
   param_rms_lr_scaling: bool = False
 
   def __post_init__(self):
+    fields.check(self, "OptimizerConfig")
     _check_number("lr", self.lr, positive=True)
     _check_number("min_lr", self.min_lr)
     _check_number("eps", self.eps)

@@ -110,6 +110,8 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   if previous_status.get("state") in FINISHED:
     print(finished.nothing_to_do(run_dir.path, previous_status["state"]), flush=True)
     return None
+  # Read here (a dataset keeps them): too little validation data is bad input, refused before anything is written.
+  dataset.eval_batches()
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
   bindings = ginparse.macros_read(run_info["bindings"])
   run_dir.write_json(RUN_FILE, {**run_info, "bindings": bindings, "config": config,

@@ -22,7 +22,7 @@ from train.data import cache
 from train.data import embedded_corpus
 from train.data import vocabulary
 from train.data.dataset import TokenStreams
-from train.data.errors import DataError
+from train.data.errors import DataError, require_int
 
 
 @gin.configurable
@@ -36,8 +36,9 @@ def embedded_source(vocab_size: int = 8192, eval_fraction: float = 0.05,
     cache_dir: where the vocabulary and token streams are kept; None: $PROXIES_CACHE_DIR or
       ~/.cache/proxies.
   """
-  if not 0.0 < eval_fraction < 1.0:
-    raise DataError(f"eval_fraction={eval_fraction} is out of range; expected 0 < eval_fraction < 1")
+  require_int("embedded_source.vocab_size", vocab_size, 1)
+  if isinstance(eval_fraction, bool) or not isinstance(eval_fraction, (int, float)) or not 0 < eval_fraction < 1:
+    raise DataError(f"eval_fraction={eval_fraction!r} is out of range; expected 0 < eval_fraction < 1")
   documents = embedded_corpus.embedded_documents()
   fingerprint = embedded_corpus.fingerprint(documents)
   by_split = embedded_corpus.split_documents(documents, eval_fraction)
