@@ -62,9 +62,15 @@ def check(command: str, root: str, store: str) -> dict:
   if read is None:
     raise ArchiveError(f"{folder} holds no records of {root}: expected a root packed with `pack`")
   there = manifests.read(other)
-  if there is not None and manifests.sweep_name(there) != manifests.sweep_name(read):
-    raise ArchiveError(f"{other} holds sweep {manifests.sweep_name(there)!r} and {source} sweep "
-                       f"{manifests.sweep_name(read)!r}: expected the same sweep (another root or --store)")
+  if there is not None:
+    ours = {u["name"]: u for u in read["units"]}
+    differ = [u["name"] for u in there["units"] if u["name"] in ours and ours[u["name"]] != u]
+    if manifests.sweep_name(there) != manifests.sweep_name(read) or differ:
+      same_name = manifests.sweep_name(there) == manifests.sweep_name(read)
+      what = (f"unit {differ[0]!r} defined otherwise" if same_name
+              else f"sweep {manifests.sweep_name(there)!r} and {source} sweep {manifests.sweep_name(read)!r}")
+      raise ArchiveError(f"{other} holds {what}: expected the same sweep, or one that extends it (another root "
+                         "or --store)")
   return read
 
 
@@ -98,11 +104,11 @@ def pack(root: str, store: str) -> tuple[int, int, int]:
   packed = present = written = 0
   for unit in units:
     unit_dir, archive = os.path.join(root, unit), os.path.join(target, unit + SUFFIX)
-    if not progress.is_finished(unit_dir):
-      continue
     if os.path.exists(archive):
       present += 1
       continue
+    if not progress.is_settled(unit_dir):
+      continue  # not finished, or its attempt's end not yet recorded: a later pack stores it
     data = _tar(unit_dir)
     write_bytes(archive, data)
     packed, written = packed + 1, written + len(data)

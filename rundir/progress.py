@@ -94,6 +94,13 @@ def is_finished(workdir: str) -> bool:
   return (read_json(os.path.join(workdir, STATUS_FILE)) or {}).get("state") in FINISHED
 
 
+def is_settled(workdir: str) -> bool:
+  """Finished, and its launcher has closed the last attempt (or is gone): its records will not change. The
+  trainer writes its last status before it exits, and the launcher records the attempt's end after that."""
+  records = attempts(workdir)
+  return is_finished(workdir) and not (records and "end" not in records[-1] and _alive(records[-1]))
+
+
 def unit_names(root: str) -> list[str]:
   """The units of ROOT/sweep.json in sweep order; without one, every run directory under root (a directory).
   ManifestError for a corrupt sweep.json."""

@@ -3,8 +3,10 @@
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -36,7 +38,7 @@ def root(tmp_path) -> pathlib.Path:
                                          for s in range(0, 201, 10)))
   _write(done / "monitor.jsonl", json.dumps({"step": 1, "attn/max_logit/block_0": 4.0}) + "\n")
   _write(done / "config.gin", "lr = 0.001\n")
-  _write(done / "launch.json", json.dumps({"attempts": [{"exit_code": 0}]}))
+  _write(done / "launch.json", json.dumps({"attempts": [{"start": 10.0, "end": 70.0, "exit_code": 0}]}))
   _write(done / "checkpoints" / "200" / "default" / "state", "x" * 1000)
   _write(done / "events.out.tfevents.1.vm.1", "tensorboard")
   _write(done / "train.log", "log")
@@ -72,6 +74,24 @@ def test_a_packed_run_is_never_rewritten_and_a_root_unit_is_never_overwritten(ro
   assert (root / FINISHED_UNIT / "checkpoints").is_dir()
 
 
+def test_a_finished_unit_is_packed_once_its_launcher_has_closed_the_attempt(root, tmp_path):
+  """The trainer writes `completed`, then its launcher records the attempt's end: a pack in between stored the
+  open attempt for good (a unit's wall time then reads 0). An open attempt whose process is gone (the launcher
+  killed) is packed as it is."""
+  store, launch = tmp_path / "records", root / FINISHED_UNIT / "launch.json"
+  opened = {"host": socket.gethostname(), "pid": os.getpid(), "start": 10.0}
+  launch.write_text(json.dumps({"attempts": [opened]}))
+  assert archive.pack(str(root), str(store))[:2] == (0, 0)
+  launch.write_text(json.dumps({"attempts": [{**opened, "end": 70.0, "exit_code": 0, "error": None}]}))
+  assert archive.pack(str(root), str(store))[:2] == (1, 0)
+  with tarfile.open(store / "fig7_cpu" / (FINISHED_UNIT + ".tar.xz")) as tar:
+    assert json.load(tar.extractfile("launch.json"))["attempts"][0]["end"] == 70.0
+  gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+  (root / RUNNING_UNIT / "status.json").write_text(json.dumps({"state": "completed", "step": 200}))
+  _write(root / RUNNING_UNIT / "launch.json", json.dumps({"attempts": [{**opened, "pid": int(gone.stdout)}]}))
+  assert archive.pack(str(root), str(store))[:2] == (1, 1)
+
+
 def test_root_dot_is_stored_under_its_folder_name_and_a_killed_unpack_leaves_nothing_behind(root, tmp_path, monkeypatch):
   store = tmp_path / "records"
   monkeypatch.chdir(root)
@@ -105,6 +125,9 @@ def test_the_default_store_is_the_repositorys_records_from_any_folder(tmp_path):
     (["pack", "{root}"], "stored_other", "holds sweep 'other' and {root} sweep 'fig7_cpu'"),
     (["unpack", "{tmp}/other/fig7_cpu"], "root_other", "holds sweep 'other' and {tmp}/records/fig7_cpu sweep 'fig7_cpu'"),
     (["pack", "{root}", "{tmp}/other/fig7_cpu"], "root_other", "shares its store folder {tmp}/records/fig7_cpu"),
+    # another sweep of the same name (every inline sweep is 'inline'): its lr=0.001 would be counted stored
+    (["pack", "{root}"], "stored_otherwise", f"holds unit {FINISHED_UNIT!r} defined otherwise: expected the same sweep, "
+                                             "or one that extends it"),
     (["unpack", "{tmp}/a", "{tmp}/b", "{tmp}/c"], None, "holds no records of {tmp}/a: expected a root packed with "
                                                       "`pack` (also refused: {tmp}/b, {tmp}/c)"),
 ])
@@ -118,6 +141,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, setup, message, r
     (root / MANIFEST_FILE).write_text(json.dumps({"sweep": {"name": "fig7_cpu"}, "units": [{"gin_files": []}]}))
   elif setup == "stored_other":
     _write(store / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))
+  elif setup == "stored_otherwise":
+    _write(store / "fig7_cpu" / MANIFEST_FILE, json.dumps(
+        {"version": 2, "sweep": {"name": "fig7_cpu"}, "units": [{"name": FINISHED_UNIT, "gin_files": ["gin/no_qkln.gin"]}]}))
   elif setup == "root_other":
     archive.pack(str(root), str(store))
     _write(tmp_path / "other" / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))
