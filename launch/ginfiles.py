@@ -5,6 +5,7 @@ The launcher checks a sweep's axes against the macros its gin files define, foll
 repository root.
 """
 
+import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 
 from gin import config_parser
@@ -35,7 +36,7 @@ def _statements(path: str, chain: tuple[str, ...]) -> Iterator[config_parser.Bin
   with open(found) as f:
     try:
       statements = list(config_parser.ConfigParser(f, _Delegate()))
-    except SyntaxError as e:
+    except (SyntaxError, ValueError, tokenize.TokenError) as e:  # UnicodeDecodeError is a ValueError
       raise LaunchError(f"gin file {path!r} does not parse: {' '.join(str(e).split())}") from e
   for statement in statements:
     if isinstance(statement, config_parser.IncludeStatement):

@@ -157,6 +157,11 @@ def main(argv: list[str]) -> None:
                         "expected >= 1, and 1 unless the executor is local (xm and slurm start one process "
                         "per host)")
     executor = executors.load(FLAGS.executor)
+    if FLAGS.xm_accelerator and (FLAGS.executor, FLAGS.xm_target) != ("xm", "vertex"):
+      raise LaunchError(f"--xm_accelerator={FLAGS.xm_accelerator} with --executor={FLAGS.executor} "
+                        f"--xm_target={FLAGS.xm_target}: expected it only with --executor=xm --xm_target=vertex")
+    if FLAGS.xm_accelerator:
+      executor.requirements(FLAGS.xm_accelerator)  # a bad one is refused here, before anything is written
     root = os.path.abspath(FLAGS.root or os.path.join("runs", sweep.name))
     check_root_writable(root)
     check_root(root, sweep, units, FLAGS.force)

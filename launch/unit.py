@@ -93,9 +93,13 @@ def record_start(workdir: str, pid: int) -> None:
 
 
 def record_end(workdir: str, log_path: str, code: int | None) -> None:
-  """Closes the open attempt: its exit code (None: stopped by the launcher, resumable) and error line."""
-  error = _last_error(log_path) if code else None
-  _record(workdir, lambda attempts: attempts[-1].update(end=time.time(), exit_code=code, error=error))
+  """Closes the open attempt: its exit code (None: stopped by the launcher, resumable) and error line. With
+  none open (a Ctrl-C before the attempt was opened, or after it was closed) nothing changes: a closed
+  attempt's exit code counts against the unit's retries."""
+  attempts = progress.attempts(workdir)
+  if attempts and "end" not in attempts[-1]:
+    error = _last_error(log_path) if code else None
+    _record(workdir, lambda attempts: attempts[-1].update(end=time.time(), exit_code=code, error=error))
 
 
 def next_attempt(workdir: str, max_retries: int) -> int | None:

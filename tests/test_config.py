@@ -110,6 +110,16 @@ def test_a_macro_in_a_list_is_read(tmp_path):
   assert ginparse.macros_read(ginparse.defined_macros())["c4_train_files"] == "/data/c4-train.json.gz"
 
 
+@pytest.mark.parametrize("text, message", [(b"lr = (1,\n", "EOF in multi-line statement"),
+                                           (b"lr = 0.1  # caf\xe9\n", "'utf-8' codec can't decode")])
+def test_a_gin_file_that_does_not_parse_is_a_one_line_error(tmp_path, text, message):
+  """Before, an unclosed bracket gave a tokenize.TokenError traceback."""
+  (tmp_path / "bad.gin").write_bytes(text)
+  with pytest.raises(ValueError, match=f"bad gin file among .*{re.escape(message)}") as info:
+    ginparse.parse(QKLN_LOCAL + [str(tmp_path / "bad.gin")], [])
+  assert "\n" not in str(info.value)
+
+
 def test_missing_file_and_missing_macros():
   with pytest.raises(ValueError, match="gin file 'gin/missing.gin' not found"):
     ginparse.parse(["gin/missing.gin"], [])

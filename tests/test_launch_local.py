@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from launch import unit as unit_lib
 from launch.executors import local
 from rundir import cores as rundir_cores, progress
 from rundir.files import STATUS_FILE, read_json, write_json
@@ -281,3 +282,19 @@ def test_the_progress_line_counts_the_units_in_flight_after_the_refill(tmp_path,
   lines = [line for line in capsys.readouterr().out.splitlines() if " done: " in line]
   assert [line.split("] ")[1].split(" done")[0] for line in lines] == ["2/4", "4/4"]
   assert ["| running 2 |" in lines[0], "| running 0 |" in lines[1]] == [True, True]
+
+
+def test_a_ctrl_c_closes_only_an_attempt_that_is_open(tmp_path):
+  """The local executor's Ctrl-C closes the attempt of each busy slot. Before, a slot interrupted before its
+  unit's first attempt was opened gave an IndexError traceback, and one interrupted after a failed attempt was
+  closed rewrote it as stopped (exit code None): the failure no longer counted against the unit's retries."""
+  log = tmp_path / "train.log"
+  log.write_text("error: boom\n")
+  unit_lib.record_end(str(tmp_path), str(log), None)
+  assert progress.attempts(str(tmp_path)) == []
+  unit_lib.record_start(str(tmp_path), os.getpid())
+  unit_lib.record_end(str(tmp_path), str(log), 1)
+  closed = progress.attempts(str(tmp_path))
+  unit_lib.record_end(str(tmp_path), str(log), None)  # the Ctrl-C before the retry's attempt opens
+  assert progress.attempts(str(tmp_path)) == closed and closed[0]["exit_code"] == 1 and closed[0]["error"] == "boom"
+  assert progress.failures(str(tmp_path)) == 1

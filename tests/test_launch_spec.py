@@ -141,8 +141,16 @@ def test_named_dry_run_and_list():
     (["--gin_file={arch}", "--sweep=lr=[0.1]"], "slot"),
     (["--gin_file=gin/qkln.gin", "--executor=xm"], "pip install -e '.[xm]'"),
     (["--sweep_name=fig1", "--sweep=lr=[0.1]"], "expected no --gin_file"),
+    # before: a traceback (tokenize.TokenError, UnicodeDecodeError)
+    (["--gin_file=gin/qkln.gin", "--gin_file={tmp}/open.gin", "--sweep=lr=[0.1]"], "open.gin' does not parse"),
+    (["--gin_file=gin/qkln.gin", "--gin_file={tmp}/latin1.gin", "--sweep=lr=[0.1]"], "'utf-8' codec can't decode"),
+    # before: ignored here, and a traceback after the experiment was created with --executor=xm
+    (["--gin_file=gin/qkln.gin", "--sweep=lr=[0.1]", "--xm_accelerator=a100"], "expected it only with --executor=xm"),
 ])
 def test_bad_input_is_one_line_exit_2_and_starts_nothing(tmp_path, args, message):
+  (tmp_path / "open.gin").write_text("lr = (1,\n")
+  (tmp_path / "latin1.gin").write_bytes("lr = 0.1  # caf\xe9\n".encode("latin-1"))
+  args = [a.replace("{tmp}", str(tmp_path)) for a in args]
   if "--executor=xm" in args and subprocess.run([sys.executable, "-c", "import xmanager"]).returncode == 0:
     pytest.skip("xmanager is installed in this venv")
   root = tmp_path / "root"

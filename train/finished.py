@@ -7,6 +7,7 @@ read (includes followed) changed since; anything else goes through the trainer's
 """
 
 import os
+import tokenize
 
 from gin import config_parser
 
@@ -39,7 +40,7 @@ def _gin_mtimes(paths: list[str]) -> list[float] | None:
       with open(found) as f:
         statements = list(config_parser.ConfigParser(f, _Names()))
       mtimes.append(os.path.getmtime(found))
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, tokenize.TokenError):  # UnicodeDecodeError is a ValueError
       return None
     pending += [s.filename for s in statements if isinstance(s, config_parser.IncludeStatement)]
   return mtimes

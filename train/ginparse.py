@@ -137,7 +137,7 @@ def parse(gin_files: list[str], gin_bindings: list[str]) -> dict:
                        f"directory or to {REPO_ROOT}")
   try:
     gin.parse_config_files_and_bindings(gin_files, None, finalize_config=False)
-  except (ValueError, SyntaxError, OSError, TypeError) as e:
+  except (ValueError, SyntaxError, OSError, TypeError, tokenize.TokenError) as e:  # TokenError: 'lr = (1,'
     raise ValueError(f"bad gin file among {gin_files}: {_one_line(e)}") from e
   macros = defined_macros()
   for binding in gin_bindings:
