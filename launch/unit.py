@@ -22,6 +22,8 @@ from rundir import bindings, progress
 from rundir.files import LOG_FILE, RECORD_FILE, read_json, write_json
 
 _PR_SET_PDEATHSIG = 1
+INTERRUPTED = 130  # train.main's exit code when SIGINT or SIGTERM stopped it (resumable)
+
 try:
   _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):  # not Linux: orphans are not reaped automatically
@@ -109,7 +111,8 @@ def next_attempt(workdir: str, max_retries: int) -> int | None:
 
 
 def _attempt(command: list[str], workdir: str, log_name: str, number: int, total: int) -> int | None:
-  """One trainer process; its exit code, or None when a signal stopped this runner."""
+  """One trainer process; its exit code, or None when a signal stopped it (exit 130: SIGTERM or SIGINT, a
+  scheduler's time limit or preemption) or this runner: resumable, not a failure."""
   log_path = os.path.join(workdir, log_name)
   log_header(log_path, number, total, " ".join(command))
   with open(log_path, "a") as log:
@@ -121,12 +124,13 @@ def _attempt(command: list[str], workdir: str, log_name: str, number: int, total
   try:
     code = process.wait()
   finally:
-    if code is None:  # interrupted: stop the trainer, leave the run resumable
+    if code is None:  # this runner interrupted: stop the trainer, leave the run resumable
       process.terminate()
       try:
         process.wait(timeout=30)
       except subprocess.TimeoutExpired:
         process.kill()
+    code = None if code == INTERRUPTED else code
     record_end(workdir, log_path, code)
   return code
 
@@ -143,6 +147,6 @@ def run(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str, max
     code = _attempt(command, workdir, log_name, number, max_retries + 1)
     if code == 0 and progress.is_finished(workdir):
       return True
-    if code == 2:  # bad input: another attempt would fail the same way
+    if code == 2 or code is None:  # bad input fails the same way again; a stopped trainer waits for a relaunch
       break
   return False

@@ -126,15 +126,23 @@ def unpack(root: str, store: str) -> tuple[int, int]:
   for name in sorted(os.listdir(source)):
     if not name.endswith(SUFFIX):
       continue
-    unit_dir = os.path.join(root, name[:-len(SUFFIX)])
+    unit = name[:-len(SUFFIX)]
+    unit_dir = os.path.join(root, unit)
     if os.path.exists(unit_dir):
       kept += 1
       continue
-    tmp = unit_dir + ".unpacking"
+    tmp = os.path.join(root, f".{unit}.unpacking")  # hidden: analysis reads no dot folder as a run
     shutil.rmtree(tmp, ignore_errors=True)  # an earlier unpack killed mid-way
     with tarfile.open(os.path.join(source, name), mode="r:xz") as tar:
       tar.extractall(tmp, filter="data")
-    os.replace(tmp, unit_dir)
+    try:
+      os.replace(tmp, unit_dir)
+    except OSError:
+      if not os.path.exists(unit_dir):
+        raise
+      shutil.rmtree(tmp)  # a sweep running in ROOT started the unit meanwhile: its directory is left alone
+      kept += 1
+      continue
     restored += 1
   return restored, kept
 

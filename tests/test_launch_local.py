@@ -298,3 +298,15 @@ def test_a_ctrl_c_closes_only_an_attempt_that_is_open(tmp_path):
   unit_lib.record_end(str(tmp_path), str(log), None)  # the Ctrl-C before the retry's attempt opens
   assert progress.attempts(str(tmp_path)) == closed and closed[0]["exit_code"] == 1 and closed[0]["error"] == "boom"
   assert progress.failures(str(tmp_path)) == 1
+
+
+def test_a_trainer_stopped_by_a_signal_is_resumable_not_a_failed_attempt(tmp_path):
+  """A runner (xm, slurm) whose trainer exits 130 (SIGTERM at a scheduler's time limit or preemption) records the
+  attempt as stopped and waits for a relaunch; before, each 130 used up a retry and the next attempt started."""
+  stopped = tmp_path / "python"
+  stopped.write_text("#!/bin/sh\nexit 130\n")
+  stopped.chmod(0o755)
+  workdir = tmp_path / "unit"
+  assert not unit_lib.run(["gin/qkln.gin"], ["lr=0.1"], str(workdir), max_retries=2, python=str(stopped))
+  [attempt] = progress.attempts(str(workdir))
+  assert attempt["exit_code"] is None and progress.failures(str(workdir)) == 0

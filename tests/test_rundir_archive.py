@@ -98,9 +98,26 @@ def test_root_dot_is_stored_under_its_folder_name_and_a_killed_unpack_leaves_not
   archive.pack(".", str(store))
   assert sorted(os.listdir(store)) == ["fig7_cpu"]
   fresh = tmp_path / "fresh" / "fig7_cpu"
-  _write(fresh / (FINISHED_UNIT + ".unpacking") / "junk", "from an unpack killed mid-way")
+  _write(fresh / f".{FINISHED_UNIT}.unpacking" / "junk", "from an unpack killed mid-way")
   assert archive.unpack(str(fresh), str(store)) == (1, 0)
-  assert "junk" not in os.listdir(fresh / FINISHED_UNIT) and not (fresh / (FINISHED_UNIT + ".unpacking")).exists()
+  assert "junk" not in os.listdir(fresh / FINISHED_UNIT) and sorted(os.listdir(fresh)) == [FINISHED_UNIT, MANIFEST_FILE]
+
+
+def test_unpack_leaves_alone_a_unit_a_running_sweep_starts_meanwhile(root, tmp_path, monkeypatch):
+  """Before, the sweep's new unit directory made os.replace fail: a traceback, and a '<unit>.unpacking' folder
+  left that analysis read as one more run."""
+  store, fresh = tmp_path / "records", tmp_path / "fresh" / "fig7_cpu"
+  archive.pack(str(root), str(store))
+  replace = os.replace
+
+  def sweep_starts_it_first(source, target):
+    if str(source).endswith(".unpacking"):
+      _write(pathlib.Path(target) / ".lock", "")
+    replace(source, target)
+
+  monkeypatch.setattr(archive.os, "replace", sweep_starts_it_first)
+  assert archive.unpack(str(fresh), str(store)) == (0, 1)
+  assert sorted(os.listdir(fresh)) == [FINISHED_UNIT, MANIFEST_FILE] and os.listdir(fresh / FINISHED_UNIT) == [".lock"]
 
 
 def _cli(*args: str, cwd: pathlib.Path = REPO) -> subprocess.CompletedProcess:

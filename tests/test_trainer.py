@@ -74,8 +74,10 @@ def test_readme_command_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_is_exit_130_with_one_line_and_the_run_resumes(tmp_path):
-  """Python's own KeyboardInterrupt exit printed a 40-line traceback before the 130 README documents."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_is_exit_130_with_one_line_and_the_run_resumes(tmp_path, signum):
+  """Python's own KeyboardInterrupt exit printed a 40-line traceback before the 130 README documents. SIGTERM
+  (SLURM's time limit or preemption) is the same stop: before, the trainer died with -15, a failed attempt."""
   workdir = tmp_path / "run"
   bindings = ["steps=2000", "TrainConfig.log_every=5", "TrainConfig.checkpoint_every=10"]
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
@@ -85,7 +87,7 @@ def test_ctrl_c_is_exit_130_with_one_line_and_the_run_resumes(tmp_path):
   while not (workdir / "checkpoints" / "10").is_dir():
     assert proc.poll() is None and time.time() < deadline, "run ended before its step-10 checkpoint"
     time.sleep(0.05)
-  proc.send_signal(signal.SIGINT)
+  proc.send_signal(signum)
   _, stderr = proc.communicate(timeout=120)
   assert proc.returncode == 130 and "Traceback" not in stderr, stderr
   assert stderr.strip().splitlines()[-1] == "interrupted: rerunning the same command resumes from the newest checkpoint"

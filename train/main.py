@@ -17,6 +17,7 @@ Exit codes: 0 completed, diverged or warned, 1 crashed (status 'failed'), 2 bad 
 
 import json
 import os
+import signal
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow (seqio's engine) is noisy on import
@@ -141,6 +142,12 @@ def _plan() -> None:
     _fail(str(e).splitlines()[0], 2)
 
 
+def _interrupt(signum, frame) -> None:
+  """SIGTERM (a scheduler's time limit or preemption, a launcher stopping its trainer) ends the run as Ctrl-C
+  does: resumable, exit 130, not a crash that uses up a retry."""
+  raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> None:
   if FLAGS.verbosity > 0:  # absl's -v: everything, TensorFlow's start-up lines included
     os.environ["PROXIES_VERBOSE"] = "1"  # train/quiet.py
@@ -171,9 +178,10 @@ def main(argv: list[str]) -> None:
     except ValueError as e:
       _fail(str(e).splitlines()[0], 2)
     return
+  signal.signal(signal.SIGTERM, _interrupt)
   try:
     code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
-  except KeyboardInterrupt:  # Ctrl-C: README's exit 130, one line instead of Python's traceback
+  except KeyboardInterrupt:  # Ctrl-C or SIGTERM: README's exit 130, one line instead of Python's traceback
     print("interrupted: rerunning the same command resumes from the newest checkpoint", file=sys.stderr,
           flush=True)
     sys.exit(130)
