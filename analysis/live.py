@@ -44,14 +44,14 @@ def _covers(lrs: Sequence[float], grid: Sequence[float]) -> bool:
 
 
 def _ranges(group: Sensitivity, setting_lrs: tuple[float, ...], scale: Scale | None) -> list[Sequence[float]]:
-  """The LR ranges the finished sweep's report scores a setting over: a reproduction suite's (sweep.json's
-  report.scale, as analysis.reproduction), else the paper's where the sweep runs the setting at all of them
-  (as analysis.report), each with coupled decay's second range; else the LRs the sweep runs it at."""
+  """The LR ranges the finished sweep's report scores a setting over: a reproduction suite's or its seeds
+  suite's (sweep.json's report.scale, as analysis.reproduction), else the paper's where the sweep runs the
+  setting at every LR of them (as analysis.report), each with coupled decay's second range; else the LRs the
+  sweep runs it at."""
   if scale is not None:
     return lr_ranges(group.runs, scale.lrs, scale.coupled_lrs)
-  if _covers(setting_lrs, LRS):
-    return lr_ranges(group.runs, LRS, COUPLED_LRS)
-  return [setting_lrs]
+  paper = lr_ranges(group.runs, LRS, COUPLED_LRS)
+  return paper if all(_covers(setting_lrs, lrs) for lrs in paper) else [setting_lrs]
 
 
 def setting_sensitivities(root: str, runs: Sequence[Run]) -> tuple[list[Sensitivity], list[str], str]:

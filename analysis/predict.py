@@ -212,8 +212,8 @@ def read_units(path: str) -> list[dict[str, Any]]:
   keys = ("name", "gin_files", "gin_bindings", "bindings", "params", "step")
   if not isinstance(units, list) or not all(isinstance(u, dict) and all(k in u for k in keys) for u in units):
     raise InputError(f"--units={path}: expected a JSON list of objects with keys {', '.join(keys)}")
+  strings = lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
   for i, unit in enumerate(units):
-    strings = lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
     for key, ok, expected in (
         ("name", isinstance(unit["name"], str), "a string"),
         ("gin_files", strings(unit["gin_files"]), "a list of strings"),

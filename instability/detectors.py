@@ -52,16 +52,16 @@ class Thresholds:
     fields.check(self, "MonitorThresholds")
     for name in ("window", "baseline"):
       if getattr(self, name) < 1:
-        raise ValueError(f"Thresholds.{name}={getattr(self, name)}: expected an integer >= 1")
+        raise ValueError(f"MonitorThresholds.{name}={getattr(self, name)}: expected an integer >= 1")
     if self.trend_window < 2:
-      raise ValueError(f"Thresholds.trend_window={self.trend_window}: expected an integer >= 2 (a slope)")
+      raise ValueError(f"MonitorThresholds.trend_window={self.trend_window}: expected an integer >= 2 (a slope)")
     for name in ("dense_steps", "warmup_steps", "steps"):
       if getattr(self, name) < 0:
-        raise ValueError(f"Thresholds.{name}={getattr(self, name)}: expected an integer >= 0")
+        raise ValueError(f"MonitorThresholds.{name}={getattr(self, name)}: expected an integer >= 0")
     if not self.lookahead >= 0:
-      raise ValueError(f"Thresholds.lookahead={self.lookahead}: expected a number >= 0")
+      raise ValueError(f"MonitorThresholds.lookahead={self.lookahead}: expected a number >= 0")
     if not 0 <= self.trend_span <= 1:
-      raise ValueError(f"Thresholds.trend_span={self.trend_span}: expected a number in [0, 1]")
+      raise ValueError(f"MonitorThresholds.trend_span={self.trend_span}: expected a number in [0, 1]")
 
 
 def _fmt(x: float) -> str:

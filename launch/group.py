@@ -79,8 +79,8 @@ class ProcessGroup:
     others as soon as one fails; (False, None) while they run."""
     codes = [p.poll() for p in self.processes]
     failed = [c for c in codes if c not in (None, 0)]
-    if failed:
-      self.stop()
+    if failed:  # the others wait in a collective for the dead one, where no signal handler runs: SIGKILL
+      self.stop(timeout=0)
       return True, failed[0]
     if None in codes:
       return False, None
@@ -90,13 +90,16 @@ class ProcessGroup:
     return any(p.poll() is None for p in self.processes)
 
   def stop(self, timeout: float = 30) -> None:
-    """SIGTERM to every process (the unit stays resumable from its last checkpoint), SIGKILL after timeout."""
+    """SIGTERM to every process (the unit stays resumable from its last checkpoint), SIGKILL after timeout
+    (at once with timeout 0)."""
     for p in self.processes:
-      if p.poll() is None:
+      if p.poll() is None and timeout == 0:
+        p.kill()
+      elif p.poll() is None:
         p.terminate()
     for p in self.processes:
       try:
-        p.wait(timeout=timeout)
+        p.wait(timeout=timeout or None)
       except subprocess.TimeoutExpired:
         p.kill()
         p.wait()

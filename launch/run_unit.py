@@ -5,7 +5,8 @@ in its array task). `launch.sweep --dry_run` prints each unit's bare `python -m 
   python -m launch.run_unit --workdir=runs/demo/lr=0.01 --gin_file=gin/qkln.gin \
       --gin_file=gin/local.gin --gin_bindings=lr=0.01 --max_retries=1
 
-Exit code: 0 finished (completed or diverged), 1 failed, 128+N when stopped by signal N.
+Exit code: 0 finished (completed, diverged or warned), 1 failed, 130 when a signal stopped the trainer (resumable),
+128+N when signal N stopped this runner.
 """
 
 import signal
@@ -31,8 +32,7 @@ def main(argv: list[str]) -> None:
   del argv
   unit.die_with_parent()
   signal.signal(signal.SIGTERM, _stop)
-  finished = unit.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, FLAGS.max_retries)
-  sys.exit(0 if finished else 1)
+  sys.exit(unit.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, FLAGS.max_retries))
 
 
 if __name__ == "__main__":

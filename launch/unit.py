@@ -136,17 +136,20 @@ def _attempt(command: list[str], workdir: str, log_name: str, number: int, total
 
 
 def run(gin_files: Sequence[str], gin_bindings: Sequence[str], workdir: str, max_retries: int,
-        python: str = sys.executable, log_name: str = LOG_FILE) -> bool:
-  """Runs the unit to the end; True when it finished (completed or diverged)."""
+        python: str = sys.executable, log_name: str = LOG_FILE) -> int:
+  """Runs the unit to the end; 0 when it finished (completed, diverged or warned), INTERRUPTED when a signal
+  stopped its trainer (resumable), 1 when it failed."""
   workdir = os.path.abspath(workdir)
   if progress.is_finished(workdir):
-    return True
+    return 0
   os.makedirs(workdir, exist_ok=True)
   command = train_command(gin_files, gin_bindings, workdir, python)
   for number in range(progress.failures(workdir) + 1, max_retries + 2):
     code = _attempt(command, workdir, log_name, number, max_retries + 1)
     if code == 0 and progress.is_finished(workdir):
-      return True
-    if code == 2 or code is None:  # bad input fails the same way again; a stopped trainer waits for a relaunch
+      return 0
+    if code is None:  # a stopped trainer waits for a relaunch
+      return INTERRUPTED
+    if code == 2:  # bad input: another attempt would fail the same way
       break
-  return False
+  return 1

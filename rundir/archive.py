@@ -95,24 +95,26 @@ def _tar(unit_dir: str) -> bytes:
   return buffer.getvalue()
 
 
-def pack(root: str, store: str) -> tuple[int, int, int]:
-  """Packs ROOT's finished runs not yet in the store: (packed now, already there, bytes written)."""
+def pack(root: str, store: str) -> tuple[int, int, int, int]:
+  """Packs ROOT's finished runs not yet in the store: (packed now, already there, bytes written, finished
+  runs whose launcher has not yet recorded their attempt's end: a later pack stores them)."""
   units = manifests.unit_names(check("pack", root, store))
   target = _suite_store(store, root)
   os.makedirs(target, exist_ok=True)
   _copy(os.path.join(root, MANIFEST_FILE), os.path.join(target, MANIFEST_FILE))
-  packed = present = written = 0
+  packed = present = written = waiting = 0
   for unit in units:
     unit_dir, archive = os.path.join(root, unit), os.path.join(target, unit + SUFFIX)
     if os.path.exists(archive):
       present += 1
       continue
     if not progress.is_settled(unit_dir):
-      continue  # not finished, or its attempt's end not yet recorded: a later pack stores it
+      waiting += progress.is_finished(unit_dir)
+      continue
     data = _tar(unit_dir)
     write_bytes(archive, data)
     packed, written = packed + 1, written + len(data)
-  return packed, present, written
+  return packed, present, written, waiting
 
 
 def unpack(root: str, store: str) -> tuple[int, int]:
@@ -167,9 +169,10 @@ def main(argv: list[str]) -> None:
     sys.exit(2)
   for root in roots:
     if command == "pack":
-      packed, present, written = pack(root, store)
+      packed, present, written, waiting = pack(root, store)
+      wait = f", {waiting} waiting for their launcher's record of the attempt's end" if waiting else ""
       print(f"{root}: packed {packed} finished runs ({written / 1e6:.1f} MB) into {_suite_store(store, root)}, "
-            f"{present} already there", flush=True)
+            f"{present} already there{wait}", flush=True)
     else:
       restored, kept = unpack(root, store)
       print(f"{root}: restored {restored} finished runs from {_suite_store(store, root)}, {kept} already in the root",

@@ -20,7 +20,7 @@ def _allows(kind: type, value: Any) -> bool:
 
 def _check(label: str, hint: Any, value: Any) -> None:
   """ValueError unless `value` is one its annotation (int, float, bool, str, or one of them | None)
-  allows; other annotations are not checked."""
+  allows; other annotations (typing.Optional among them: the configs write `X | None`) are not checked."""
   kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
   scalars = [k for k in kinds if k is not type(None)]
   if not all(k in _EXPECTED for k in scalars):
@@ -36,4 +36,3 @@ def check(config: Any, name: str) -> None:
   hints = typing.get_type_hints(type(config))
   for field in dataclasses.fields(config):
     _check(f"{name}.{field.name}", hints[field.name], getattr(config, field.name))
-

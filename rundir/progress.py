@@ -38,6 +38,9 @@ class UnitStatus:
     return "pending" if self.state == "interrupted" else self.state
 
 
+SETTLE_S = 60.0  # a launcher records an attempt's end well within this of its trainer's last status
+
+
 def _alive(attempt: Mapping) -> bool:
   """Whether an open attempt's trainer still runs (assumed so on another host)."""
   if attempt.get("host") != socket.gethostname():
@@ -95,10 +98,16 @@ def is_finished(workdir: str) -> bool:
 
 
 def is_settled(workdir: str) -> bool:
-  """Finished, and its launcher has closed the last attempt (or is gone): its records will not change. The
-  trainer writes its last status before it exits, and the launcher records the attempt's end after that."""
+  """Finished, and its launcher has closed the last attempt (or is gone, or has not for SETTLE_S): its records
+  will not change. The trainer writes its last status before it exits, the launcher the attempt's end after."""
+  status = read_json(os.path.join(workdir, STATUS_FILE)) or {}
+  if status.get("state") not in FINISHED:
+    return False
   records = attempts(workdir)
-  return is_finished(workdir) and not (records and "end" not in records[-1] and _alive(records[-1]))
+  if not records or "end" in records[-1] or not _alive(records[-1]):
+    return True
+  updated = status.get("updated")
+  return not isinstance(updated, (int, float)) or time.time() - updated > SETTLE_S
 
 
 def unit_names(root: str) -> list[str]:

@@ -75,6 +75,16 @@ def test_each_setting_is_scored_over_the_lrs_the_sweep_runs_it_at(root):
   assert math.isclose(settings["d_model=32"]["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)
 
 
+def _bind_coupled(root: str, width: int, lrs) -> None:
+  """The setting's runs as trained with coupled weight decay (run.json's bindings)."""
+  for lr in lrs:
+    run_json = os.path.join(root, live_sweep.unit_name(width, lr), "run.json")
+    info = json.loads(open(run_json).read())
+    info["bindings"]["weight_decay_mode"] = "coupled"
+    with open(run_json, "w") as f:
+      json.dump(info, f)
+
+
 @pytest.mark.parametrize("grid", ["suite's scale", "paper's grid"])
 def test_a_setting_is_scored_over_the_report_s_ranges_not_every_lr_it_shares(root, grid, monkeypatch):
   """d_model=32 also runs at 1e-4 (coupled decay's second range starts there, as in repro_cpu). Scored as the
@@ -96,13 +106,19 @@ def test_a_setting_is_scored_over_the_report_s_ranges_not_every_lr_it_shares(roo
     json.dump(manifest, f)
   narrow = lambda: next(s for s in live.snapshot(root)["settings"] if "d_model=32" in s["label"])
   assert math.isclose(narrow()["lr_sensitivity"], (5 + 4 + 8) / 3 - 4)  # not (6 + 5 + 4 + 8) / 4 - 4
-  for lr in (low, *live_sweep.LRS):  # coupled decay: the minimum with mean(6, 5, 4) - 4 over (1e-4, 1e-3, 1e-2)
-    run_json = os.path.join(root, live_sweep.unit_name(32, lr), "run.json")
-    info = json.loads(open(run_json).read())
-    info["bindings"]["weight_decay_mode"] = "coupled"
-    with open(run_json, "w") as f:
-      json.dump(info, f)
+  _bind_coupled(root, 32, (low, *live_sweep.LRS))  # the minimum with mean(6, 5, 4) - 4 over (1e-4, 1e-3, 1e-2)
   assert math.isclose(narrow()["lr_sensitivity"], (6 + 5 + 4) / 3 - 4)
+
+
+def test_a_coupled_setting_the_sweep_does_not_run_at_both_paper_ranges_is_scored_over_its_own_lrs(root, monkeypatch):
+  """As repro_long_seeds_cpu's coupled cells before their sweep.json carried a scale: the paper's ranges wanted
+  1e-4, which the sweep never runs, so the page showed no sensitivity however far the sweep went."""
+  monkeypatch.setattr(live, "LRS", live_sweep.LRS)
+  monkeypatch.setattr(live, "COUPLED_LRS", scale.coupled(live_sweep.LRS, 1e-4))
+  live_sweep.finish_running(root, 3.0)
+  _bind_coupled(root, 64, live_sweep.LRS)
+  wide = next(s for s in live.snapshot(root)["settings"] if "d_model=64" in s["label"])
+  assert wide["complete"] and math.isclose(wide["lr_sensitivity"], (4.5 + 3.5 + 3.0) / 3 - 3.0)
 
 
 def test_a_root_without_runs_yet_is_an_empty_sweep(tmp_path):

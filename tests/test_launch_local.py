@@ -307,6 +307,6 @@ def test_a_trainer_stopped_by_a_signal_is_resumable_not_a_failed_attempt(tmp_pat
   stopped.write_text("#!/bin/sh\nexit 130\n")
   stopped.chmod(0o755)
   workdir = tmp_path / "unit"
-  assert not unit_lib.run(["gin/qkln.gin"], ["lr=0.1"], str(workdir), max_retries=2, python=str(stopped))
+  assert unit_lib.run(["gin/qkln.gin"], ["lr=0.1"], str(workdir), max_retries=2, python=str(stopped)) == 130
   [attempt] = progress.attempts(str(workdir))
   assert attempt["exit_code"] is None and progress.failures(str(workdir)) == 0

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -48,7 +49,8 @@ def root(tmp_path) -> pathlib.Path:
 
 def test_pack_then_unpack_restores_the_finished_runs_records_and_only_them(root, tmp_path):
   store = tmp_path / "records"
-  assert archive.pack(str(root), str(store)) == (1, 0, (store / "fig7_cpu" / (FINISHED_UNIT + ".tar.xz")).stat().st_size)
+  counts = archive.pack(str(root), str(store))
+  assert counts == (1, 0, (store / "fig7_cpu" / (FINISHED_UNIT + ".tar.xz")).stat().st_size, 0)
   fresh = tmp_path / "fresh" / "fig7_cpu"
   assert archive.unpack(str(fresh), str(store)) == (1, 0)
   restored = fresh / FINISHED_UNIT
@@ -77,19 +79,26 @@ def test_a_packed_run_is_never_rewritten_and_a_root_unit_is_never_overwritten(ro
 def test_a_finished_unit_is_packed_once_its_launcher_has_closed_the_attempt(root, tmp_path):
   """The trainer writes `completed`, then its launcher records the attempt's end: a pack in between stored the
   open attempt for good (a unit's wall time then reads 0). An open attempt whose process is gone (the launcher
-  killed) is packed as it is."""
+  killed), or one still open progress.SETTLE_S after the last status (another host's), is packed as it is."""
   store, launch = tmp_path / "records", root / FINISHED_UNIT / "launch.json"
+  (root / FINISHED_UNIT / "status.json").write_text(json.dumps({"state": "completed", "updated": time.time()}))
   opened = {"host": socket.gethostname(), "pid": os.getpid(), "start": 10.0}
   launch.write_text(json.dumps({"attempts": [opened]}))
-  assert archive.pack(str(root), str(store))[:2] == (0, 0)
+  assert archive.pack(str(root), str(store)) == (0, 0, 0, 1)
   launch.write_text(json.dumps({"attempts": [{**opened, "end": 70.0, "exit_code": 0, "error": None}]}))
   assert archive.pack(str(root), str(store))[:2] == (1, 0)
   with tarfile.open(store / "fig7_cpu" / (FINISHED_UNIT + ".tar.xz")) as tar:
     assert json.load(tar.extractfile("launch.json"))["attempts"][0]["end"] == 70.0
   gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-  (root / RUNNING_UNIT / "status.json").write_text(json.dumps({"state": "completed", "step": 200}))
+  (root / RUNNING_UNIT / "status.json").write_text(json.dumps({"state": "completed", "updated": time.time()}))
   _write(root / RUNNING_UNIT / "launch.json", json.dumps({"attempts": [{**opened, "pid": int(gone.stdout)}]}))
   assert archive.pack(str(root), str(store))[:2] == (1, 1)
+  elsewhere = tmp_path / "runs" / "elsewhere"
+  _write(elsewhere / MANIFEST_FILE, _manifest("elsewhere"))
+  _write(elsewhere / FINISHED_UNIT / "launch.json", json.dumps({"attempts": [{**opened, "host": "node7"}]}))
+  stale = {"state": "completed", "updated": time.time() - progress.SETTLE_S - 1}
+  _write(elsewhere / FINISHED_UNIT / "status.json", json.dumps(stale))
+  assert archive.pack(str(elsewhere), str(store))[:2] == (1, 0)
 
 
 def test_root_dot_is_stored_under_its_folder_name_and_a_killed_unpack_leaves_nothing_behind(root, tmp_path, monkeypatch):
@@ -143,8 +152,8 @@ def test_the_default_store_is_the_repositorys_records_from_any_folder(tmp_path):
     (["unpack", "{tmp}/other/fig7_cpu"], "root_other", "holds sweep 'other' and {tmp}/records/fig7_cpu sweep 'fig7_cpu'"),
     (["pack", "{root}", "{tmp}/other/fig7_cpu"], "root_other", "shares its store folder {tmp}/records/fig7_cpu"),
     # another sweep of the same name (every inline sweep is 'inline'): its lr=0.001 would be counted stored
-    (["pack", "{root}"], "stored_otherwise", f"holds unit {FINISHED_UNIT!r} defined otherwise: expected the same sweep, "
-                                             "or one that extends it"),
+    (["pack", "{root}"], "stored_otherwise",
+     f"holds unit {FINISHED_UNIT!r} defined otherwise: expected the same sweep, or one that extends it"),
     (["unpack", "{tmp}/a", "{tmp}/b", "{tmp}/c"], None, "holds no records of {tmp}/a: expected a root packed with "
                                                       "`pack` (also refused: {tmp}/b, {tmp}/c)"),
 ])
@@ -159,8 +168,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(args, setup, message, r
   elif setup == "stored_other":
     _write(store / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))
   elif setup == "stored_otherwise":
-    _write(store / "fig7_cpu" / MANIFEST_FILE, json.dumps(
-        {"version": 2, "sweep": {"name": "fig7_cpu"}, "units": [{"name": FINISHED_UNIT, "gin_files": ["gin/no_qkln.gin"]}]}))
+    redefined = {"name": FINISHED_UNIT, "gin_files": ["gin/no_qkln.gin"]}
+    _write(store / "fig7_cpu" / MANIFEST_FILE,
+           json.dumps({"version": 2, "sweep": {"name": "fig7_cpu"}, "units": [redefined]}))
   elif setup == "root_other":
     archive.pack(str(root), str(store))
     _write(tmp_path / "other" / "fig7_cpu" / MANIFEST_FILE, _manifest("other"))

@@ -72,8 +72,9 @@ class Checkpointer:
       if os.path.exists(os.path.join(positions, self.position_file)):
         items[DATA_ITEM] = ocp.args.JsonRestore()
       elif os.path.isdir(positions):  # not corrupt: written by another number of processes
-        print(f"checkpoint at step {step} holds the data positions {', '.join(sorted(f for f in os.listdir(positions) if f.startswith('process_')))}, "
-              f"none for this process ({self.position_file})", flush=True)
+        written = sorted(f for f in os.listdir(positions) if f.startswith("process_"))
+        print(f"checkpoint at step {step} holds the data positions {', '.join(written)}, none for this process "
+              f"({self.position_file})", flush=True)
       try:
         restored = self.manager.restore(step, args=ocp.args.Composite(**items))
       except Exception as e:  # orbax raises many types for unreadable files

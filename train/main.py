@@ -149,6 +149,16 @@ def _interrupt(signum, frame) -> None:
 
 
 def main(argv: list[str]) -> None:
+  signal.signal(signal.SIGTERM, _interrupt)  # from the first moment: a SIGTERM in the imports is a stop too
+  try:
+    _main(argv)
+  except KeyboardInterrupt:  # Ctrl-C or SIGTERM: README's exit 130, one line instead of Python's traceback
+    print("interrupted: rerunning the same command resumes from the newest checkpoint", file=sys.stderr,
+          flush=True)
+    sys.exit(130)
+
+
+def _main(argv: list[str]) -> None:
   if FLAGS.verbosity > 0:  # absl's -v: everything, TensorFlow's start-up lines included
     os.environ["PROXIES_VERBOSE"] = "1"  # train/quiet.py
   else:
@@ -178,13 +188,7 @@ def main(argv: list[str]) -> None:
     except ValueError as e:
       _fail(str(e).splitlines()[0], 2)
     return
-  signal.signal(signal.SIGTERM, _interrupt)
-  try:
-    code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
-  except KeyboardInterrupt:  # Ctrl-C or SIGTERM: README's exit 130, one line instead of Python's traceback
-    print("interrupted: rerunning the same command resumes from the newest checkpoint", file=sys.stderr,
-          flush=True)
-    sys.exit(130)
+  code = run.run(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.workdir, cluster=_cluster())
   if code:
     sys.exit(code)
 

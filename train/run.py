@@ -110,7 +110,8 @@ def _build(run_dir: RunDir, run_info: dict) -> trainer.Trainer | None:
   if previous_status.get("state") in FINISHED:
     print(finished.nothing_to_do(run_dir.path, previous_status["state"]), flush=True)
     return None
-  # Read here (a dataset keeps them): too little validation data is bad input, refused before anything is written.
+  # Read here (a streaming dataset keeps them; the in-memory one rebuilds them from memory): too little
+  # validation data is bad input, refused before anything is written.
   dataset.eval_batches()
   job = trainer.Trainer(run_dir, cfgs, dataset, previous_status)
   bindings = ginparse.macros_read(run_info["bindings"])

@@ -185,6 +185,7 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
         if not ended:
           continue
         workdir = executors.workdir(root, slot.unit)
+        code = None if code == unit_lib.INTERRUPTED else code  # stopped by a signal: resumable, not a failure
         unit_lib.record_end(workdir, _log_path(root, slot.unit), code)
         number = unit_lib.next_attempt(workdir, options.max_retries)
         if code == 0 and progress.is_finished(workdir):

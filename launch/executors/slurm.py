@@ -16,8 +16,8 @@ from launch.executors import Options
 from launch.spec import Unit
 
 
-def array_task(unit: Mapping, root: str, max_retries: int, python: str) -> bool:
-  """One array task: the unit to the end; True when it finished (completed or diverged)."""
+def array_task(unit: Mapping, root: str, max_retries: int, python: str) -> int:
+  """One array task: the unit to the end; launch.unit.run's code (0 finished, 1 failed, 130 stopped)."""
   spec = Unit.from_json(unit)
   return unit_runner.run(spec.gin_files, spec.gin_bindings, executors.workdir(root, spec), max_retries, python)
 
@@ -41,5 +41,5 @@ def launch(units: Sequence[Unit], root: str, options: Options) -> int:
   if executor.cluster != "local":
     print(f"follow it with: python -m launch.status {root}", flush=True)
     return 0
-  finished = [job.result() for job in jobs]
-  return 0 if all(finished) else 1
+  codes = [job.result() for job in jobs]
+  return 1 if 1 in codes else max(codes, default=0)

@@ -138,7 +138,7 @@ def seeds_suite(scale: Scale) -> Sweep:
 
 def seeds_report(scale: Scale) -> dict:
   """For ROOT/sweep.json: which repro_cpu unit each seed unit replicates, so analysis pairs them by name."""
-  return {"seeds_of": scale.name, "seeds": list(grid.SEEDS), "claims": sorted(SEEDED),
+  return {"seeds_of": scale.name, "scale": scale.to_json(), "seeds": list(grid.SEEDS), "claims": sorted(SEEDED),
           "units": [{"name": unit_name(p, SLOTS), "base": unit_name({k: v for k, v in p.items() if k != "seed"},
                                                                     SLOTS), "seed": p["seed"]}
                     for p in seeds_suite(scale).points]}
