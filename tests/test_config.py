@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import gin
 import pytest
 from jax.sharding import PartitionSpec as P
 
@@ -167,8 +168,11 @@ def test_fsdp_spec(shape, shards, spec):
 def test_a_value_of_the_wrong_type_is_refused_when_the_configs_are_built(binding, message):
   """gin binds any Python value; before rundir/fields.py these failed later as TypeErrors, or ran."""
   ginparse.parse(QKLN_LOCAL, [binding])
-  with pytest.raises(ValueError) as info:
-    configs.from_gin()
+  try:
+    with pytest.raises(ValueError) as info:
+      configs.from_gin()
+  finally:
+    gin.clear_config()  # the bad binding would reach every config a later test in this process builds
   assert str(info.value).splitlines()[0] == message  # gin adds a line naming the configurable called
 
 
