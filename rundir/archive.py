@@ -65,8 +65,8 @@ def check(command: str, root: str, store: str) -> dict:
   if there is not None:
     ours = {u["name"]: u for u in read["units"]}
     differ = [u["name"] for u in there["units"] if u["name"] in ours and ours[u["name"]] != u]
-    if manifests.sweep_name(there) != manifests.sweep_name(read) or differ:
-      same_name = manifests.sweep_name(there) == manifests.sweep_name(read)
+    same_name = manifests.sweep_name(there) == manifests.sweep_name(read)
+    if not same_name or differ:
       what = (f"unit {differ[0]!r} defined otherwise" if same_name
               else f"sweep {manifests.sweep_name(there)!r} and {source} sweep {manifests.sweep_name(read)!r}")
       raise ArchiveError(f"{other} holds {what}: expected the same sweep, or one that extends it (another root "
